@@ -1,0 +1,149 @@
+"""``tge``: the command-line entry point.
+
+Exit codes: 0 success; 2 user error (bad file, option, metric name, ...) with a message naming
+what was wrong and what was expected; 1 internal error (a bug: rerun with ``--debug`` for the
+traceback). Heavy libraries are imported inside commands so ``tge --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from textgen_eval import __version__
+
+PRESETS = ("full", "texygen-fast", "textgan")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="tge", message="%(prog)s (textgen_eval) %(version)s")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+def cli(debug: bool) -> None:
+    """textgen_eval: honest, fast evaluation of text generators."""
+
+
+@cli.command()
+@click.argument("samples", metavar="SAMPLES")
+@click.option("--reference", "-r", metavar="PATH|NAME", help="Reference sentences: a file, a bundled corpus (coco, coco:train) or hf:NAME. Default: bundled coco test captions.")
+@click.option("--metrics", "-m", metavar="a,b,c", help="Comma-separated metric names (see `tge metrics list`). Default: bleu-4,self-bleu-4,unique-ngrams-4.")
+@click.option("--preset", type=click.Choice(PRESETS), default="full", show_default=True, help="Sample/reference conventions of the literature (docs/metrics.md).")
+@click.option("--tokenize", "-t", default="whitespace", show_default=True, metavar="T", help="whitespace, char, 13a, spm:PATH.model or spm:VOCAB_SIZE (trained on the references).")
+@click.option("--lowercase", is_flag=True, help="Lowercase samples and references before tokenizing.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the result to FILE (atomically) instead of stdout.")
+@click.option("--plugin", "plugins", multiple=True, metavar="MODULE:ATTR", help="Load a metric class that is not installed as a plugin (repeatable).")
+@click.option("--skip-empty", is_flag=True, help="Drop empty samples instead of scoring them as empty sentences.")
+@click.option("--field", metavar="NAME", help="JSON-lines field / CSV column of the samples (default: 'text' or the only one).")
+@click.option("--reference-field", metavar="NAME", help="JSON-lines field / CSV column of the references.")
+def evaluate(
+    samples: str,
+    reference: str | None,
+    metrics: str | None,
+    preset: str,
+    tokenize: str,
+    lowercase: bool,
+    fmt: str,
+    output: Path | None,
+    plugins: tuple[str, ...],
+    skip_empty: bool,
+    field: str | None,
+    reference_field: str | None,
+) -> None:
+    """Score SAMPLES (one sentence per line; .txt, .jsonl, .csv, .tsv or hf:NAME)."""
+    from textgen_eval.cli.format import RESULT_FORMATS
+    from textgen_eval.core.errors import ConfigError
+    from textgen_eval.core.files import atomic_write_text
+    from textgen_eval.pipelines.evaluate import evaluate as run_evaluate
+
+    if output is not None:
+        _refuse_to_overwrite_inputs(output, [samples, reference])
+    result = run_evaluate(
+        samples,
+        reference,
+        metrics=metrics,
+        preset=preset,
+        tokenize=tokenize,
+        lowercase=lowercase,
+        skip_empty=skip_empty,
+        field=field,
+        reference_field=reference_field,
+        plugins=plugins,
+    )
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    text = RESULT_FORMATS[fmt](result)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        atomic_write_text(output, text)
+    except OSError as exc:
+        raise ConfigError(f"--output {output}: cannot write ({exc.strerror})") from None
+    click.echo(f"wrote {output}", err=True)
+
+
+def _refuse_to_overwrite_inputs(output: Path, inputs: list[str | None]) -> None:
+    from textgen_eval.core.errors import ConfigError
+
+    for item in inputs:
+        if item and os.path.exists(item) and output.exists() and os.path.samefile(item, output):
+            raise ConfigError(f"--output {output} is one of the input files; choose another file name")
+
+
+@cli.group()
+def metrics() -> None:
+    """Inspect the available metrics."""
+
+
+@metrics.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--plugin", "plugins", multiple=True, metavar="MODULE:ATTR", help="Also load this metric class.")
+def list_metrics(fmt: str, plugins: tuple[str, ...]) -> None:
+    """List every metric with its direction, origin and description."""
+    from textgen_eval.cli.format import METRICS_FORMATS
+    from textgen_eval.metrics.registry import describe_metrics, load_plugin
+
+    for spec in plugins:
+        load_plugin(spec)
+    click.echo(METRICS_FORMATS[fmt](describe_metrics()), nl=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``tge`` and return its exit code (also used by the console script)."""
+    from textgen_eval.core.errors import TextgenEvalError
+
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        code = cli.main(args=args, prog_name="tge", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("tge: interrupted", err=True)
+        return 130
+    except click.ClickException as exc:  # usage errors: unknown option, bad choice, ...
+        exc.show()
+        return 2
+    except TextgenEvalError as exc:
+        if debug:
+            raise
+        click.echo(f"tge: error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("tge: interrupted", err=True)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        click.echo(
+            f"tge: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in textgen_eval; rerun with --debug for the traceback and report it.",
+            err=True,
+        )
+        return 1
+    return code if isinstance(code, int) else 0
+
+
+def entry_point() -> None:
+    sys.exit(main())

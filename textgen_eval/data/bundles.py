@@ -1,0 +1,76 @@
+"""Bundled reference corpora (``data/<name>/{train,valid,test}.txt``).
+
+A *bundle* is a directory with ``train.txt``, optional ``valid.txt`` and ``test.txt`` (the
+references). The package ships Image COCO captions as ``coco``; ``TGE_DATA_DIR`` points the
+lookup at another directory of bundles.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from textgen_eval.core.errors import InputError
+
+DEFAULT_REFERENCE = "coco"
+SPLITS = ("train", "valid", "test")
+
+
+def bundled_data_dir() -> Path:
+    """Directory holding the bundles: ``$TGE_DATA_DIR``, the wheel's copy, or the checkout's ``data/``."""
+    override = os.environ.get("TGE_DATA_DIR")
+    if override:
+        return Path(override)
+    package_dir = Path(__file__).resolve().parent.parent
+    inside_wheel = package_dir / "_bundled_data"
+    if inside_wheel.is_dir():
+        return inside_wheel
+    return package_dir.parent / "data"
+
+
+@dataclass(frozen=True)
+class Bundle:
+    name: str
+    path: Path
+
+    def split(self, split: str) -> Path:
+        if split not in SPLITS:
+            raise InputError(f"bundle {self.name!r}: unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+        path = self.path / f"{split}.txt"
+        if not path.is_file():
+            raise InputError(f"bundle {self.name!r} has no {split} split ({path} is missing)")
+        return path
+
+    @property
+    def test(self) -> Path:
+        return self.split("test")
+
+    @property
+    def train(self) -> Path:
+        return self.split("train")
+
+    @property
+    def valid(self) -> Path | None:
+        path = self.path / "valid.txt"
+        return path if path.is_file() else None
+
+
+def list_bundles() -> list[str]:
+    root = bundled_data_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "test.txt").is_file())
+
+
+def resolve_bundle(name: str) -> Bundle:
+    """A bundle by name, or a directory path that has the bundle layout."""
+    as_path = Path(name)
+    if as_path.is_dir() and (as_path / "test.txt").is_file():
+        return Bundle(as_path.name, as_path)
+    root = bundled_data_dir()
+    path = root / name
+    if not (path / "test.txt").is_file():
+        known = ", ".join(list_bundles()) or "none found"
+        raise InputError(f"no bundled corpus called {name!r} (bundles in {root}: {known})")
+    return Bundle(name, path)

@@ -1,0 +1,25 @@
+"""Metrics: the plugin API (:class:`Metric`, :class:`Score`), the registry and the built-ins.
+
+Importing this package loads only the API and the registry; built-in metric modules (NumPy) and
+plugins load when a metric is resolved.
+"""
+
+from textgen_eval.metrics.base import Direction, Metric, Score
+from textgen_eval.metrics.registry import (
+    ENTRY_POINT_GROUP,
+    describe_metrics,
+    load_plugin,
+    metric_registry,
+    resolve_metric,
+)
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Direction",
+    "Metric",
+    "Score",
+    "describe_metrics",
+    "load_plugin",
+    "metric_registry",
+    "resolve_metric",
+]

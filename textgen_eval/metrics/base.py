@@ -1,0 +1,143 @@
+"""The metric plugin API: :class:`Metric` and the :class:`Score` it returns.
+
+A metric is a small class with class attributes ``name`` (kebab-case), ``direction``
+(``"higher"`` or ``"lower"`` is better) and ``description``, and one method::
+
+    def compute(self, samples, references=None, **context) -> Score
+
+``samples`` and ``references`` are sequences of sentences (``str``). ``context`` carries shared
+evaluation settings (``tokenizer``, ``lowercase``, ``preset``, ``tables`` ...); a metric uses
+what it needs and must accept and ignore the rest. Metrics whose name takes an n-gram order
+(``bleu-4``) set ``ordered = True`` and are registered under the stem (``bleu``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from textgen_eval.core.errors import ConfigError
+from textgen_eval.core.signature import make_signature
+
+Direction = Literal["higher", "lower"]
+DIRECTIONS: tuple[str, ...] = ("higher", "lower")
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Score:
+    """One number with everything needed to reproduce and compare it.
+
+    Attributes:
+        name: metric name, e.g. ``bleu-4``.
+        value: the score.
+        direction: ``"higher"`` or ``"lower"`` is better.
+        n: number of samples the value is computed over.
+        signature: every setting that changes the value (equal signatures ⇒ comparable).
+        details: extra numbers (e.g. totals, ratios, standard deviations); JSON-serialisable.
+    """
+
+    name: str
+    value: float
+    direction: Direction
+    n: int
+    signature: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "value": self.value,
+            "direction": self.direction,
+            "n": self.n,
+            "signature": self.signature,
+            "details": dict(self.details),
+        }
+
+    @property
+    def arrow(self) -> str:
+        return "↑" if self.direction == "higher" else "↓"
+
+
+class Metric(ABC):
+    """Base class of every metric, built-in or plugin.
+
+    Subclasses set the class attributes below and implement :meth:`compute`.
+    """
+
+    #: Kebab-case name; for ``ordered`` metrics the stem ("bleu" for bleu-1, bleu-2, ...).
+    name: str
+    #: Whether higher or lower values are better.
+    direction: ClassVar[Direction]
+    #: One line for ``tge metrics list``.
+    description: ClassVar[str] = ""
+    #: Optional citation of the paper that defines the metric.
+    citation: ClassVar[str] = ""
+    #: Whether :meth:`compute` needs ``references``.
+    needs_references: ClassVar[bool] = False
+    #: Whether the metric takes an integer order: registered as ``name``, used as ``name-N``.
+    ordered: ClassVar[bool] = False
+
+    def __init__(self, order: int | None = None) -> None:
+        cls = type(self)
+        if cls.ordered:
+            if order is None:
+                raise ConfigError(f"metric '{cls.name}-N' needs an order, e.g. '{cls.name}-4'")
+            if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+                raise ConfigError(f"invalid order {order!r} for '{cls.name}-N': expected an integer ≥ 1")
+            self.order = order
+            self.name = f"{cls.name}-{order}"
+        elif order is not None:
+            raise ConfigError(f"metric {cls.name!r} takes no order (got {order!r})")
+
+    @abstractmethod
+    def compute(self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any) -> Score:
+        """Score ``samples`` (against ``references`` where the metric needs them)."""
+
+    def make_score(
+        self,
+        value: float,
+        *,
+        n: int,
+        settings: Mapping[str, object],
+        details: Mapping[str, Any] | None = None,
+    ) -> Score:
+        """Build a :class:`Score` whose signature is ``name|settings...|v:version``."""
+        return Score(
+            name=self.name,
+            value=value,
+            direction=type(self).direction,
+            n=n,
+            signature=make_signature(self.name, settings),
+            details=dict(details or {}),
+        )
+
+    def __repr__(self) -> str:
+        return f"<metric {self.name}>"
+
+
+def check_metric_class(cls: object, *, origin: str) -> type[Metric]:
+    """Validate a class loaded from a plugin; errors name the plugin."""
+    if not (isinstance(cls, type) and issubclass(cls, Metric)):
+        raise_plugin(origin, f"is {cls!r}, expected a subclass of textgen_eval.metrics.Metric")
+    assert isinstance(cls, type)
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise_plugin(origin, f"has name {name!r}, expected a kebab-case string such as 'my-metric'")
+    if getattr(cls, "direction", None) not in DIRECTIONS:
+        raise_plugin(origin, f"has direction {getattr(cls, 'direction', None)!r}, expected 'higher' or 'lower'")
+    return cls
+
+
+def raise_plugin(origin: str, message: str) -> None:
+    from textgen_eval.core.errors import PluginError
+
+    raise PluginError(f"metric plugin {origin} {message}")
+
+
+def is_finite_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

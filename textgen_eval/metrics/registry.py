@@ -1,0 +1,93 @@
+"""The metric registry: built-ins (lazy), installed plugins (entry points), ``--plugin`` loads.
+
+Ordered metrics are registered under their stem and resolved from ``stem-N``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from textgen_eval.core.errors import ConfigError, PluginError, UnknownNameError
+from textgen_eval.core.registry import BUILTIN, Registry, load_object
+from textgen_eval.metrics.base import Direction, Metric, check_metric_class
+
+ENTRY_POINT_GROUP = "textgen_eval.metrics"
+
+metric_registry: Registry[type[Metric]] = Registry("metric", group=ENTRY_POINT_GROUP)
+metric_registry.register("bleu", "textgen_eval.metrics.bleu:Bleu")
+metric_registry.register("self-bleu", "textgen_eval.metrics.bleu:SelfBleu")
+metric_registry.register("unique-ngrams", "textgen_eval.metrics.unique:UniqueNgrams")
+
+_ORDERED = re.compile(r"^(?P<stem>.+?)-(?P<order>-?\d+)$")
+
+
+def metric_class(stem: str) -> type[Metric]:
+    """The class registered under ``stem``, validated (plugin errors name the plugin)."""
+    entry = metric_registry.entry(stem)
+    origin = entry.origin if entry.origin != BUILTIN else f"built-in {stem!r}"
+    cls = check_metric_class(entry.load(), origin=f"{origin} ({entry.target if isinstance(entry.target, str) else stem})")
+    if cls.name != stem:
+        raise PluginError(f"metric plugin {entry.origin} is registered as {stem!r} but its class says name = {cls.name!r}")
+    return cls
+
+
+def load_plugin(spec: str) -> type[Metric]:
+    """Load ``module:attr`` (a Metric subclass that is not installed) and register it."""
+    cls = check_metric_class(load_object(spec), origin=f"--plugin {spec}")
+    metric_registry.register(cls.name, cls, origin=f"--plugin {spec}")
+    return cls
+
+
+def display_name(cls: type[Metric]) -> str:
+    return f"{cls.name}-N" if cls.ordered else cls.name
+
+
+def resolve_metric(name: str) -> Metric:
+    """An instance for ``name`` (``bleu-4``, ``self-bleu-2``, ``my-plugin-metric``)."""
+    name = name.strip()
+    if name in metric_registry:
+        cls = metric_class(name)
+        if cls.ordered:
+            raise ConfigError(f"metric {name!r} needs an order: use '{name}-N' with N ≥ 1, e.g. '{name}-4'")
+        return cls()
+    match = _ORDERED.match(name)
+    if match and match["stem"] in metric_registry:
+        cls = metric_class(match["stem"])
+        if not cls.ordered:
+            raise ConfigError(f"metric {cls.name!r} takes no order (got {name!r})")
+        order = int(match["order"])
+        if order < 1:
+            raise ConfigError(f"invalid metric {name!r}: the order must be an integer ≥ 1 (e.g. '{cls.name}-4')")
+        return cls(order=order)
+    examples = []
+    for stem in metric_registry.names():
+        examples.extend([f"{stem}-{k}" for k in (1, 2, 3, 4, 5)] if _is_ordered(stem) else [stem])
+    message = metric_registry.unknown_message(name, examples)
+    known = ", ".join(f"{s}-N" if _is_ordered(s) else s for s in metric_registry.names())
+    raise UnknownNameError(message.split(" (known:")[0] + f" (known metrics: {known}; see `tge metrics list`)")
+
+
+def _is_ordered(stem: str) -> bool:
+    try:
+        return metric_class(stem).ordered
+    except PluginError:
+        return False
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    name: str
+    direction: Direction
+    description: str
+    origin: str
+    needs_references: bool
+
+
+def describe_metrics() -> list[MetricInfo]:
+    """Every registered metric (plugins are imported to read their attributes)."""
+    out = []
+    for entry in metric_registry.entries():
+        cls = metric_class(entry.name)
+        out.append(MetricInfo(display_name(cls), cls.direction, cls.description, entry.origin, cls.needs_references))
+    return out

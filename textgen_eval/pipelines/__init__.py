@@ -1,0 +1,1 @@
+"""Compositions of the lower layers: evaluation (and, later, training, tuning and reports)."""

@@ -1,0 +1,168 @@
+"""``evaluate()``: score a set of generated sentences with any registered metrics.
+
+This is what ``tge evaluate`` calls; the CLI only parses options and formats the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from textgen_eval import __version__
+from textgen_eval.core.errors import ConfigError
+from textgen_eval.data.bundles import DEFAULT_REFERENCE
+from textgen_eval.data.sources import read_texts
+from textgen_eval.data.textset import TextSet
+from textgen_eval.data.tokenizers import Tokenizer, make_tokenizer
+from textgen_eval.metrics.base import Metric, Score
+from textgen_eval.metrics.presets import Preset, resolve_preset
+from textgen_eval.metrics.registry import load_plugin, resolve_metric
+from textgen_eval.metrics.tables import NgramTables
+
+#: The n-gram metrics of the thesis' evaluation (Semeniuta 2019, Table 5.4).
+DEFAULT_METRICS: tuple[str, ...] = ("bleu-4", "self-bleu-4", "unique-ngrams-4")
+
+TextSource = str | os.PathLike[str] | Sequence[str]
+
+
+@dataclass
+class EvaluationResult:
+    """Scores plus a description of the inputs and settings they were computed with."""
+
+    scores: list[Score]
+    samples: dict[str, Any]
+    reference: dict[str, Any] | None
+    settings: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    version: str = __version__
+
+    def __getitem__(self, name: str) -> Score:
+        for score in self.scores:
+            if score.name == name:
+                return score
+        raise KeyError(f"no score named {name!r} (have: {', '.join(s.name for s in self.scores)})")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metrics": [score.to_dict() for score in self.scores],
+            "samples": self.samples,
+            "reference": self.reference,
+            "settings": self.settings,
+            "notes": self.notes,
+            "version": self.version,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+
+def parse_metric_list(metrics: str | Iterable[str] | None) -> list[str]:
+    """``"bleu-4, self-bleu-4"`` or an iterable → names, without duplicates, order kept."""
+    if metrics is None:
+        return list(DEFAULT_METRICS)
+    items = metrics.split(",") if isinstance(metrics, str) else list(metrics)
+    names = []
+    for item in items:
+        name = item.strip()
+        if not name:
+            raise ConfigError(f"--metrics {metrics!r}: empty metric name; expected a comma-separated list")
+        if name not in names:
+            names.append(name)
+    if not names:
+        raise ConfigError("--metrics: expected at least one metric name")
+    return names
+
+
+def _load_texts(source: TextSource, *, field: str | None, skip_empty: bool, option: str, allow_bundle: bool) -> TextSet:
+    if isinstance(source, (str, os.PathLike)):
+        return read_texts(source, field=field, skip_empty=skip_empty, option=option, allow_bundle=allow_bundle)
+    if isinstance(source, TextSet) and not skip_empty:
+        return source
+    texts = list(source)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise ConfigError(f"sentence {i} is {type(text).__name__}, expected str")
+    kept = [t for t in texts if t.strip()] if skip_empty else texts
+    return TextSet(kept, source="<memory>", n_skipped_empty=len(texts) - len(kept))
+
+
+def evaluate(
+    samples: TextSource,
+    references: TextSource | None = None,
+    *,
+    metrics: str | Iterable[str] | None = None,
+    preset: str | Preset = "full",
+    tokenize: str | Tokenizer = "whitespace",
+    lowercase: bool = False,
+    skip_empty: bool = False,
+    field: str | None = None,
+    reference_field: str | None = None,
+    plugins: Iterable[str] = (),
+) -> EvaluationResult:
+    """Score ``samples`` with ``metrics``.
+
+    Args:
+        samples: a path / ``hf:`` spec, or a sequence of sentences.
+        references: a path, a bundled corpus name (``coco``), an ``hf:`` spec or a sequence of
+            sentences; ``None`` uses the bundled Image COCO test captions.
+        metrics: names (``bleu-4``, ``self-bleu-4``, ...) as a list or a comma-separated string;
+            ``None`` means :data:`DEFAULT_METRICS`.
+        preset: ``full``, ``texygen-fast`` or ``textgan`` (see docs/metrics.md).
+        tokenize: ``whitespace``, ``char``, ``13a``, ``spm:PATH.model`` or ``spm:VOCAB_SIZE``.
+        lowercase: lowercase samples and references before tokenizing.
+        skip_empty: drop empty samples instead of scoring them as empty sentences.
+        field / reference_field: the JSON-lines field or CSV column holding the text.
+        plugins: ``module:attr`` metric classes to load before resolving ``metrics``.
+    """
+    for spec in plugins:
+        load_plugin(spec)
+    chosen = resolve_preset(preset)
+    instances: list[Metric] = [resolve_metric(name) for name in parse_metric_list(metrics)]
+    notes: list[str] = []
+
+    hyps = _load_texts(samples, field=field, skip_empty=skip_empty, option="--field", allow_bundle=False)
+    refs: TextSet | None = None
+    needs_refs = any(type(m).needs_references for m in instances)
+    if references is not None or needs_refs:
+        if references is None:
+            references = DEFAULT_REFERENCE
+            bundled = True
+        else:
+            bundled = False
+        refs = _load_texts(
+            references, field=reference_field, skip_empty=False, option="--reference-field", allow_bundle=True
+        )
+        if bundled:
+            notes.append(
+                f"no --reference given: using the bundled reference {refs.label} "
+                f"({len(refs):,} sentences, Image COCO captions via Texygen)"
+            )
+    if hyps.n_empty:
+        notes.append(f"{hyps.n_empty} of {len(hyps)} samples are empty and are scored as empty sentences (--skip-empty drops them)")
+    if hyps.n_skipped_empty:
+        notes.append(f"skipped {hyps.n_skipped_empty} empty samples (--skip-empty)")
+
+    tokenizer = make_tokenizer(tokenize, training_texts=refs if refs is not None else hyps)
+    tables = NgramTables(tokenizer, lowercase=lowercase)
+    tables.add(*([hyps] if refs is None else [hyps, refs]))
+    context: dict[str, Any] = {
+        "tokenizer": tokenizer,
+        "lowercase": lowercase,
+        "preset": chosen,
+        "tables": tables,
+        "skip_empty": skip_empty,
+    }
+    scores = [metric.compute(hyps, refs, **context) for metric in instances]
+    settings = {
+        "preset": chosen.name,
+        "tokenize": tokenizer.signature,
+        "lowercase": lowercase,
+        "skip_empty": skip_empty,
+    }
+    reference_info = None
+    if refs is not None:
+        reference_info = {**refs.describe(), "bundled": refs.label.startswith("bundled:")}
+    return EvaluationResult(scores, hyps.describe(), reference_info, settings, notes)
