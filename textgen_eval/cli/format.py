@@ -28,10 +28,7 @@ def render_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
 
 
 def result_table(result: EvaluationResult) -> str:
-    rows = [
-        (s.name, format_value(s.value), s.arrow, f"{s.n:,}", s.signature)
-        for s in result.scores
-    ]
+    rows = [(s.name, format_value(s.value), s.arrow, f"{s.n:,}", s.signature) for s in result.scores]
     return render_table(rows, ("metric", "value", "", "n", "signature"))
 
 

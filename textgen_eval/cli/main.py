@@ -19,7 +19,9 @@ PRESETS = ("full", "texygen-fast", "textgan")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, "--version", prog_name="tge", message="%(prog)s (textgen_eval) %(version)s")
+@click.version_option(
+    __version__, "--version", prog_name="tge", message="%(prog)s (textgen_eval) %(version)s"
+)
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 def cli(debug: bool) -> None:
     """textgen_eval: honest, fast evaluation of text generators."""
@@ -27,16 +29,60 @@ def cli(debug: bool) -> None:
 
 @cli.command()
 @click.argument("samples", metavar="SAMPLES")
-@click.option("--reference", "-r", metavar="PATH|NAME", help="Reference sentences: a file, a bundled corpus (coco, coco:train) or hf:NAME. Default: bundled coco test captions.")
-@click.option("--metrics", "-m", metavar="a,b,c", help="Comma-separated metric names (see `tge metrics list`). Default: bleu-4,self-bleu-4,unique-ngrams-4.")
-@click.option("--preset", type=click.Choice(PRESETS), default="full", show_default=True, help="Sample/reference conventions of the literature (docs/metrics.md).")
-@click.option("--tokenize", "-t", default="whitespace", show_default=True, metavar="T", help="whitespace, char, 13a, spm:PATH.model or spm:VOCAB_SIZE (trained on the references).")
+@click.option(
+    "--reference",
+    "-r",
+    metavar="PATH|NAME",
+    help="Reference sentences: a file, a bundled corpus (coco, coco:train) or hf:NAME. "
+    "Default: the bundled coco test captions.",
+)
+@click.option(
+    "--metrics",
+    "-m",
+    metavar="a,b,c",
+    help="Comma-separated metric names (see `tge metrics list`). "
+    "Default: bleu-4,self-bleu-4,unique-ngrams-4.",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(PRESETS),
+    default="full",
+    show_default=True,
+    help="Sample/reference conventions of the literature (docs/metrics.md).",
+)
+@click.option(
+    "--tokenize",
+    "-t",
+    default="whitespace",
+    show_default=True,
+    metavar="T",
+    help="whitespace, char, 13a, spm:PATH.model or spm:VOCAB_SIZE (trained on the references).",
+)
 @click.option("--lowercase", is_flag=True, help="Lowercase samples and references before tokenizing.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the result to FILE (atomically) instead of stdout.")
-@click.option("--plugin", "plugins", multiple=True, metavar="MODULE:ATTR", help="Load a metric class that is not installed as a plugin (repeatable).")
-@click.option("--skip-empty", is_flag=True, help="Drop empty samples instead of scoring them as empty sentences.")
-@click.option("--field", metavar="NAME", help="JSON-lines field / CSV column of the samples (default: 'text' or the only one).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the result to FILE (atomically) instead of stdout.",
+)
+@click.option(
+    "--plugin",
+    "plugins",
+    multiple=True,
+    metavar="MODULE:ATTR",
+    help="Load a metric class that is not installed as a plugin (repeatable).",
+)
+@click.option(
+    "--skip-empty", is_flag=True, help="Drop empty samples instead of scoring them as empty sentences."
+)
+@click.option(
+    "--field",
+    metavar="NAME",
+    help="JSON-lines field / CSV column of the samples (default: 'text' or the only one).",
+)
 @click.option("--reference-field", metavar="NAME", help="JSON-lines field / CSV column of the references.")
 def evaluate(
     samples: str,
@@ -100,7 +146,9 @@ def metrics() -> None:
 
 @metrics.command("list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.option("--plugin", "plugins", multiple=True, metavar="MODULE:ATTR", help="Also load this metric class.")
+@click.option(
+    "--plugin", "plugins", multiple=True, metavar="MODULE:ATTR", help="Also load this metric class."
+)
 def list_metrics(fmt: str, plugins: tuple[str, ...]) -> None:
     """List every metric with its direction, origin and description."""
     from textgen_eval.cli.format import METRICS_FORMATS

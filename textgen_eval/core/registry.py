@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from textgen_eval.core.errors import PluginError, UnknownNameError
 
@@ -32,7 +32,9 @@ class Entry(Generic[T]):
     def load(self) -> T:
         if self._loaded is None:
             if isinstance(self.target, str):
-                self._loaded = load_object(self.target, origin=self.origin, name=self.name)
+                # What a plugin's entry point names is only checked by the caller (e.g. that it
+                # is a Metric subclass), so the cast records intent, not a guarantee.
+                self._loaded = cast(T, load_object(self.target, origin=self.origin, name=self.name))
             else:
                 self._loaded = self.target
         return self._loaded
@@ -42,12 +44,16 @@ def load_object(spec: str, *, origin: str = "", name: str = "") -> object:
     """Import ``"package.module:attr.sub"`` and return the attribute, with errors naming it."""
     module_name, sep, attr_path = spec.partition(":")
     if not sep or not module_name or not attr_path:
-        raise PluginError(f"plugin {spec!r}: expected the form 'module:attribute' (e.g. 'my_pkg.metrics:MyMetric')")
+        raise PluginError(
+            f"plugin {spec!r}: expected the form 'module:attribute' (e.g. 'my_pkg.metrics:MyMetric')"
+        )
     who = f"plugin {name!r} ({origin}, {spec})" if name else f"plugin {spec!r}"
     try:
         obj: object = importlib.import_module(module_name)
     except Exception as exc:  # the plugin's own import error, of any kind
-        raise PluginError(f"{who} failed to import module {module_name!r}: {type(exc).__name__}: {exc}") from exc
+        raise PluginError(
+            f"{who} failed to import module {module_name!r}: {type(exc).__name__}: {exc}"
+        ) from exc
     for part in attr_path.split("."):
         try:
             obj = getattr(obj, part)

@@ -39,7 +39,7 @@ def read_texts(
         texts = read_hf(spec, field, option)
     else:
         path = Path(spec)
-        if not path.exists() and allow_bundle and _looks_like_bundle(spec):
+        if not path.exists() and allow_bundle and spec.partition(":")[0] in list_bundles():
             name, _, split = spec.partition(":")
             path = resolve_bundle(name).split(split or "test")
             label = f"bundled:{name}/{split or 'test'}"
@@ -59,8 +59,3 @@ def read_texts(
         detail = f"{n_total} lines, all empty" if n_total else "it is empty"
         raise InputError(f"{spec}: contains no sentences ({detail}); expected one sentence per line")
     return TextSet(kept, source=spec, label=label, n_skipped_empty=skipped)
-
-
-def _looks_like_bundle(spec: str) -> bool:
-    name = spec.partition(":")[0]
-    return bool(name) and os.sep not in name and "." not in name

@@ -81,7 +81,7 @@ class Sacrebleu13aTokenizer(Tokenizer):
         self._impl = Tokenizer13a()
 
     def tokenize(self, text: str) -> list[str]:
-        return self._impl(text).split()  # type: ignore[no-any-return]
+        return self._impl(text).split()
 
 
 class SentencePieceTokenizer(Tokenizer):
@@ -140,6 +140,8 @@ def train_sentencepiece(texts: Sequence[str], vocab_size: int, *, seed: int = 0)
     target_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".spm-", dir=target_dir))
     try:
+        if hasattr(spm, "set_random_generator_seed"):
+            spm.set_random_generator_seed(seed)
         spm.SentencePieceTrainer.train(
             sentence_iterator=iter(corpus),
             model_prefix=str(tmp / "m"),
@@ -148,7 +150,6 @@ def train_sentencepiece(texts: Sequence[str], vocab_size: int, *, seed: int = 0)
             character_coverage=1.0,
             hard_vocab_limit=False,
             num_threads=1,  # multi-threaded training is not reproducible
-            random_seed=seed,
             minloglevel=2,
             bos_id=-1,
             eos_id=-1,

@@ -95,7 +95,9 @@ class Metric(ABC):
             raise ConfigError(f"metric {cls.name!r} takes no order (got {order!r})")
 
     @abstractmethod
-    def compute(self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any) -> Score:
+    def compute(
+        self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any
+    ) -> Score:
         """Score ``samples`` (against ``references`` where the metric needs them)."""
 
     def make_score(
@@ -129,7 +131,9 @@ def check_metric_class(cls: object, *, origin: str) -> type[Metric]:
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise_plugin(origin, f"has name {name!r}, expected a kebab-case string such as 'my-metric'")
     if getattr(cls, "direction", None) not in DIRECTIONS:
-        raise_plugin(origin, f"has direction {getattr(cls, 'direction', None)!r}, expected 'higher' or 'lower'")
+        raise_plugin(
+            origin, f"has direction {getattr(cls, 'direction', None)!r}, expected 'higher' or 'lower'"
+        )
     return cls
 
 

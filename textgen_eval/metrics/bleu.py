@@ -132,7 +132,9 @@ class Bleu(Metric):
     description = "mean sentence-BLEU-N of each sample against the whole reference set (nltk, method1)"
     citation = "Papineni et al. 2002; Yu et al. 2017 (SeqGAN); Zhu et al. 2018 (Texygen)"
 
-    def compute(self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any) -> Score:
+    def compute(
+        self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any
+    ) -> Score:
         if references is None:
             raise MetricError(f"{self.name} needs references")
         hyps, refs = as_textset(samples), as_textset(references)
@@ -160,10 +162,14 @@ class SelfBleu(Metric):
     name = "self-bleu"
     ordered = True
     direction = "lower"
-    description = "mean sentence-BLEU-N of each sample against all other samples (diversity; lower is more diverse)"
+    description = (
+        "mean sentence-BLEU-N of each sample against all other samples (diversity; lower is more diverse)"
+    )
     citation = "Zhu et al. 2018 (Texygen)"
 
-    def compute(self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any) -> Score:
+    def compute(
+        self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any
+    ) -> Score:
         hyps = as_textset(samples)
         preset = resolve_preset(context.get("preset"))
         tables = tables_from_context(context, references)

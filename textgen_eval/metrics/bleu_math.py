@@ -98,6 +98,8 @@ def sentence_bleu_scores(
             bp = 0.0
         else:
             bp = exp(1 - ref_len / hyp_len)
-        terms = [w * log(num / den if num else (num + epsilon) / den) for w, num, den in zip(weights, nums, dens)]
+        terms = [
+            w * log(num / den if num else (num + epsilon) / den) for w, num, den in zip(weights, nums, dens)
+        ]
         out.append(bp * exp(fsum(terms)))
     return out

@@ -26,9 +26,13 @@ def metric_class(stem: str) -> type[Metric]:
     """The class registered under ``stem``, validated (plugin errors name the plugin)."""
     entry = metric_registry.entry(stem)
     origin = entry.origin if entry.origin != BUILTIN else f"built-in {stem!r}"
-    cls = check_metric_class(entry.load(), origin=f"{origin} ({entry.target if isinstance(entry.target, str) else stem})")
+    cls = check_metric_class(
+        entry.load(), origin=f"{origin} ({entry.target if isinstance(entry.target, str) else stem})"
+    )
     if cls.name != stem:
-        raise PluginError(f"metric plugin {entry.origin} is registered as {stem!r} but its class says name = {cls.name!r}")
+        raise PluginError(
+            f"metric plugin {entry.origin} is registered as {stem!r} but its class says name = {cls.name!r}"
+        )
     return cls
 
 
@@ -58,14 +62,18 @@ def resolve_metric(name: str) -> Metric:
             raise ConfigError(f"metric {cls.name!r} takes no order (got {name!r})")
         order = int(match["order"])
         if order < 1:
-            raise ConfigError(f"invalid metric {name!r}: the order must be an integer ≥ 1 (e.g. '{cls.name}-4')")
+            raise ConfigError(
+                f"invalid metric {name!r}: the order must be an integer ≥ 1 (e.g. '{cls.name}-4')"
+            )
         return cls(order=order)
     examples = []
     for stem in metric_registry.names():
         examples.extend([f"{stem}-{k}" for k in (1, 2, 3, 4, 5)] if _is_ordered(stem) else [stem])
     message = metric_registry.unknown_message(name, examples)
     known = ", ".join(f"{s}-N" if _is_ordered(s) else s for s in metric_registry.names())
-    raise UnknownNameError(message.split(" (known:")[0] + f" (known metrics: {known}; see `tge metrics list`)")
+    raise UnknownNameError(
+        message.split(" (known:")[0] + f" (known metrics: {known}; see `tge metrics list`)"
+    )
 
 
 def _is_ordered(stem: str) -> bool:
@@ -89,5 +97,7 @@ def describe_metrics() -> list[MetricInfo]:
     out = []
     for entry in metric_registry.entries():
         cls = metric_class(entry.name)
-        out.append(MetricInfo(display_name(cls), cls.direction, cls.description, entry.origin, cls.needs_references))
+        out.append(
+            MetricInfo(display_name(cls), cls.direction, cls.description, entry.origin, cls.needs_references)
+        )
     return out

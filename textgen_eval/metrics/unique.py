@@ -23,7 +23,9 @@ class UniqueNgrams(Metric):
     description = "number of distinct N-grams over all samples (details: total N-grams and distinct ratio)"
     citation = "Semeniuta 2019, §5.6; Li et al. 2016 (distinct-n)"
 
-    def compute(self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any) -> Score:
+    def compute(
+        self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any
+    ) -> Score:
         hyps = as_textset(samples)
         tables = tables_from_context(context, references)
         (ids,) = tables.ngram_ids(self.order, hyps)

@@ -76,9 +76,13 @@ def parse_metric_list(metrics: str | Iterable[str] | None) -> list[str]:
     return names
 
 
-def _load_texts(source: TextSource, *, field: str | None, skip_empty: bool, option: str, allow_bundle: bool) -> TextSet:
+def _load_texts(
+    source: TextSource, *, field: str | None, skip_empty: bool, option: str, allow_bundle: bool
+) -> TextSet:
     if isinstance(source, (str, os.PathLike)):
-        return read_texts(source, field=field, skip_empty=skip_empty, option=option, allow_bundle=allow_bundle)
+        return read_texts(
+            source, field=field, skip_empty=skip_empty, option=option, allow_bundle=allow_bundle
+        )
     if isinstance(source, TextSet) and not skip_empty:
         return source
     texts = list(source)
@@ -141,7 +145,10 @@ def evaluate(
                 f"({len(refs):,} sentences, Image COCO captions via Texygen)"
             )
     if hyps.n_empty:
-        notes.append(f"{hyps.n_empty} of {len(hyps)} samples are empty and are scored as empty sentences (--skip-empty drops them)")
+        notes.append(
+            f"{hyps.n_empty} of {len(hyps)} samples are empty and are scored as empty sentences "
+            "(--skip-empty drops them)"
+        )
     if hyps.n_skipped_empty:
         notes.append(f"skipped {hyps.n_skipped_empty} empty samples (--skip-empty)")
 

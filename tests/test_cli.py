@@ -1,0 +1,171 @@
+"""The `tge` command-line contract: outputs, formats and exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import COCO, coco_lines, run_subprocess
+from textgen_eval import __version__, evaluate
+
+
+@pytest.fixture
+def samples(tmp_path: Path) -> Path:
+    path = tmp_path / "samples.txt"
+    path.write_text("\n".join(coco_lines("train")[:400]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_version(tge) -> None:
+    run = tge("--version")
+    assert run.code == 0
+    assert __version__ in run.out
+
+
+def test_table_output_uses_bundled_reference_and_says_so(tge, samples: Path) -> None:
+    run = tge("evaluate", samples)
+    assert run.code == 0, run.err
+    assert "bundled reference bundled:coco/test" in run.err
+    lines = run.out.splitlines()
+    assert lines[0].split() == ["metric", "value", "n", "signature"]
+    bleu = next(line for line in lines if line.startswith("bleu-4 "))
+    assert "↑" in bleu and "400" in bleu and "refs:bundled:coco/test@" in bleu
+    assert "↓" in next(line for line in lines if line.startswith("self-bleu-4 "))
+
+
+def test_json_schema_matches_python_api(tge, samples: Path) -> None:
+    run = tge("evaluate", samples, "--format", "json", "--metrics", "bleu-2,self-bleu-3,unique-ngrams-4")
+    assert run.code == 0, run.err
+    data = json.loads(run.out)
+    assert set(data) >= {"metrics", "samples", "reference", "version"}
+    assert data["version"] == __version__
+    assert [m["name"] for m in data["metrics"]] == ["bleu-2", "self-bleu-3", "unique-ngrams-4"]
+    for item in data["metrics"]:
+        assert set(item) == {"name", "value", "direction", "n", "signature", "details"}
+        assert item["direction"] in ("higher", "lower")
+    assert data["samples"]["n"] == 400
+    assert data["reference"]["bundled"] is True and data["reference"]["n"] == 10_000
+    api = evaluate(str(samples), metrics="bleu-2,self-bleu-3,unique-ngrams-4")
+    assert [m.to_dict() for m in api.scores] == data["metrics"]
+
+
+def test_csv_output_and_output_file(tge, samples: Path, tmp_path: Path) -> None:
+    out = tmp_path / "res" / "scores.csv"
+    run = tge(
+        "evaluate",
+        samples,
+        "--metrics",
+        "bleu-3",
+        "--format",
+        "csv",
+        "--output",
+        out,
+        "-r",
+        COCO / "test.txt",
+    )
+    assert run.code == 0, run.err
+    assert run.out == ""
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert rows[0]["name"] == "bleu-3" and rows[0]["direction"] == "higher"
+    assert "bundled" not in rows[0]["signature"]
+    assert "no --reference given" not in run.err
+
+
+def test_empty_samples_are_kept_and_reported(tge, tmp_path: Path) -> None:
+    path = tmp_path / "s.txt"
+    path.write_text("a man on a horse\n\na dog\n", encoding="utf-8")
+    kept = json.loads(tge("evaluate", path, "--format", "json", "-m", "bleu-1").out)
+    assert kept["samples"]["n"] == 3 and kept["samples"]["empty"] == 1
+    run = tge("evaluate", path, "--format", "json", "-m", "bleu-1", "--skip-empty")
+    skipped = json.loads(run.out)
+    assert skipped["samples"]["n"] == 2 and skipped["samples"]["skipped_empty"] == 1
+    assert kept["metrics"][0]["value"] != skipped["metrics"][0]["value"]
+    assert "empty:skip" in skipped["metrics"][0]["signature"]
+
+
+def test_metrics_list(tge) -> None:
+    run = tge("metrics", "list")
+    assert run.code == 0
+    for name in ("bleu-N", "self-bleu-N", "unique-ngrams-N"):
+        assert name in run.out
+    items = json.loads(tge("metrics", "list", "--format", "json").out)
+    assert {i["name"]: i["direction"] for i in items}["self-bleu-N"] == "lower"
+    assert all(i["origin"] == "built-in" for i in items)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["evaluate", "{missing}"], "missing.txt: file not found"),
+        (["evaluate", "{dir}"], "is a directory"),
+        (
+            ["evaluate", "{samples}", "-m", "bleu-0"],
+            "invalid metric 'bleu-0': the order must be an integer ≥ 1",
+        ),
+        (["evaluate", "{samples}", "-m", "blue-4"], "unknown metric 'blue-4'; did you mean 'bleu-4'"),
+        (["evaluate", "{samples}", "-m", "self-blue-2"], "did you mean 'self-bleu-2'"),
+        (["evaluate", "{samples}", "-m", "bleu"], "metric 'bleu' needs an order"),
+        (["evaluate", "{samples}", "-m", "bleu-4,,"], "empty metric name"),
+        (["evaluate", "{one}", "-m", "self-bleu-4"], "self-bleu-4 needs at least 2 samples, got 1"),
+        (["evaluate", "{samples}", "--preset", "fast"], "Invalid value for '--preset'"),
+        (["evaluate", "{samples}", "--format", "xml"], "Invalid value for '--format'"),
+        (["evaluate", "{samples}", "--bogus"], "No such option '--bogus'"),
+        (["evaluate", "{samples}", "-t", "wordpiece"], "unknown tokenizer 'wordpiece'"),
+        (["evaluate", "{samples}", "-r", "{missing}"], "missing.txt: file not found"),
+        (
+            ["evaluate", "{samples}", "--plugin", "nope_module:Metric"],
+            "failed to import module 'nope_module'",
+        ),
+        (["evaluate", "{samples}", "--plugin", "json"], "expected the form 'module:attribute'"),
+        (["evaluate", "{latin1}"], "latin1.txt: not valid UTF-8 at line 1, byte offset 3"),
+        (["evaluate", "{samples}", "--output", "{samples}"], "is one of the input files"),
+    ],
+)
+def test_user_errors_exit_2_with_message_and_no_traceback(
+    tge, tmp_path: Path, samples: Path, args, expected
+) -> None:
+    one = tmp_path / "one.txt"
+    one.write_text("a single sample\n", encoding="utf-8")
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("caf\xe9\n".encode("latin-1"))
+    before = samples.read_bytes()
+    paths = {
+        "missing": tmp_path / "missing.txt",
+        "dir": tmp_path,
+        "samples": samples,
+        "one": one,
+        "latin1": latin1,
+    }
+    run = tge(*[a.format(**paths) for a in args])
+    assert run.code == 2, (run.out, run.err)
+    assert expected in run.err
+    assert "Traceback" not in run.err
+    assert samples.read_bytes() == before  # nothing overwritten
+
+
+def test_debug_shows_traceback_and_internal_errors_exit_1(tmp_path: Path) -> None:
+    samples = tmp_path / "s.txt"
+    samples.write_text("a b\nc d\n", encoding="utf-8")
+    plugin = tmp_path / "broken_metric.py"
+    plugin.write_text(
+        "from textgen_eval.metrics import Metric\n"
+        "class Broken(Metric):\n"
+        "    name = 'broken'\n"
+        "    direction = 'higher'\n"
+        "    description = 'raises'\n"
+        "    def compute(self, samples, references=None, **context):\n"
+        "        raise RuntimeError('boom')\n",
+        encoding="utf-8",
+    )
+    env = {"PYTHONPATH": str(tmp_path)}
+    run = run_subprocess(
+        "evaluate", str(samples), "-m", "broken", "--plugin", "broken_metric:Broken", env=env
+    )
+    assert run.code == 1
+    assert "internal error: RuntimeError: boom" in run.err and "Traceback" not in run.err
+    debug = run_subprocess("--debug", "evaluate", str(samples), "-m", "bleu-0", env=env)
+    assert debug.code != 0 and "Traceback" in debug.err

@@ -1,0 +1,203 @@
+"""Metric plugins: entry points, --plugin, errors naming the plugin, and the contract suite."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, run_subprocess
+from textgen_eval.metrics import metric_registry
+from textgen_eval.metrics.bleu import Bleu
+from textgen_eval.metrics.registry import metric_class, resolve_metric
+from textgen_eval.testing import CONTRACT_CHECKS, MetricContract
+from textgen_eval.testing.metric_contract import DEFAULT_REFERENCES, DEFAULT_SAMPLES
+
+BUILTINS = ["bleu", "self-bleu", "unique-ngrams"]
+
+
+@pytest.mark.parametrize("check", sorted(CONTRACT_CHECKS))
+@pytest.mark.parametrize("stem", BUILTINS)
+def test_contract_over_every_builtin(stem: str, check: str) -> None:
+    cls = metric_class(stem)
+    for order in (1, 2, 4) if cls.ordered else (None,):
+        CONTRACT_CHECKS[check](
+            lambda cls=cls, order=order: cls(order=order), DEFAULT_SAMPLES, DEFAULT_REFERENCES
+        )
+
+
+def test_every_registered_builtin_is_covered() -> None:
+    builtins = [e.name for e in metric_registry.entries() if e.origin == "built-in"]
+    assert sorted(builtins) == sorted(BUILTINS)
+
+
+class TestBleuThroughTheShippedContractClass(MetricContract):
+    metric_class = Bleu
+    order = 3
+
+
+def test_contract_catches_a_broken_metric() -> None:
+    from textgen_eval.metrics import Metric
+
+    class Random(Metric):
+        name = "random-value"
+        direction = "higher"
+        description = "not deterministic"
+        calls = 0
+
+        def compute(self, samples, references=None, **context):
+            type(self).calls += 1
+            return self.make_score(float(type(self).calls), n=len(samples), settings={})
+
+    with pytest.raises(AssertionError, match="deterministic"):
+        CONTRACT_CHECKS["deterministic"](Random, DEFAULT_SAMPLES, DEFAULT_REFERENCES)
+
+
+def _doc_files() -> dict[str, str]:
+    text = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"<!-- file: (\S+) -->\n```\w*\n(.*?)```", text, flags=re.S)
+    return dict(blocks)
+
+
+@pytest.fixture(scope="module")
+def installed_plugin(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The docs/plugins.md example written out and pip-installed into a private directory."""
+    root = tmp_path_factory.mktemp("plugin")
+    src, site = root / "tge-novelty", root / "site"
+    src.mkdir()
+    files = _doc_files()
+    assert set(files) == {"pyproject.toml", "tge_novelty.py", "test_tge_novelty.py"}
+    for name, content in files.items():
+        (src / name).write_text(content, encoding="utf-8")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(site),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return {"src": src, "site": site}
+
+
+def test_installed_plugin_is_discovered_through_its_entry_point(
+    installed_plugin: dict[str, Path], tmp_path: Path
+) -> None:
+    env = {"PYTHONPATH": str(installed_plugin["site"])}
+    listing = run_subprocess("metrics", "list", "--format", "json", env=env)
+    assert listing.code == 0, listing.err
+    items = {i["name"]: i for i in json.loads(listing.out)}
+    assert items["novel-sentences"]["origin"] == "plugin tge-novelty 0.1.0"
+    assert items["novel-sentences"]["direction"] == "higher"
+    samples = tmp_path / "s.txt"
+    samples.write_text("a man riding a horse\nsomething entirely new here\n", encoding="utf-8")
+    refs = tmp_path / "r.txt"
+    refs.write_text("a man  riding a horse\nanother caption\n", encoding="utf-8")
+    run = run_subprocess(
+        "evaluate", str(samples), "-r", str(refs), "-m", "novel-sentences,bleu-2", "--format", "json", env=env
+    )
+    assert run.code == 0, run.err
+    scores = {m["name"]: m for m in json.loads(run.out)["metrics"]}
+    assert scores["novel-sentences"]["value"] == 0.5
+    assert scores["novel-sentences"]["signature"].startswith("novel-sentences|nrefs:2|")
+
+
+def test_plugin_authors_contract_tests_pass(installed_plugin: dict[str, Path]) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(installed_plugin["src"] / "test_tge_novelty.py"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "PYTHONPATH": str(installed_plugin["site"])},
+        cwd=installed_plugin["src"].parent,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "9 passed" in proc.stdout
+
+
+def test_plugin_option_loads_a_module_that_is_not_installed(tmp_path: Path) -> None:
+    src = _doc_files()["tge_novelty.py"]
+    (tmp_path / "tge_novelty.py").write_text(src, encoding="utf-8")
+    samples = tmp_path / "s.txt"
+    samples.write_text("a b\nc d\n", encoding="utf-8")
+    env = {"PYTHONPATH": str(tmp_path)}
+    run = run_subprocess(
+        "evaluate",
+        str(samples),
+        "-r",
+        str(samples),
+        "--plugin",
+        "tge_novelty:NovelSentences",
+        "-m",
+        "novel-sentences",
+        "--format",
+        "json",
+        env=env,
+    )
+    assert run.code == 0, run.err
+    assert json.loads(run.out)["metrics"][0]["value"] == 0.0
+    listed = run_subprocess("metrics", "list", "--plugin", "tge_novelty:NovelSentences", env=env)
+    assert "--plugin tge_novelty:NovelSentences" in listed.out
+
+
+def _fake_distribution(site: Path, dist: str, entry_points: str) -> None:
+    info = site / f"{dist.replace('-', '_')}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(entry_points, encoding="utf-8")
+
+
+def test_plugin_that_fails_to_import_is_named(tmp_path: Path) -> None:
+    _fake_distribution(tmp_path, "broken-plugin", "[textgen_eval.metrics]\nbad-metric = broken_mod:Bad\n")
+    (tmp_path / "broken_mod.py").write_text("raise ImportError('needs libfoo')\n", encoding="utf-8")
+    run = run_subprocess("metrics", "list", env={"PYTHONPATH": str(tmp_path)})
+    assert run.code == 2
+    assert (
+        "plugin 'bad-metric' (plugin broken-plugin 1.0, broken_mod:Bad) failed to import module 'broken_mod'"
+        in run.err
+    )
+    assert "needs libfoo" in run.err and "Traceback" not in run.err
+
+
+def test_duplicate_metric_names_are_an_error_naming_both(tmp_path: Path) -> None:
+    _fake_distribution(tmp_path, "copycat", "[textgen_eval.metrics]\nbleu = copycat_mod:Bleu\n")
+    run = run_subprocess("metrics", "list", env={"PYTHONPATH": str(tmp_path)})
+    assert run.code == 2
+    assert "duplicate metric name 'bleu'" in run.err
+    assert "built-in" in run.err and "plugin copycat 1.0" in run.err
+
+
+def test_entry_point_that_is_not_a_metric(tmp_path: Path) -> None:
+    _fake_distribution(tmp_path, "notametric", "[textgen_eval.metrics]\nthing = json:dumps\n")
+    run = run_subprocess(
+        "evaluate", str(ROOT / "data" / "coco" / "test.txt"), "-m", "thing", env={"PYTHONPATH": str(tmp_path)}
+    )
+    assert run.code == 2
+    assert "expected a subclass of textgen_eval.metrics.Metric" in run.err and "notametric" in run.err
+
+
+def test_resolve_metric_orders() -> None:
+    assert resolve_metric("bleu-7").name == "bleu-7"
+    assert resolve_metric(" self-bleu-2 ").name == "self-bleu-2"
