@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from textgen_eval.core.errors import InputError, MissingDependencyError
+from textgen_eval.data.readers import as_sentence
 
 PREFIX = "hf:"
 _KEYS = ("config", "split", "field")
@@ -61,14 +62,7 @@ def read_hf(spec: str, field: str | None, option: str) -> list[str]:
             raise InputError(f"{spec}: several columns ({', '.join(names)}); choose one with field=NAME or {option}")
     if column not in names:
         raise InputError(f"{spec}: no column {column!r} (columns: {', '.join(names)})")
-    out: list[str] = []
-    for i, value in enumerate(data[column]):
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            raise InputError(f"{spec}: row {i}: column {column!r} is {type(value).__name__}, expected a string")
-        out.append(value)
-    return out
+    return [as_sentence(value, f"{spec}: row {i}: column {column!r}") for i, value in enumerate(data[column])]
 
 
 def _load(datasets: Any, parsed: HFSpec, spec: str) -> Any:

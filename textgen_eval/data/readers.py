@@ -89,13 +89,17 @@ def read_jsonl(path: Path, text: str, field: str | None, option: str) -> list[st
                 f"{path}: line {number}: no field {key!r} (fields: {', '.join(map(repr, record))}); "
                 f"choose one with {option}"
             )
-        value = record[key]
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            raise InputError(f"{path}: line {number}: field {key!r} is {type(value).__name__}, expected a string")
-        out.append(value)
+        out.append(as_sentence(record[key], f"{path}: line {number}: field {key!r}"))
     return out
+
+
+def as_sentence(value: object, where: str) -> str:
+    """A field's value as a sentence: ``None`` is an empty sentence, anything but str an error."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InputError(f"{where} is {type(value).__name__}, expected a string")
+    return value
 
 
 def _read_delimited(path: Path, text: str, field: str | None, option: str, delimiter: str) -> list[str]:
