@@ -123,11 +123,12 @@ class Registry(Generic[T]):
         for name in sorted(self._entries):
             yield self._entries[name]
 
-    def unknown_message(self, name: str, candidates: list[str]) -> str:
+    def unknown_message(self, name: str, candidates: list[str], known: str | None = None) -> str:
+        """``unknown KIND 'name'; did you mean ...? (known: ...)``; ``known`` overrides the listing."""
         close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        known = ", ".join(sorted(candidates))
-        return f"unknown {self.kind} {name!r}{hint} (known: {known})"
+        listing = known if known is not None else ", ".join(sorted(candidates))
+        return f"unknown {self.kind} {name!r}{hint} (known: {listing})"
 
 
 def _describe(target: object) -> str:

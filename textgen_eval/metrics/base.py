@@ -18,9 +18,9 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NoReturn
 
-from textgen_eval.core.errors import ConfigError
+from textgen_eval.core.errors import ConfigError, PluginError
 from textgen_eval.core.signature import make_signature
 
 Direction = Literal["higher", "lower"]
@@ -126,7 +126,6 @@ def check_metric_class(cls: object, *, origin: str) -> type[Metric]:
     """Validate a class loaded from a plugin; errors name the plugin."""
     if not (isinstance(cls, type) and issubclass(cls, Metric)):
         raise_plugin(origin, f"is {cls!r}, expected a subclass of textgen_eval.metrics.Metric")
-    assert isinstance(cls, type)
     name = getattr(cls, "name", None)
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise_plugin(origin, f"has name {name!r}, expected a kebab-case string such as 'my-metric'")
@@ -137,9 +136,7 @@ def check_metric_class(cls: object, *, origin: str) -> type[Metric]:
     return cls
 
 
-def raise_plugin(origin: str, message: str) -> None:
-    from textgen_eval.core.errors import PluginError
-
+def raise_plugin(origin: str, message: str) -> NoReturn:
     raise PluginError(f"metric plugin {origin} {message}")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,8 +35,9 @@ class EncodedCorpus:
     def n_sentences(self) -> int:
         return len(self.offsets) - 1
 
-    @property
+    @cached_property
     def sentence_of_position(self) -> IntArray:
+        """Sentence index of every token (computed once; reused by every order's counts)."""
         return np.repeat(np.arange(self.n_sentences, dtype=np.int64), self.lengths)
 
 

@@ -69,10 +69,9 @@ def resolve_metric(name: str) -> Metric:
     examples = []
     for stem in metric_registry.names():
         examples.extend([f"{stem}-{k}" for k in (1, 2, 3, 4, 5)] if _is_ordered(stem) else [stem])
-    message = metric_registry.unknown_message(name, examples)
     known = ", ".join(f"{s}-N" if _is_ordered(s) else s for s in metric_registry.names())
     raise UnknownNameError(
-        message.split(" (known:")[0] + f" (known metrics: {known}; see `tge metrics list`)"
+        metric_registry.unknown_message(name, examples, f"{known}; see `tge metrics list`")
     )
 
 
