@@ -14,6 +14,43 @@ ROOT = Path(__file__).resolve().parent.parent
 COCO = ROOT / "data" / "coco"
 
 
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("tge-cache")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(session_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never touch the user's cache; they share one cache per session."""
+    monkeypatch.setenv("TGE_CACHE_DIR", str(session_cache))
+
+
+#: Recipe overrides that make the reference and reverse LMs train in well under a second.
+TINY_RECIPE = {
+    "model.emb_dim": "8",
+    "model.hidden_size": "16",
+    "model.min_freq": "1",
+    "runner.max_epochs": "2",
+}
+
+
+def tiny_recipe_args() -> list[str]:
+    args = []
+    for key, value in TINY_RECIPE.items():
+        args += ["--lm-recipe-set", f"{key}={value}"]
+    return args
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bundle of 300 training and 120 test COCO captions."""
+    root = tmp_path_factory.mktemp("bundles") / "tinycoco"
+    root.mkdir()
+    (root / "train.txt").write_text("\n".join(coco_lines("train")[:300]) + "\n", encoding="utf-8")
+    (root / "test.txt").write_text("\n".join(coco_lines("test")[:120]) + "\n", encoding="utf-8")
+    return root
+
+
 def coco_lines(split: str) -> list[str]:
     return (COCO / f"{split}.txt").read_text(encoding="utf-8").split("\n")
 

@@ -27,7 +27,7 @@ def test_version(tge) -> None:
 
 
 def test_table_output_uses_bundled_reference_and_says_so(tge, samples: Path) -> None:
-    run = tge("evaluate", samples)
+    run = tge("evaluate", samples, "--metrics", "bleu-4,self-bleu-4")
     assert run.code == 0, run.err
     assert "bundled reference bundled:coco/test" in run.err
     lines = run.out.splitlines()

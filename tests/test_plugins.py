@@ -10,23 +10,36 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run_subprocess
+from tests.conftest import ROOT, TINY_RECIPE, run_subprocess
 from textgen_eval.metrics import metric_registry
 from textgen_eval.metrics.bleu import Bleu
 from textgen_eval.metrics.registry import metric_class, resolve_metric
 from textgen_eval.testing import CONTRACT_CHECKS, MetricContract
 from textgen_eval.testing.metric_contract import DEFAULT_REFERENCES, DEFAULT_SAMPLES
 
-BUILTINS = ["bleu", "self-bleu", "unique-ngrams"]
+BUILTINS = ["bleu", "self-bleu", "unique-ngrams", "fd", "lm-score", "reverse-lm-score"]
+
+
+@pytest.fixture(scope="module")
+def tiny_resources(tiny_bundle: Path, session_cache: Path):
+    import os
+
+    from textgen_eval.data.bundles import Bundle
+    from textgen_eval.pipelines.evaluate import recipes_with
+    from textgen_eval.pipelines.resources import ReferenceResources
+
+    os.environ["TGE_CACHE_DIR"] = str(session_cache)
+    return ReferenceResources(Bundle("tinycoco", tiny_bundle), **recipes_with(TINY_RECIPE))
 
 
 @pytest.mark.parametrize("check", sorted(CONTRACT_CHECKS))
 @pytest.mark.parametrize("stem", BUILTINS)
-def test_contract_over_every_builtin(stem: str, check: str) -> None:
+def test_contract_over_every_builtin(stem: str, check: str, tiny_resources) -> None:
     cls = metric_class(stem)
+    context = {"resources": tiny_resources} if cls.needs_resources else {}
     for order in (1, 2, 4) if cls.ordered else (None,):
         CONTRACT_CHECKS[check](
-            lambda cls=cls, order=order: cls(order=order), DEFAULT_SAMPLES, DEFAULT_REFERENCES
+            lambda cls=cls, order=order: cls(order=order), DEFAULT_SAMPLES, DEFAULT_REFERENCES, **context
         )
 
 

@@ -41,7 +41,7 @@ def cli(debug: bool) -> None:
     "-m",
     metavar="a,b,c",
     help="Comma-separated metric names (see `tge metrics list`). "
-    "Default: bleu-4,self-bleu-4,unique-ngrams-4.",
+    "Default: bleu-4,self-bleu-4,unique-ngrams-4,fd,lm-score,reverse-lm-score.",
 )
 @click.option(
     "--preset",
@@ -84,6 +84,31 @@ def cli(debug: bool) -> None:
     help="JSON-lines field / CSV column of the samples (default: 'text' or the only one).",
 )
 @click.option("--reference-field", metavar="NAME", help="JSON-lines field / CSV column of the references.")
+@click.option(
+    "--bundle",
+    default="coco",
+    show_default=True,
+    metavar="NAME|DIR",
+    help="Reference bundle (train.txt, [valid.txt], test.txt) for the reference LM, FD and reverse LM; "
+    "its test split is the default --reference.",
+)
+@click.option("--fast", is_flag=True, help="Skip the reverse LM score (it trains an LM on the samples).")
+@click.option("--lm", metavar="SPEC", help="LM for lm-score: reference (default) or hf:NAME_OR_PATH.")
+@click.option(
+    "--featurizer",
+    metavar="SPEC",
+    help="Embeddings for fd: lm (default), hf:NAME_OR_PATH or npy:SAMPLES.npy,REFERENCES.npy.",
+)
+@click.option("--fd-n", type=click.IntRange(min=2), metavar="N", help="Subsample both sets to N sentences for fd.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the reverse LM and of --fd-n.")
+@click.option(
+    "--lm-recipe-set",
+    "recipe_sets",
+    multiple=True,
+    metavar="SECTION.KEY=VALUE",
+    help="Change the reference/reverse LM recipe (e.g. model.hidden_size=512); signatures record it.",
+)
+@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 def evaluate(
     samples: str,
     reference: str | None,
@@ -97,9 +122,22 @@ def evaluate(
     skip_empty: bool,
     field: str | None,
     reference_field: str | None,
+    bundle: str,
+    fast: bool,
+    lm: str | None,
+    featurizer: str | None,
+    fd_n: int | None,
+    seed: int,
+    recipe_sets: tuple[str, ...],
+    no_progress: bool,
 ) -> None:
-    """Score SAMPLES (one sentence per line; .txt, .jsonl, .csv, .tsv or hf:NAME)."""
+    """Score SAMPLES (one sentence per line; .txt, .jsonl, .csv, .tsv or hf:NAME).
+
+    Default metrics: bleu-4, self-bleu-4, unique-ngrams-4, fd, lm-score, reverse-lm-score.
+    The first run trains the reference LM on the bundle and caches it (TGE_CACHE_DIR).
+    """
     from textgen_eval.cli.format import RESULT_FORMATS
+    from textgen_eval.core.config import parse_assignments
     from textgen_eval.core.errors import ConfigError
     from textgen_eval.core.files import atomic_write_text
     from textgen_eval.pipelines.evaluate import evaluate as run_evaluate
@@ -117,6 +155,14 @@ def evaluate(
         field=field,
         reference_field=reference_field,
         plugins=plugins,
+        bundle=bundle,
+        lm=lm,
+        featurizer=featurizer,
+        fd_n=fd_n,
+        seed=seed,
+        fast=fast,
+        progress=not no_progress,
+        recipe_overrides=parse_assignments(recipe_sets, option="--lm-recipe-set"),
     )
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
@@ -157,6 +203,12 @@ def list_metrics(fmt: str, plugins: tuple[str, ...]) -> None:
     for spec in plugins:
         load_plugin(spec)
     click.echo(METRICS_FORMATS[fmt](describe_metrics()), nl=False)
+
+
+from textgen_eval.cli.train import sample, train  # noqa: E402  (commands register on import)
+
+cli.add_command(train)
+cli.add_command(sample)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,5 +49,14 @@ class MetricError(UserError):
     """A metric is undefined for the given input (e.g. self-BLEU of fewer than two samples)."""
 
 
-class DivergenceError(TextgenEvalError):
-    """Training produced a non-finite loss (NaN or infinity)."""
+class DivergenceError(UserError):
+    """Training produced a non-finite loss (NaN or infinity); the last good checkpoint is kept.
+
+    A user error (exit 2): the usual cause is a setting (learning rate, clipping) the user can change.
+    """
+
+
+class TrainingInterrupted(TextgenEvalError):
+    """Training stopped on Ctrl-C after writing a resumable checkpoint (exit 130)."""
+
+    exit_code = 130

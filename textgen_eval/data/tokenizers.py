@@ -49,6 +49,10 @@ class Tokenizer(ABC):
     def tokenize_all(self, texts: Sequence[str]) -> list[list[str]]:
         return [self.tokenize(text) for text in texts]
 
+    def detokenize(self, tokens: Sequence[str]) -> str:
+        """Tokens back to a sentence (generated samples); tokens joined by spaces by default."""
+        return " ".join(tokens)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.signature!r})"
 
@@ -68,6 +72,9 @@ class CharTokenizer(Tokenizer):
 
     def tokenize(self, text: str) -> list[str]:
         return list(" ".join(text.split()))
+
+    def detokenize(self, tokens: Sequence[str]) -> str:
+        return "".join(tokens)
 
 
 class Sacrebleu13aTokenizer(Tokenizer):
@@ -108,6 +115,9 @@ class SentencePieceTokenizer(Tokenizer):
 
     def tokenize(self, text: str) -> list[str]:
         return list(self._processor.encode(text, out_type=str))
+
+    def detokenize(self, tokens: Sequence[str]) -> str:
+        return str(self._processor.decode_pieces(list(tokens)))
 
     def tokenize_all(self, texts: Sequence[str]) -> list[list[str]]:
         return [list(pieces) for pieces in self._processor.encode(list(texts), out_type=str)]

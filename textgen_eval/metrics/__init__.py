@@ -19,7 +19,17 @@ __all__ = [
     "Metric",
     "Score",
     "describe_metrics",
+    "frechet_distance",
     "load_plugin",
     "metric_registry",
     "resolve_metric",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # NumPy-backed helpers load on first use, so importing the package stays light.
+    if name == "frechet_distance":
+        from textgen_eval.metrics.frechet import frechet_distance
+
+        return frechet_distance
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

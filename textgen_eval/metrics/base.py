@@ -79,6 +79,8 @@ class Metric(ABC):
     citation: ClassVar[str] = ""
     #: Whether :meth:`compute` needs ``references``.
     needs_references: ClassVar[bool] = False
+    #: Whether :meth:`compute` needs ``context["resources"]`` (reference LM, featurizers, ...).
+    needs_resources: ClassVar[bool] = False
     #: Whether the metric takes an integer order: registered as ``name``, used as ``name-N``.
     ordered: ClassVar[bool] = False
 

@@ -18,6 +18,9 @@ metric_registry: Registry[type[Metric]] = Registry("metric", group=ENTRY_POINT_G
 metric_registry.register("bleu", "textgen_eval.metrics.bleu:Bleu")
 metric_registry.register("self-bleu", "textgen_eval.metrics.bleu:SelfBleu")
 metric_registry.register("unique-ngrams", "textgen_eval.metrics.unique:UniqueNgrams")
+metric_registry.register("fd", "textgen_eval.metrics.model_based:FrechetDistance")
+metric_registry.register("lm-score", "textgen_eval.metrics.model_based:LMScore")
+metric_registry.register("reverse-lm-score", "textgen_eval.metrics.model_based:ReverseLMScore")
 
 _ORDERED = re.compile(r"^(?P<stem>.+?)-(?P<order>-?\d+)$")
 

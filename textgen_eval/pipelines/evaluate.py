@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from textgen_eval import __version__
 from textgen_eval.core.errors import ConfigError
-from textgen_eval.data.bundles import DEFAULT_REFERENCE
+from textgen_eval.data.bundles import DEFAULT_REFERENCE, resolve_bundle
 from textgen_eval.data.sources import read_texts
 from textgen_eval.data.textset import TextSet
 from textgen_eval.data.tokenizers import Tokenizer, make_tokenizer
@@ -22,8 +22,10 @@ from textgen_eval.metrics.presets import Preset, resolve_preset
 from textgen_eval.metrics.registry import load_plugin, resolve_metric
 from textgen_eval.metrics.tables import NgramTables
 
-#: The n-gram metrics of the thesis' evaluation (Semeniuta 2019, Table 5.4).
-DEFAULT_METRICS: tuple[str, ...] = ("bleu-4", "self-bleu-4", "unique-ngrams-4")
+#: The six metrics of the thesis' evaluation (Semeniuta 2019, §5.6 and Table 5.4).
+DEFAULT_METRICS: tuple[str, ...] = ("bleu-4", "self-bleu-4", "unique-ngrams-4", "fd", "lm-score", "reverse-lm-score")
+#: Metrics that train a model on the samples (skipped by ``fast=True`` / ``--fast``).
+SLOW_METRICS: frozenset[str] = frozenset({"reverse-lm-score"})
 
 TextSource = str | os.PathLike[str] | Sequence[str]
 
@@ -59,10 +61,13 @@ class EvaluationResult:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
 
-def parse_metric_list(metrics: str | Iterable[str] | None) -> list[str]:
-    """``"bleu-4, self-bleu-4"`` or an iterable → names, without duplicates, order kept."""
+def parse_metric_list(metrics: str | Iterable[str] | None, *, fast: bool = False) -> list[str]:
+    """``"bleu-4, self-bleu-4"`` or an iterable → names, without duplicates, order kept.
+
+    ``None`` means :data:`DEFAULT_METRICS`, without :data:`SLOW_METRICS` when ``fast``.
+    """
     if metrics is None:
-        return list(DEFAULT_METRICS)
+        return [m for m in DEFAULT_METRICS if not (fast and m in SLOW_METRICS)]
     items = metrics.split(",") if isinstance(metrics, str) else list(metrics)
     names = []
     for item in items:
@@ -105,6 +110,14 @@ def evaluate(
     field: str | None = None,
     reference_field: str | None = None,
     plugins: Iterable[str] = (),
+    bundle: str = DEFAULT_REFERENCE,
+    lm: str | None = None,
+    featurizer: str | None = None,
+    fd_n: int | None = None,
+    seed: int = 0,
+    fast: bool = False,
+    progress: bool = False,
+    recipe_overrides: Mapping[str, str] | None = None,
 ) -> EvaluationResult:
     """Score ``samples`` with ``metrics``.
 
@@ -120,11 +133,22 @@ def evaluate(
         skip_empty: drop empty samples instead of scoring them as empty sentences.
         field / reference_field: the JSON-lines field or CSV column holding the text.
         plugins: ``module:attr`` metric classes to load before resolving ``metrics``.
+        bundle: reference bundle (name or directory with train/[valid]/test.txt) for the
+            model-based metrics; its test split is the default ``references``.
+        lm: language model for ``lm-score``: ``reference`` (default) or ``hf:NAME_OR_PATH``.
+        featurizer: embeddings for ``fd``: ``lm`` (default), ``hf:NAME_OR_PATH`` or
+            ``npy:SAMPLES.npy,REFERENCES.npy``.
+        fd_n: subsample both sets to this many sentences for ``fd`` (seeded by ``seed``).
+        seed: seed of every stochastic metric (reverse LM training, FD subsampling).
+        fast: with the default metrics, skip the reverse LM score.
+        progress: show progress bars (stderr) while models train.
+        recipe_overrides: ``section.key`` → value changes to the reference/reverse LM recipes
+            (the recipe id in the signatures changes with them).
     """
     for spec in plugins:
         load_plugin(spec)
     chosen = resolve_preset(preset)
-    instances: list[Metric] = [resolve_metric(name) for name in parse_metric_list(metrics)]
+    instances: list[Metric] = [resolve_metric(name) for name in parse_metric_list(metrics, fast=fast)]
     notes: list[str] = []
 
     hyps = _load_texts(samples, field=field, skip_empty=skip_empty, option="--field", allow_bundle=False)
@@ -132,7 +156,7 @@ def evaluate(
     needs_refs = any(type(m).needs_references for m in instances)
     if references is not None or needs_refs:
         if references is None:
-            references = DEFAULT_REFERENCE
+            references = bundle
             bundled = True
         else:
             bundled = False
@@ -161,15 +185,59 @@ def evaluate(
         "preset": chosen,
         "tables": tables,
         "skip_empty": skip_empty,
+        "lm": lm,
+        "featurizer": featurizer,
+        "fd_n": fd_n,
+        "seed": seed,
     }
-    scores = [metric.compute(hyps, refs, **context) for metric in instances]
+    resources = None
+    if any(type(m).needs_resources for m in instances):
+        from textgen_eval.pipelines.resources import ReferenceResources
+
+        resources = ReferenceResources(
+            resolve_bundle(bundle), progress=progress, notes=notes, **recipes_with(recipe_overrides)
+        )
+        context["resources"] = resources
+    scores = []
+    for metric in instances:
+        score = metric.compute(hyps, refs, **context)
+        extra = score.details.get("notes") if isinstance(score.details, Mapping) else None
+        if extra is not None:
+            notes.extend(extra)
+            score = replace(score, details={k: v for k, v in score.details.items() if k != "notes"})
+        scores.append(score)
     settings = {
         "preset": chosen.name,
         "tokenize": tokenizer.signature,
         "lowercase": lowercase,
         "skip_empty": skip_empty,
+        "seed": seed,
     }
+    if resources is not None:
+        settings["bundle"] = resources.texts.label
+        settings["reference_lm_cache"] = resources.cache_state
     reference_info = None
     if refs is not None:
         reference_info = {**refs.describe(), "bundled": refs.label.startswith("bundled:")}
     return EvaluationResult(scores, hyps.describe(), reference_info, settings, notes)
+
+
+def recipes_with(overrides: Mapping[str, str] | None) -> dict[str, Any]:
+    """The reference and reverse LM recipes with ``section.key=value`` overrides applied."""
+    if not overrides:
+        return {}
+    from textgen_eval.core.config import build_sections, to_dict
+    from textgen_eval.generators.lstm_lm.config import LSTMLMConfig, TrainConfig
+    from textgen_eval.pipelines.recipes import REFERENCE_LM, REVERSE_LM, Recipe
+    from textgen_eval.training import RunnerConfig
+
+    out = {}
+    for key, base in (("reference_recipe", REFERENCE_LM), ("reverse_recipe", REVERSE_LM)):
+        sections = build_sections(
+            {"model": LSTMLMConfig, "train": TrainConfig, "runner": RunnerConfig},
+            {"model": to_dict(base.model), "train": to_dict(base.train), "runner": to_dict(base.runner)},
+            overrides,
+            where="--lm-recipe-set",
+        )
+        out[key] = Recipe(base.name, sections["model"], sections["train"], sections["runner"])
+    return out

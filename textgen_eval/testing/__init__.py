@@ -1,9 +1,18 @@
 """Contract test suites shipped for plugin authors.
 
-Subclass :class:`MetricContract` in your test module (pytest collects it) or call
-:func:`check_metric` directly; see docs/plugins.md.
+Subclass :class:`MetricContract` / :class:`GeneratorContract` in your test module (pytest
+collects them) or call :func:`check_metric` / :func:`check_generator` directly; see
+docs/plugins.md.
 """
 
+from textgen_eval.testing.generator_contract import GENERATOR_CHECKS, GeneratorContract, check_generator
 from textgen_eval.testing.metric_contract import CONTRACT_CHECKS, MetricContract, check_metric
 
-__all__ = ["CONTRACT_CHECKS", "MetricContract", "check_metric"]
+__all__ = [
+    "CONTRACT_CHECKS",
+    "GENERATOR_CHECKS",
+    "GeneratorContract",
+    "MetricContract",
+    "check_generator",
+    "check_metric",
+]

@@ -36,14 +36,14 @@ DEFAULT_REFERENCES: tuple[str, ...] = (
 )
 
 Factory = Callable[[], Metric]
-Check = Callable[[Factory, Sequence[str], Sequence[str]], None]
+Check = Callable[..., None]  # (factory, samples, references, **context) -> None
 
 
 def _compute(metric: Metric, samples: Sequence[str], references: Sequence[str], **context: Any) -> Score:
     return metric.compute(samples, references if type(metric).needs_references else None, **context)
 
 
-def check_class_attributes(factory: Factory, samples: Sequence[str], references: Sequence[str]) -> None:
+def check_class_attributes(factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any) -> None:
     metric = factory()
     cls = type(metric)
     assert isinstance(metric, Metric), f"{cls!r} must subclass textgen_eval.metrics.Metric"
@@ -58,9 +58,9 @@ def check_class_attributes(factory: Factory, samples: Sequence[str], references:
     )
 
 
-def check_returns_score(factory: Factory, samples: Sequence[str], references: Sequence[str]) -> None:
+def check_returns_score(factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any) -> None:
     metric = factory()
-    score = _compute(metric, samples, references)
+    score = _compute(metric, samples, references, **context)
     assert isinstance(score, Score), (
         f"compute() must return textgen_eval.metrics.Score, got {type(score).__name__}"
     )
@@ -77,9 +77,9 @@ def check_returns_score(factory: Factory, samples: Sequence[str], references: Se
     )
 
 
-def check_signature(factory: Factory, samples: Sequence[str], references: Sequence[str]) -> None:
+def check_signature(factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any) -> None:
     metric = factory()
-    score = _compute(metric, samples, references)
+    score = _compute(metric, samples, references, **context)
     assert isinstance(score.signature, str), "Score.signature must be a string"
     assert score.signature.split("|")[0] == metric.name, (
         f"Score.signature must start with the metric name {metric.name!r}, got {score.signature!r}"
@@ -89,40 +89,38 @@ def check_signature(factory: Factory, samples: Sequence[str], references: Sequen
     )
 
 
-def check_details_json(factory: Factory, samples: Sequence[str], references: Sequence[str]) -> None:
-    score = _compute(factory(), samples, references)
+def check_details_json(factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any) -> None:
+    score = _compute(factory(), samples, references, **context)
     try:
         json.dumps(score.to_dict())
     except (TypeError, ValueError) as exc:
         raise AssertionError(f"Score.details must be JSON-serialisable: {exc}") from None
 
 
-def check_deterministic(factory: Factory, samples: Sequence[str], references: Sequence[str]) -> None:
-    first = _compute(factory(), samples, references)
-    second = _compute(factory(), samples, references)
+def check_deterministic(factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any) -> None:
+    first = _compute(factory(), samples, references, **context)
+    second = _compute(factory(), samples, references, **context)
     assert first.value == second.value, (
         f"two runs gave {first.value!r} and {second.value!r}; metrics must be deterministic"
     )
     assert first.signature == second.signature, "two runs gave different signatures"
 
 
-def check_ignores_unknown_context(
-    factory: Factory, samples: Sequence[str], references: Sequence[str]
-) -> None:
-    plain = _compute(factory(), samples, references)
-    extra = _compute(factory(), samples, references, unknown_future_option=123)
+def check_ignores_unknown_context(factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any) -> None:
+    plain = _compute(factory(), samples, references, **context)
+    extra = _compute(factory(), samples, references, **context, unknown_future_option=123)
     assert plain.value == extra.value, "compute() must accept and ignore unknown context keywords"
 
 
-def check_input_types(factory: Factory, samples: Sequence[str], references: Sequence[str]) -> None:
-    as_list = _compute(factory(), list(samples), list(references))
-    as_tuple = _compute(factory(), tuple(samples), tuple(references))
+def check_input_types(factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any) -> None:
+    as_list = _compute(factory(), list(samples), list(references), **context)
+    as_tuple = _compute(factory(), tuple(samples), tuple(references), **context)
     assert as_list.value == as_tuple.value, "the value must not depend on the sequence type (list vs tuple)"
 
 
-def check_does_not_mutate(factory: Factory, samples: Sequence[str], references: Sequence[str]) -> None:
+def check_does_not_mutate(factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any) -> None:
     s, r = list(samples), list(references)
-    _compute(factory(), s, r)
+    _compute(factory(), s, r, **context)
     assert s == list(samples), "compute() must not modify the samples"
     assert r == list(references), "compute() must not modify the references"
 
@@ -143,10 +141,12 @@ def check_metric(
     factory: Factory,
     samples: Sequence[str] = DEFAULT_SAMPLES,
     references: Sequence[str] = DEFAULT_REFERENCES,
+    **context: Any,
 ) -> None:
-    """Run every contract check; ``factory()`` returns a fresh metric instance."""
+    """Run every contract check; ``factory()`` returns a fresh metric instance. ``context``
+    is passed to ``compute`` (e.g. ``resources=`` for model-based metrics)."""
     for check in CONTRACT_CHECKS.values():
-        check(factory, samples, references)
+        check(factory, samples, references, **context)
 
 
 class MetricContract:
@@ -161,11 +161,15 @@ class MetricContract:
     samples: ClassVar[Sequence[str]] = DEFAULT_SAMPLES
     references: ClassVar[Sequence[str]] = DEFAULT_REFERENCES
 
+    def context(self) -> dict[str, Any]:
+        """Keyword context passed to ``compute`` (override to supply ``resources`` etc.)."""
+        return {}
+
     def make_metric(self) -> Metric:
         return self.metric_class(order=self.order) if self.order is not None else self.metric_class()
 
     def _run(self, name: str) -> None:
-        CONTRACT_CHECKS[name](self.make_metric, self.samples, self.references)
+        CONTRACT_CHECKS[name](self.make_metric, self.samples, self.references, **self.context())
 
     def test_class_attributes(self) -> None:
         self._run("class_attributes")

@@ -1,0 +1,1 @@
+"""LSTM language model with recurrent dropout (Semeniuta 2019, chapter 3)."""

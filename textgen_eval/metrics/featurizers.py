@@ -1,0 +1,155 @@
+"""Sentence featurizers for the Fréchet Distance: a registry of specs → :class:`Featurizer`.
+
+- ``lm`` (default): the reference LSTM LM's hidden states, mean-pooled over the positions after
+  each token and EOS (see ``LSTMLanguageModel.features``); trained offline on the bundle.
+- ``hf:NAME_OR_PATH``: a ``transformers`` encoder, last hidden layer mean-pooled over the
+  attention mask (a local directory loads with ``local_files_only``).
+- ``npy:SAMPLES.npy,REFERENCES.npy``: precomputed features, row ``i`` = line ``i``.
+
+Plugins add featurizers under the entry-point group ``textgen_eval.featurizers``: a callable
+``factory(arg: str, resources) -> Featurizer``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from textgen_eval.core.errors import ConfigError, InputError, MetricError, MissingDependencyError
+from textgen_eval.core.hashing import file_digest
+from textgen_eval.core.protocols import EvaluationResources, Featurizer
+from textgen_eval.core.registry import Registry
+
+FeaturizerFactory = Callable[[str, EvaluationResources], Featurizer]
+
+featurizer_registry: Registry[FeaturizerFactory] = Registry("featurizer", group="textgen_eval.featurizers")
+DEFAULT_FEATURIZER = "lm"
+
+
+def _lm(arg: str, resources: EvaluationResources) -> Featurizer:
+    if arg:
+        raise ConfigError(f"featurizer 'lm' takes no argument (got lm:{arg}); use hf:PATH for other models")
+    model: Featurizer = resources.reference_model()
+    return model
+
+
+class NpyFeaturizer:
+    """Precomputed features for the samples and for the references."""
+
+    def __init__(self, samples_path: str, references_path: str) -> None:
+        self.paths = {"samples": Path(samples_path), "references": Path(references_path)}
+        self.arrays = {role: self._load(path) for role, path in self.paths.items()}
+        self._signature = "npy-" + "-".join(file_digest(str(p), 8) for p in self.paths.values())
+
+    @staticmethod
+    def _load(path: Path) -> np.ndarray:
+        if not path.is_file():
+            raise InputError(f"{path}: features file not found (--featurizer npy:SAMPLES.npy,REFERENCES.npy)")
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except ValueError as exc:
+            raise InputError(f"{path}: not a NumPy .npy array ({exc})") from None
+        if arr.ndim != 2:
+            raise InputError(f"{path}: expected a 2-D (n, d) array, got shape {arr.shape}")
+        return np.asarray(arr, dtype=np.float64)
+
+    @property
+    def signature(self) -> str:
+        return self._signature
+
+    def features(self, texts: Sequence[str], *, role: str = "samples") -> np.ndarray:
+        arr = self.arrays[role]
+        if arr.shape[0] != len(texts):
+            raise InputError(
+                f"{self.paths[role]}: {arr.shape[0]} feature rows but {len(texts)} {role}; "
+                "row i must hold the features of line i"
+            )
+        return arr
+
+
+def _npy(arg: str, resources: EvaluationResources) -> Featurizer:
+    parts = [p for p in arg.split(",") if p]
+    if len(parts) != 2:
+        raise ConfigError(
+            f"--featurizer npy:{arg}: expected npy:SAMPLES.npy,REFERENCES.npy (features of both sets)"
+        )
+    return NpyFeaturizer(parts[0], parts[1])
+
+
+def import_transformers(feature: str) -> Any:
+    try:
+        import transformers
+    except ImportError:
+        raise MissingDependencyError("transformers", feature) from None
+    return transformers
+
+
+def hf_kwargs(name: str) -> dict[str, Any]:
+    """Load local directories without touching the network."""
+    return {"local_files_only": True} if Path(name).is_dir() else {}
+
+
+class HFEncoderFeaturizer:
+    """Mean-pooled last hidden layer of a ``transformers`` encoder (e.g. BERT)."""
+
+    def __init__(self, name: str, *, batch_size: int = 64, device: str = "cpu") -> None:
+        import torch
+
+        transformers = import_transformers("--featurizer hf:")
+        kwargs = hf_kwargs(name)
+        try:
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(name, **kwargs)
+            self.model = transformers.AutoModel.from_pretrained(name, **kwargs).to(device).eval()
+        except OSError as exc:
+            raise InputError(f"hf:{name}: cannot load the model or tokenizer ({exc})") from None
+        self.name = name
+        self.batch_size = batch_size
+        self.device = torch.device(device)
+        self.max_len = int(getattr(self.model.config, "max_position_embeddings", 512))
+
+    @property
+    def signature(self) -> str:
+        path = Path(self.name)
+        ident = path.name if path.is_dir() else self.name
+        return f"hf-{ident}-{type(self.model).__name__}-meanpool"
+
+    def features(self, texts: Sequence[str], *, role: str = "samples") -> np.ndarray:
+        import torch
+
+        out = []
+        with torch.no_grad():
+            for start in range(0, len(texts), self.batch_size):
+                chunk = list(texts[start : start + self.batch_size])
+                enc = self.tokenizer(chunk, padding=True, truncation=False, return_tensors="pt")
+                if enc["input_ids"].shape[1] > self.max_len:
+                    lengths = enc["attention_mask"].sum(dim=1)
+                    worst = int(lengths.argmax())
+                    raise MetricError(
+                        f"{role} line {start + worst + 1} has {int(lengths[worst])} tokens; hf:{self.name} "
+                        f"accepts at most {self.max_len}"
+                    )
+                enc = {k: v.to(self.device) for k, v in enc.items()}
+                hidden = self.model(**enc).last_hidden_state
+                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)
+                out.append(pooled.double().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, 1))
+
+
+def _hf(arg: str, resources: EvaluationResources) -> Featurizer:
+    if not arg:
+        raise ConfigError("--featurizer hf: needs a model name or path, e.g. hf:bert-base-uncased")
+    return HFEncoderFeaturizer(arg)
+
+
+featurizer_registry.register("lm", _lm)
+featurizer_registry.register("npy", _npy)
+featurizer_registry.register("hf", _hf)
+
+
+def make_featurizer(spec: str | None, resources: EvaluationResources) -> Featurizer:
+    name, _, arg = (spec or DEFAULT_FEATURIZER).partition(":")
+    return featurizer_registry.get(name)(arg, resources)

@@ -1,0 +1,145 @@
+"""Model-based metrics of Semeniuta (2019, §5.6): Fréchet Distance, LM score, reverse LM score.
+
+They get their models from ``context["resources"]`` (an
+:class:`~textgen_eval.core.protocols.EvaluationResources`, built by ``textgen_eval.evaluate``),
+so this module never imports a generator.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from textgen_eval.core.errors import ConfigError, MetricError
+from textgen_eval.core.protocols import EvaluationResources
+from textgen_eval.metrics.base import Metric, Score
+from textgen_eval.metrics.featurizers import make_featurizer
+from textgen_eval.metrics.frechet import frechet_distance
+from textgen_eval.metrics.lm_scorers import make_scorer
+from textgen_eval.metrics.tables import reference_label
+
+THESIS = "Semeniuta, S. (2019). Recurrent neural networks for discriminative and generative learning, §5.6"
+
+
+def require_resources(context: Mapping[str, Any], metric: str) -> EvaluationResources:
+    resources = context.get("resources")
+    if resources is None:
+        raise MetricError(
+            f"metric {metric!r} needs evaluation resources (a reference LM); compute it through "
+            "textgen_eval.evaluate() or `tge evaluate`"
+        )
+    res: EvaluationResources = resources
+    return res
+
+
+def _subsample(n_total: int, n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n_total, size=n, replace=False))
+
+
+class FrechetDistance(Metric):
+    """FD between sentence embeddings of samples and references (lower is better)."""
+
+    name = "fd"
+    direction = "lower"
+    description = "Fréchet Distance between sentence-embedding distributions (--featurizer, --fd-n)"
+    citation = THESIS + ".2; Heusel et al. (2017)"
+    needs_references = True
+    needs_resources = True
+
+    def compute(self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any) -> Score:
+        if references is None:
+            raise MetricError("fd needs references")
+        resources = require_resources(context, self.name)
+        featurizer = make_featurizer(context.get("featurizer"), resources)
+        fa = featurizer.features(list(samples), role="samples")
+        fb = featurizer.features(list(references), role="references")
+        n_req = context.get("fd_n")
+        seed = int(context.get("seed", 0))
+        notes = []
+        if n_req is not None:
+            if n_req < 2 or n_req > min(len(fa), len(fb)):
+                raise ConfigError(
+                    f"--fd-n {n_req}: expected 2 ≤ N ≤ {min(len(fa), len(fb))} "
+                    f"(samples: {len(fa)}, references: {len(fb)})"
+                )
+            fa = fa[_subsample(len(fa), n_req, seed)]
+            fb = fb[_subsample(len(fb), n_req, seed + 1)]
+        elif len(fa) != len(fb):
+            notes.append(
+                f"fd: {len(fa):,} samples vs {len(fb):,} references; FD is biased by set size, so compare "
+                "models only at equal n (--fd-n N subsamples both sets)"
+            )
+        value = frechet_distance(fa, fb)
+        settings = {
+            "feat": featurizer.signature,
+            "n": len(fa),
+            "nrefs": len(fb),
+            "refs": reference_label(references),
+            "sub": f"seed{seed}" if n_req is not None else "none",
+        }
+        return self.make_score(
+            value, n=len(fa), settings=settings,
+            details={"n_samples": len(fa), "n_references": len(fb), "dim": int(fa.shape[1]), "notes": notes},
+        )
+
+
+class LMScore(Metric):
+    """Per-token NLL (nats) of the samples under a reference LM (precision proxy)."""
+
+    name = "lm-score"
+    direction = "lower"
+    description = "per-token NLL (nats) of samples under the reference LM, EOS scored (--lm)"
+    citation = THESIS + ".3"
+    needs_resources = True
+
+    def compute(self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any) -> Score:
+        resources = require_resources(context, self.name)
+        scorer = make_scorer(context.get("lm"), resources)
+        scores = scorer.score_texts(list(samples))
+        total_tokens = int(scores.tokens.sum())
+        if total_tokens == 0:
+            raise MetricError("lm-score: no tokens to score")
+        words = scores.tokens - 1  # EOS is not a word
+        n_words = int(words.sum())
+        n_oov = int(scores.oov.sum())
+        if n_words > 0 and n_oov == n_words:
+            raise MetricError(
+                f"lm-score: none of the {len(samples):,} samples has a token in the language model's vocabulary "
+                "(100% OOV): are the samples tokenized and cased like the reference corpus?"
+            )
+        nll = math.fsum(scores.nll.tolist()) / total_tokens
+        all_oov = int(((scores.oov == words) & (words > 0)).sum())
+        notes = []
+        if all_oov:
+            notes.append(f"lm-score: {all_oov} samples consist only of out-of-vocabulary tokens")
+        details = {
+            "perplexity": math.exp(min(nll, 700.0)),
+            "tokens": total_tokens,
+            "oov_rate": n_oov / n_words if n_words else 0.0,
+            "sentence_nll": math.fsum(scores.nll.tolist()) / len(samples),
+            "samples_all_oov": all_oov,
+            "notes": notes,
+        }
+        settings = {"lm": scorer.signature, "unit": "nats/token", "bos": "no", "eos": "yes"}
+        return self.make_score(nll, n=len(samples), settings=settings, details=details)
+
+
+class ReverseLMScore(Metric):
+    """Per-token NLL of real test text under an LM trained on the samples (recall proxy)."""
+
+    name = "reverse-lm-score"
+    direction = "lower"
+    description = "NLL (nats/token) of real test text under an LM trained on the samples (slow; --fast skips)"
+    citation = THESIS + ".3; Zhao et al. (2018)"
+    needs_resources = True
+
+    def compute(self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any) -> Score:
+        resources = require_resources(context, self.name)
+        seed = int(context.get("seed", 0))
+        result = resources.reverse_lm(list(samples), seed=seed)
+        settings = {**result.settings, "n": len(samples), "seed": seed}
+        return self.make_score(result.value, n=len(samples), settings=settings, details=dict(result.details))

@@ -1,0 +1,249 @@
+"""Evaluation resources: the cached reference LM, featurizers, scorers and the reverse LM.
+
+The reference LM is trained once per (bundle data, recipe, package and torch version) and cached
+under ``cache_dir()/reference-lm/<key>``. Builders take a file lock, train into a temporary
+directory and rename it into place, so two processes never both train, nor does a reader ever see
+a half-written entry. An entry that fails to load is rebuilt with a note.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from textgen_eval import __version__
+from textgen_eval.core.cache import cache_dir
+from textgen_eval.core.errors import InputError, MetricError
+from textgen_eval.core.files import atomic_write_text
+from textgen_eval.core.hashing import file_digest
+from textgen_eval.core.locking import file_lock
+from textgen_eval.core.protocols import Featurizer, SequenceScorer, TrainedScore
+from textgen_eval.data.bundles import Bundle
+from textgen_eval.data.sources import read_texts
+from textgen_eval.generators.lstm_lm.model import LSTMLanguageModel, corpus_nll
+from textgen_eval.metrics.featurizers import make_featurizer
+from textgen_eval.metrics.lm_scorers import make_scorer
+from textgen_eval.pipelines.recipes import REFERENCE_LM, REVERSE_LM, Recipe, split_train_valid
+from textgen_eval.training import Runner
+from textgen_eval.training.callbacks import Callback, ProgressBar
+
+META = "meta.json"
+
+
+def _lines(path: Path) -> list[str]:
+    texts = read_texts(path, option="--bundle")
+    if len(texts) == 0:
+        raise InputError(f"{path}: the bundle split is empty")
+    return list(texts)
+
+
+class BundleTexts:
+    """The train / valid / test text of a reference bundle (validation carved when absent)."""
+
+    def __init__(self, bundle: Bundle) -> None:
+        self.bundle = bundle
+        train_all = _lines(bundle.train)
+        if bundle.valid is not None:
+            self.train, self.valid = train_all, _lines(bundle.valid)
+            self.valid_policy = f"valid@{file_digest(str(bundle.valid), 8)}"
+        else:
+            self.train, self.valid = split_train_valid(train_all)
+            self.valid_policy = "carved-every-20th"
+        if not self.train or not self.valid:
+            raise InputError(f"bundle {bundle.name!r}: need non-empty training and validation text")
+        self.test = _lines(bundle.test)
+        self.train_digest = file_digest(str(bundle.train), 12)
+        self.label = f"{bundle.name}@{self.train_digest[:8]}"
+
+
+class ReferenceResources:
+    """Implements :class:`~textgen_eval.core.protocols.EvaluationResources` for one bundle."""
+
+    def __init__(
+        self,
+        bundle: Bundle,
+        *,
+        reference_recipe: Recipe = REFERENCE_LM,
+        reverse_recipe: Recipe = REVERSE_LM,
+        progress: bool = False,
+        notes: list[str] | None = None,
+    ) -> None:
+        self.bundle = bundle
+        self.reference_recipe = reference_recipe
+        self.reverse_recipe = reverse_recipe
+        self.progress = progress
+        self.notes = notes if notes is not None else []
+        self._texts: BundleTexts | None = None
+        self._model: LSTMLanguageModel | None = None
+        self._cache: dict[tuple[str, str | None], Any] = {}
+        self.cache_state = "unused"
+
+    @property
+    def texts(self) -> BundleTexts:
+        if self._texts is None:
+            self._texts = BundleTexts(self.bundle)
+        return self._texts
+
+    def _callbacks(self, desc: str) -> list[Callback]:
+        return [ProgressBar(desc=desc)] if self.progress else []
+
+    # -- the reference LM ------------------------------------------------------------------------
+
+    def cache_key(self) -> str:
+        import torch
+
+        blob = json.dumps(
+            {
+                "train": self.texts.train_digest,
+                "valid": self.texts.valid_policy,
+                "recipe": self.reference_recipe.id,
+                "version": __version__,
+                "torch": ".".join(torch.__version__.split(".")[:2]),
+            },
+            sort_keys=True,
+        )
+        return f"{self.bundle.name}-{self.reference_recipe.id}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+
+    def reference_model(self) -> ReferenceLM:
+        if self._model is None:
+            self._model = self._load_or_build()
+        return ReferenceLM(self._model, self.cache_key(), self.texts.label)
+
+    def _load_or_build(self) -> LSTMLanguageModel:
+        root = cache_dir() / "reference-lm"
+        key = self.cache_key()
+        entry = root / key
+        model = self._try_load(entry)
+        if model is not None:
+            self.cache_state = "warm"
+            return model
+        with file_lock(root / f".{key}.lock"):
+            model = self._try_load(entry)  # built by another process while we waited
+            if model is not None:
+                self.cache_state = "warm"
+                return model
+            self.cache_state = "built"
+            return self._build(entry)
+
+    def _try_load(self, entry: Path) -> LSTMLanguageModel | None:
+        if not entry.exists():
+            return None
+        try:
+            if not (entry / META).is_file():
+                raise InputError(f"{entry}: {META} missing")
+            model = LSTMLanguageModel.load(entry)
+        except InputError as exc:
+            self.notes.append(f"reference LM cache entry {entry} was unreadable and is rebuilt ({exc})")
+            with contextlib.suppress(OSError):
+                shutil.rmtree(entry)
+            return None
+        assert isinstance(model, LSTMLanguageModel)
+        return model
+
+    def _build(self, entry: Path) -> LSTMLanguageModel:
+        recipe = self.reference_recipe
+        texts = self.texts
+        self.notes.append(
+            f"training the reference LM on {self.bundle.name} ({len(texts.train):,} sentences, recipe "
+            f"{recipe.id}); cached in {entry}"
+        )
+        model = LSTMLanguageModel({"model": recipe.model, "train": recipe.train})
+        result = model.fit(
+            texts.train, texts.valid, Runner(recipe.runner, callbacks=self._callbacks("reference LM"))
+        )
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
+        try:
+            model.save(tmp)
+            meta = {
+                "recipe": recipe.to_dict(),
+                "recipe_id": recipe.id,
+                "bundle": self.bundle.name,
+                "train_digest": texts.train_digest,
+                "valid": texts.valid_policy,
+                "result": result.to_dict(),
+                "version": __version__,
+            }
+            atomic_write_text(tmp / META, json.dumps(meta, indent=2) + "\n")
+            tmp.rename(entry)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return model
+
+    # -- EvaluationResources -----------------------------------------------------------------------
+
+    def scorer(self, spec: str | None = None) -> SequenceScorer:
+        key = ("scorer", spec)
+        if key not in self._cache:
+            self._cache[key] = make_scorer(spec, self)
+        scorer: SequenceScorer = self._cache[key]
+        return scorer
+
+    def featurizer(self, spec: str | None = None) -> Featurizer:
+        key = ("featurizer", spec)
+        if key not in self._cache:
+            self._cache[key] = make_featurizer(spec, self)
+        featurizer: Featurizer = self._cache[key]
+        return featurizer
+
+    def reverse_lm(self, samples: Sequence[str], *, seed: int) -> TrainedScore:
+        from textgen_eval.core.config import replace
+        from textgen_eval.data.batching import encode_corpus
+
+        reference = self.reference_model().model
+        recipe = self.reverse_recipe
+        texts = self.texts
+        runner_cfg = replace(recipe.runner, seed=seed)
+        model = LSTMLanguageModel({"model": recipe.model, "train": recipe.train}, vocab=reference.vocab)
+        result = model.fit(list(samples), texts.valid, Runner(runner_cfg, callbacks=self._callbacks("reverse LM")))
+        assert model.vocab is not None and model.net is not None
+        test = encode_corpus(texts.test, model.vocab, source=str(self.bundle.test))
+        total, count = corpus_nll(model.net, test, recipe.train.eval_batch_size, model.device)
+        value = total / count
+        details = {
+            "perplexity": math.exp(min(value, 700.0)),
+            "test_tokens": count,
+            "epochs": result.epochs,
+            "best_valid_loss": result.best,
+            "stopped": result.stopped,
+            "train_sentences": model.train_info.get("train_sentences"),
+            "dropped_long": model.train_info.get("dropped_long"),
+        }
+        settings = {
+            "recipe": recipe.id,
+            "vocab": reference.vocab.signature if reference.vocab else "none",
+            "test": f"{self.bundle.name}/test@{file_digest(str(self.bundle.test), 8)}",
+            "valid": texts.valid_policy,
+        }
+        return TrainedScore(value=value, settings=settings, details=details)
+
+
+class ReferenceLM:
+    """The cached reference LM as scorer and featurizer, with a signature naming the cache key."""
+
+    def __init__(self, model: LSTMLanguageModel, key: str, bundle_label: str) -> None:
+        self.model = model
+        self.key = key
+        self.bundle_label = bundle_label
+
+    @property
+    def signature(self) -> str:
+        return f"ref:{self.key}"
+
+    def score_texts(self, texts: Sequence[str]) -> Any:
+        if len(texts) == 0:
+            raise MetricError("no samples to score")
+        return self.model.score_texts(texts)
+
+    def features(self, texts: Sequence[str], *, role: str = "samples") -> Any:
+        return self.model.features(texts, role=role)
+
+
