@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# Tests use tiny tensors: one thread avoids OpenMP start-up and oversubscription costs.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 from textgen_eval.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -99,7 +99,9 @@ def cli(debug: bool) -> None:
     metavar="SPEC",
     help="Embeddings for fd: lm (default), hf:NAME_OR_PATH or npy:SAMPLES.npy,REFERENCES.npy.",
 )
-@click.option("--fd-n", type=click.IntRange(min=2), metavar="N", help="Subsample both sets to N sentences for fd.")
+@click.option(
+    "--fd-n", type=click.IntRange(min=2), metavar="N", help="Subsample both sets to N sentences for fd."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the reverse LM and of --fd-n.")
 @click.option(
     "--lm-recipe-set",

@@ -14,12 +14,24 @@ def train() -> None:
 
 
 @train.command("lm")
-@click.option("--train", "train_path", required=True, metavar="FILE", help="Training sentences, one per line.")
-@click.option("--valid", "valid_path", metavar="FILE", help="Validation sentences (early stopping, LR plateaus).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), help="TOML/JSON config "
-              "with [model], [train] and [runner] sections.")
-@click.option("--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE", help="Override one setting (repeatable).")
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run directory.")
+@click.option(
+    "--train", "train_path", required=True, metavar="FILE", help="Training sentences, one per line."
+)
+@click.option(
+    "--valid", "valid_path", metavar="FILE", help="Validation sentences (early stopping, LR plateaus)."
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML/JSON config with [model], [train] and [runner] sections.",
+)
+@click.option(
+    "--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE", help="Override one setting (repeatable)."
+)
+@click.option(
+    "--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run directory."
+)
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out from its checkpoint.")
 @click.option("--device", help="auto, cpu, cuda or cuda:N (overrides runner.device).")
 @click.option("--seed", type=int, help="Overrides runner.seed.")
@@ -61,13 +73,29 @@ def train_lm(
 @click.command()
 @click.argument("model_dir", type=click.Path(path_type=Path))
 @click.option("-n", "n", type=click.IntRange(min=1), required=True, help="Number of sentences.")
-@click.option("--temperature", type=click.FloatRange(min=0.0), default=1.0, show_default=True, help="0 = greedy.")
+@click.option(
+    "--temperature", type=click.FloatRange(min=0.0), default=1.0, show_default=True, help="0 = greedy."
+)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--max-len", type=click.IntRange(min=1), default=50, show_default=True, help="Maximum tokens per sentence.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (atomically).")
+@click.option(
+    "--max-len",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Maximum tokens per sentence.",
+)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (atomically)."
+)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def sample(
-    model_dir: Path, n: int, temperature: float, seed: int, max_len: int, output: Path | None, no_progress: bool
+    model_dir: Path,
+    n: int,
+    temperature: float,
+    seed: int,
+    max_len: int,
+    output: Path | None,
+    no_progress: bool,
 ) -> None:
     """Draw N sentences from a trained generator (a `tge train` run directory or model directory)."""
     from textgen_eval.core.errors import ConfigError
@@ -76,7 +104,9 @@ def sample(
 
     if output is not None and output.exists() and output.is_dir():
         raise ConfigError(f"--output {output} is a directory")
-    lines = sample_generator(model_dir, n, temperature=temperature, seed=seed, max_len=max_len, progress=not no_progress)
+    lines = sample_generator(
+        model_dir, n, temperature=temperature, seed=seed, max_len=max_len, progress=not no_progress
+    )
     text = "".join(line + "\n" for line in lines)
     if output is None:
         click.echo(text, nl=False)

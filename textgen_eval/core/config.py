@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -29,9 +30,9 @@ def coerce(value: object, tp: Any, *, key: str) -> object:
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
         options = typing.get_args(tp)
-        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
-            if type(None) in options:
-                return None
+        is_none = value is None or (isinstance(value, str) and value.lower() in ("none", "null"))
+        if is_none and type(None) in options:
+            return None
         errors = []
         for option in options:
             if option is type(None):
@@ -135,10 +136,10 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}: line {exc.lineno}: invalid JSON ({exc.msg})") from None
     elif path.suffix == ".toml":
-        try:
+        if sys.version_info >= (3, 11):
             import tomllib
-        except ImportError:  # Python 3.10
-            import tomli as tomllib  # type: ignore[no-redef]
+        else:  # Python 3.10
+            import tomli as tomllib
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -186,7 +187,14 @@ def build_sections(
         if not sep or section not in sections:
             raise ConfigError(
                 f"--set {dotted}={value}: expected SECTION.KEY=VALUE with SECTION one of "
-                f"{', '.join(sections)} (e.g. --set {next(iter(sections))}.{next(iter(field_types(next(iter(sections.values())))))}=...)"
+                f"{', '.join(sections)} (e.g. --set {_example_key(sections)}=...)"
             )
         merged[section][key] = value
-    return {name: from_mapping(cls, merged[name], where=f"{where} [{name}]") for name, cls in sections.items()}
+    return {
+        name: from_mapping(cls, merged[name], where=f"{where} [{name}]") for name, cls in sections.items()
+    }
+
+
+def _example_key(sections: Mapping[str, type]) -> str:
+    name, cls = next(iter(sections.items()))
+    return f"{name}.{next(iter(field_types(cls)))}"

@@ -56,7 +56,7 @@ class DivergenceError(UserError):
     """
 
 
-class TrainingInterrupted(TextgenEvalError):
+class TrainingInterrupted(TextgenEvalError):  # noqa: N818 (a stop, like KeyboardInterrupt)
     """Training stopped on Ctrl-C after writing a resumable checkpoint (exit 130)."""
 
     exit_code = 130

@@ -33,7 +33,9 @@ def file_lock(path: str | os.PathLike[str], *, timeout: float = 3600.0, poll: fl
                     break
                 except BlockingIOError:
                     if time.monotonic() > deadline:
-                        raise TextgenEvalError(f"timed out after {timeout:.0f} s waiting for lock {target}") from None
+                        raise TextgenEvalError(
+                            f"timed out after {timeout:.0f} s waiting for lock {target}"
+                        ) from None
                     time.sleep(poll)
             try:
                 yield

@@ -30,7 +30,8 @@ def rng_state() -> dict[str, Any]:
     import numpy as np
     import torch
 
-    name, keys, pos, has_gauss, cached = np.random.get_state()
+    np_state: Any = np.random.get_state()
+    name, keys, pos, has_gauss, cached = np_state
     version, internal, gauss = random.getstate()
     # Plain lists and tensors only, so checkpoints load with ``torch.load(weights_only=True)``.
     state: dict[str, Any] = {

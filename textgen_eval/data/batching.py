@@ -86,7 +86,7 @@ def batch_order(
     order = rng.permutation(len(lengths))
     lengths_arr = np.asarray(lengths)
     chunk = batch_size * max(bucket, 1)
-    batches = []
+    batches: list[np.ndarray] = []
     for start in range(0, len(order), chunk):
         part = order[start : start + chunk]
         part = part[np.argsort(lengths_arr[part], kind="stable")]

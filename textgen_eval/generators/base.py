@@ -46,7 +46,9 @@ class Generator(ABC):
         self.configs = dict(configs)
 
     @abstractmethod
-    def fit(self, train: Sequence[str], valid: Sequence[str] | None, runner: TaskRunner, *, resume: bool = False) -> Any:
+    def fit(
+        self, train: Sequence[str], valid: Sequence[str] | None, runner: TaskRunner, *, resume: bool = False
+    ) -> Any:
         """Train on ``train`` (early-stopping on ``valid``) with ``runner``; returns its result."""
 
     @abstractmethod
@@ -73,10 +75,10 @@ class Generator(ABC):
     @abstractmethod
     def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
 
-    def save_extra(self, directory: Path) -> None:
+    def save_extra(self, directory: Path) -> None:  # noqa: B027 (optional hook)
         """Write non-tensor artefacts (e.g. the vocabulary) next to the weights."""
 
-    def load_extra(self, directory: Path) -> None:
+    def load_extra(self, directory: Path) -> None:  # noqa: B027 (optional hook)
         """Read what :meth:`save_extra` wrote; called before :meth:`load_state_dict`."""
 
     # -- persistence -----------------------------------------------------------------------------
@@ -113,10 +115,12 @@ class Generator(ABC):
 
         directory = Path(directory)
         payload = read_config(directory)
-        configs = {}
+        configs: dict[str, Any] = {}
         for section, section_cls in cls.config_sections.items():
             configs[section] = from_mapping(
-                section_cls, payload["config"].get(section, {}), where=f"{directory / CONFIG_FILE} [{section}]"
+                section_cls,
+                payload["config"].get(section, {}),
+                where=f"{directory / CONFIG_FILE} [{section}]",
             )
         model = cls(configs)
         model.load_extra(directory)
@@ -125,7 +129,9 @@ class Generator(ABC):
         except FileNotFoundError:
             raise InputError(f"{directory / WEIGHTS_FILE}: weights file missing") from None
         except Exception as exc:  # a truncated or foreign file
-            raise InputError(f"{directory / WEIGHTS_FILE}: cannot read weights ({type(exc).__name__}: {exc})") from None
+            raise InputError(
+                f"{directory / WEIGHTS_FILE}: cannot read weights ({type(exc).__name__}: {exc})"
+            ) from None
         model.load_state_dict(state)
         return model
 

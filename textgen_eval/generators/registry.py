@@ -18,7 +18,9 @@ def generator_class(name: str) -> type[Generator]:
     entry = generator_registry.entry(name)
     cls = entry.load()
     if not (isinstance(cls, type) and issubclass(cls, Generator)):
-        raise PluginError(f"generator plugin {name!r} ({entry.origin}) is {cls!r}, expected a Generator subclass")
+        raise PluginError(
+            f"generator plugin {name!r} ({entry.origin}) is {cls!r}, expected a Generator subclass"
+        )
     return cls
 
 

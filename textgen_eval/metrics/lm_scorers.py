@@ -43,11 +43,11 @@ class HFCausalLMScorer:
         eos = self.tokenizer.eos_token_id
         if eos is None:
             raise ConfigError(f"hf:{name}: the tokenizer has no EOS token; cannot score sentence ends")
-        self.bos_id = int(bos if bos is not None else eos)
+        self.bos_id = int(eos if bos is None else bos)
         self.eos_id = int(eos)
-        self.max_len = int(
-            getattr(self.model.config, "n_positions", None)
-            or getattr(self.model.config, "max_position_embeddings", 1024)
+        config = self.model.config
+        self.max_len: int = int(
+            getattr(config, "n_positions", 0) or getattr(config, "max_position_embeddings", 1024)
         )
 
     @property
@@ -61,7 +61,8 @@ class HFCausalLMScorer:
         from torch.nn import functional as F
 
         encoded = [
-            [self.bos_id, *self.tokenizer(text, add_special_tokens=False)["input_ids"], self.eos_id] for text in texts
+            [self.bos_id, *self.tokenizer(text, add_special_tokens=False)["input_ids"], self.eos_id]
+            for text in texts
         ]
         for line, ids in enumerate(encoded, start=1):
             if len(ids) > self.max_len:

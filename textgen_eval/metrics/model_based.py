@@ -50,7 +50,9 @@ class FrechetDistance(Metric):
     needs_references = True
     needs_resources = True
 
-    def compute(self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any) -> Score:
+    def compute(
+        self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any
+    ) -> Score:
         if references is None:
             raise MetricError("fd needs references")
         resources = require_resources(context, self.name)
@@ -82,7 +84,9 @@ class FrechetDistance(Metric):
             "sub": f"seed{seed}" if n_req is not None else "none",
         }
         return self.make_score(
-            value, n=len(fa), settings=settings,
+            value,
+            n=len(fa),
+            settings=settings,
             details={"n_samples": len(fa), "n_references": len(fb), "dim": int(fa.shape[1]), "notes": notes},
         )
 
@@ -96,7 +100,9 @@ class LMScore(Metric):
     citation = THESIS + ".3"
     needs_resources = True
 
-    def compute(self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any) -> Score:
+    def compute(
+        self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any
+    ) -> Score:
         resources = require_resources(context, self.name)
         scorer = make_scorer(context.get("lm"), resources)
         scores = scorer.score_texts(list(samples))
@@ -108,7 +114,8 @@ class LMScore(Metric):
         n_oov = int(scores.oov.sum())
         if n_words > 0 and n_oov == n_words:
             raise MetricError(
-                f"lm-score: none of the {len(samples):,} samples has a token in the language model's vocabulary "
+                f"lm-score: none of the {len(samples):,} samples has a token in the language model's "
+                "vocabulary "
                 "(100% OOV): are the samples tokenized and cased like the reference corpus?"
             )
         nll = math.fsum(scores.nll.tolist()) / total_tokens
@@ -137,7 +144,9 @@ class ReverseLMScore(Metric):
     citation = THESIS + ".3; Zhao et al. (2018)"
     needs_resources = True
 
-    def compute(self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any) -> Score:
+    def compute(
+        self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any
+    ) -> Score:
         resources = require_resources(context, self.name)
         seed = int(context.get("seed", 0))
         result = resources.reverse_lm(list(samples), seed=seed)

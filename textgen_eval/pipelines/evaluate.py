@@ -23,7 +23,14 @@ from textgen_eval.metrics.registry import load_plugin, resolve_metric
 from textgen_eval.metrics.tables import NgramTables
 
 #: The six metrics of the thesis' evaluation (Semeniuta 2019, §5.6 and Table 5.4).
-DEFAULT_METRICS: tuple[str, ...] = ("bleu-4", "self-bleu-4", "unique-ngrams-4", "fd", "lm-score", "reverse-lm-score")
+DEFAULT_METRICS: tuple[str, ...] = (
+    "bleu-4",
+    "self-bleu-4",
+    "unique-ngrams-4",
+    "fd",
+    "lm-score",
+    "reverse-lm-score",
+)
 #: Metrics that train a model on the samples (skipped by ``fast=True`` / ``--fast``).
 SLOW_METRICS: frozenset[str] = frozenset({"reverse-lm-score"})
 
@@ -156,7 +163,9 @@ def evaluate(
     needs_refs = any(type(m).needs_references for m in instances)
     if references is not None or needs_refs:
         if references is None:
-            references = bundle
+            chosen_bundle = resolve_bundle(bundle)
+            # a bundle name reads as "bundled:NAME/test"; a bundle directory as its test file
+            references = bundle if chosen_bundle.name == bundle else str(chosen_bundle.test)
             bundled = True
         else:
             bundled = False
@@ -164,9 +173,10 @@ def evaluate(
             references, field=reference_field, skip_empty=False, option="--reference-field", allow_bundle=True
         )
         if bundled:
+            origin = ", Image COCO captions via Texygen" if refs.label == "bundled:coco/test" else ""
             notes.append(
-                f"no --reference given: using the bundled reference {refs.label} "
-                f"({len(refs):,} sentences, Image COCO captions via Texygen)"
+                f"no --reference given: using the {'bundled ' if refs.label.startswith('bundled:') else ''}"
+                f"reference {refs.label} ({len(refs):,} sentences{origin})"
             )
     if hyps.n_empty:
         notes.append(

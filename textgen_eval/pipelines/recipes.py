@@ -44,11 +44,23 @@ class Recipe:
 
 
 _MODEL = LSTMLMConfig(
-    tokenizer="whitespace", min_freq=2, max_len=100, emb_dim=128, hidden_size=256, input_dropout=0.2, output_dropout=0.2
+    tokenizer="whitespace",
+    min_freq=2,
+    max_len=100,
+    emb_dim=128,
+    hidden_size=256,
+    input_dropout=0.2,
+    output_dropout=0.2,
 )
 _TRAIN = TrainConfig(optimizer="adam", lr=2e-3, batch_size=64)
 _RUNNER = RunnerConfig(
-    max_epochs=20, patience=2, lr_schedule="plateau", lr_divisor=2.0, monitor="valid_loss", seed=0, device="cpu",
+    max_epochs=20,
+    patience=2,
+    lr_schedule="plateau",
+    lr_divisor=2.0,
+    monitor="valid_loss",
+    seed=0,
+    device="cpu",
     log_every=1000,
 )
 

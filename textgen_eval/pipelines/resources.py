@@ -109,7 +109,9 @@ class ReferenceResources:
             },
             sort_keys=True,
         )
-        return f"{self.bundle.name}-{self.reference_recipe.id}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+        return (
+            f"{self.bundle.name}-{self.reference_recipe.id}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+        )
 
     def reference_model(self) -> ReferenceLM:
         if self._model is None:
@@ -203,7 +205,9 @@ class ReferenceResources:
         texts = self.texts
         runner_cfg = replace(recipe.runner, seed=seed)
         model = LSTMLanguageModel({"model": recipe.model, "train": recipe.train}, vocab=reference.vocab)
-        result = model.fit(list(samples), texts.valid, Runner(runner_cfg, callbacks=self._callbacks("reverse LM")))
+        result = model.fit(
+            list(samples), texts.valid, Runner(runner_cfg, callbacks=self._callbacks("reverse LM"))
+        )
         assert model.vocab is not None and model.net is not None
         test = encode_corpus(texts.test, model.vocab, source=str(self.bundle.test))
         total, count = corpus_nll(model.net, test, recipe.train.eval_batch_size, model.device)
@@ -245,5 +249,3 @@ class ReferenceLM:
 
     def features(self, texts: Sequence[str], *, role: str = "samples") -> Any:
         return self.model.features(texts, role=role)
-
-

@@ -33,7 +33,8 @@ class TrainSummary:
         r = self.result
         best = f", best valid_loss {r.best:.4f} at step {r.best_step}" if r.best is not None else ""
         return (
-            f"trained {r.steps} steps over {r.epochs} epochs in {r.elapsed:.1f} s (stopped: {r.stopped}){best}; "
+            f"trained {r.steps} steps over {r.epochs} epochs in {r.elapsed:.1f} s "
+            f"(stopped: {r.stopped}){best}; "
             f"model saved to {self.out / MODEL_DIR}"
         )
 
@@ -88,7 +89,13 @@ def train_generator(
 
 
 def sample_generator(
-    model_dir: str | Path, n: int, *, temperature: float = 1.0, seed: int = 0, max_len: int = 50, progress: bool = False
+    model_dir: str | Path,
+    n: int,
+    *,
+    temperature: float = 1.0,
+    seed: int = 0,
+    max_len: int = 50,
+    progress: bool = False,
 ) -> list[str]:
     model = load_generator(model_dir)
     if not progress:

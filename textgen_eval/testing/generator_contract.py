@@ -56,7 +56,9 @@ def check_step_changes_weights(factory: GeneratorFactory, texts: Sequence[str]) 
     model, watch = _fit(factory, texts, steps=1)
     assert watch.initial is not None, "the runner's task must expose its torch module as task.module"
     after = model.state_dict()
-    changed = [k for k, v in watch.initial.items() if k in after and not bool((after[k].cpu() == v.cpu()).all())]
+    changed = [
+        k for k, v in watch.initial.items() if k in after and not bool((after[k].cpu() == v.cpu()).all())
+    ]
     assert changed, "one optimizer step left every weight unchanged"
 
 

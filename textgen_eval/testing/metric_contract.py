@@ -43,7 +43,9 @@ def _compute(metric: Metric, samples: Sequence[str], references: Sequence[str], 
     return metric.compute(samples, references if type(metric).needs_references else None, **context)
 
 
-def check_class_attributes(factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any) -> None:
+def check_class_attributes(
+    factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any
+) -> None:
     metric = factory()
     cls = type(metric)
     assert isinstance(metric, Metric), f"{cls!r} must subclass textgen_eval.metrics.Metric"
@@ -58,7 +60,9 @@ def check_class_attributes(factory: Factory, samples: Sequence[str], references:
     )
 
 
-def check_returns_score(factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any) -> None:
+def check_returns_score(
+    factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any
+) -> None:
     metric = factory()
     score = _compute(metric, samples, references, **context)
     assert isinstance(score, Score), (
@@ -77,7 +81,9 @@ def check_returns_score(factory: Factory, samples: Sequence[str], references: Se
     )
 
 
-def check_signature(factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any) -> None:
+def check_signature(
+    factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any
+) -> None:
     metric = factory()
     score = _compute(metric, samples, references, **context)
     assert isinstance(score.signature, str), "Score.signature must be a string"
@@ -89,7 +95,9 @@ def check_signature(factory: Factory, samples: Sequence[str], references: Sequen
     )
 
 
-def check_details_json(factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any) -> None:
+def check_details_json(
+    factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any
+) -> None:
     score = _compute(factory(), samples, references, **context)
     try:
         json.dumps(score.to_dict())
@@ -97,7 +105,9 @@ def check_details_json(factory: Factory, samples: Sequence[str], references: Seq
         raise AssertionError(f"Score.details must be JSON-serialisable: {exc}") from None
 
 
-def check_deterministic(factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any) -> None:
+def check_deterministic(
+    factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any
+) -> None:
     first = _compute(factory(), samples, references, **context)
     second = _compute(factory(), samples, references, **context)
     assert first.value == second.value, (
@@ -106,19 +116,25 @@ def check_deterministic(factory: Factory, samples: Sequence[str], references: Se
     assert first.signature == second.signature, "two runs gave different signatures"
 
 
-def check_ignores_unknown_context(factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any) -> None:
+def check_ignores_unknown_context(
+    factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any
+) -> None:
     plain = _compute(factory(), samples, references, **context)
     extra = _compute(factory(), samples, references, **context, unknown_future_option=123)
     assert plain.value == extra.value, "compute() must accept and ignore unknown context keywords"
 
 
-def check_input_types(factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any) -> None:
+def check_input_types(
+    factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any
+) -> None:
     as_list = _compute(factory(), list(samples), list(references), **context)
     as_tuple = _compute(factory(), tuple(samples), tuple(references), **context)
     assert as_list.value == as_tuple.value, "the value must not depend on the sequence type (list vs tuple)"
 
 
-def check_does_not_mutate(factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any) -> None:
+def check_does_not_mutate(
+    factory: Factory, samples: Sequence[str], references: Sequence[str], **context: Any
+) -> None:
     s, r = list(samples), list(references)
     _compute(factory(), s, r, **context)
     assert s == list(samples), "compute() must not modify the samples"

@@ -51,8 +51,15 @@ class ProgressBar(Callback):
             total = cfg.max_epochs * per_epoch
         if cfg.max_steps is not None:
             total = min(total, cfg.max_steps) if total else cfg.max_steps
-        self._bar = tqdm(total=total, initial=state.step, desc=self.desc, file=sys.stderr, dynamic_ncols=True,
-                         unit="step", leave=True)
+        self._bar = tqdm(
+            total=total,
+            initial=state.step,
+            desc=self.desc,
+            file=sys.stderr,
+            dynamic_ncols=True,
+            unit="step",
+            leave=True,
+        )
 
     def on_step(self, runner: Runner, state: TrainState, losses: Mapping[str, float]) -> None:
         if self._bar is None:

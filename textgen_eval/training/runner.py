@@ -220,7 +220,8 @@ class Runner:
         state = TrainState()
         best_state: dict[str, Any] | None = None
         resumed_from = None
-        if resume and self._checkpoint_path().is_file():
+        checkpoint = self._checkpoint_path()
+        if resume and checkpoint is not None and checkpoint.is_file():
             state, best_state = self._load_checkpoint(task, optimizers)
             resumed_from = state.step
             self._truncate_log(state.step)
@@ -231,7 +232,9 @@ class Runner:
         started = time.monotonic() - state.elapsed
         with _InterruptFlag() as interrupt:
             try:
-                best_state = self._loop(task, optimizers, schedule, base_lrs, state, best_state, started, interrupt)
+                best_state = self._loop(
+                    task, optimizers, schedule, base_lrs, state, best_state, started, interrupt
+                )
             except DivergenceError:
                 for cb in self.callbacks:
                     cb.on_end(self, state)
@@ -250,8 +253,14 @@ class Runner:
         for cb in self.callbacks:
             cb.on_end(self, state)
         return TrainResult(
-            state.step, state.epoch, state.best, state.best_step, state.stopped, state.elapsed,
-            state.evaluations, resumed_from,
+            state.step,
+            state.epoch,
+            state.best,
+            state.best_step,
+            state.stopped,
+            state.elapsed,
+            state.evaluations,
+            resumed_from,
         )
 
     # -- the loop -----------------------------------------------------------------------------
@@ -292,8 +301,16 @@ class Runner:
                 state.batch_in_epoch += 1
                 state.elapsed = time.monotonic() - started
                 if state.step % cfg.log_every == 0:
-                    self._log({"event": "train", "step": state.step, "epoch": state.epoch,
-                               "lr": opt.param_groups[0]["lr"], "time": round(state.elapsed, 3), **values})
+                    self._log(
+                        {
+                            "event": "train",
+                            "step": state.step,
+                            "epoch": state.epoch,
+                            "lr": opt.param_groups[0]["lr"],
+                            "time": round(state.elapsed, 3),
+                            **values,
+                        }
+                    )
                 for cb in self.callbacks:
                     cb.on_step(self, state, values)
                 if cfg.eval_every is not None and state.step % cfg.eval_every == 0:
@@ -365,7 +382,9 @@ class Runner:
             return
         for name, opt in optimizers.items():
             for group, base in zip(opt.param_groups, base_lrs[name]):
-                group["lr"] = max(cfg.min_lr, exponential_decay(base, epoch, cfg.lr_decay, cfg.lr_decay_start))
+                group["lr"] = max(
+                    cfg.min_lr, exponential_decay(base, epoch, cfg.lr_decay, cfg.lr_decay_start)
+                )
 
     def _divide_lr(self, optimizers: dict[str, torch.optim.Optimizer]) -> None:
         for opt in optimizers.values():
@@ -381,7 +400,9 @@ class Runner:
         slots: list[str] = []
         for name, repeats in task.update_schedule:
             if name not in optimizers:
-                raise ConfigError(f"update schedule names optimizer {name!r}; defined: {', '.join(optimizers)}")
+                raise ConfigError(
+                    f"update schedule names optimizer {name!r}; defined: {', '.join(optimizers)}"
+                )
             if repeats < 1:
                 raise ConfigError(f"update schedule: {name!r} repeats {repeats} times; expected ≥ 1")
             slots.extend([name] * repeats)
@@ -402,9 +423,7 @@ class Runner:
 
     def _divergence(self, state: TrainState, key: str, value: float) -> DivergenceError:
         kept = self._checkpoint_path()
-        where = (
-            f"; the last good checkpoint is kept at {kept}" if kept is not None and kept.is_file() else ""
-        )
+        where = f"; the last good checkpoint is kept at {kept}" if kept is not None and kept.is_file() else ""
         self._log({"event": "diverged", "step": state.step, "quantity": key, "value": str(value)})
         return DivergenceError(
             f"training diverged at step {state.step} (epoch {state.epoch}): {key} = {value}{where}. "

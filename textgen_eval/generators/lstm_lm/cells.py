@@ -17,7 +17,7 @@ recurrent pre-activations are normalised separately, and the cell state before t
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -125,12 +125,18 @@ class RecurrentDropoutLSTM(nn.Module):
         self.mode = mode
         self.inter_dropout = inter_dropout
         self.lstm = nn.LSTM(
-            input_size, hidden_size, num_layers, batch_first=True, dropout=inter_dropout if num_layers > 1 else 0.0
+            input_size,
+            hidden_size,
+            num_layers,
+            batch_first=True,
+            dropout=inter_dropout if num_layers > 1 else 0.0,
         )
         self.norms: nn.ModuleList | None = None
         if layer_norm:
             self.norms = nn.ModuleList(
-                nn.ModuleList([nn.LayerNorm(4 * hidden_size), nn.LayerNorm(4 * hidden_size), nn.LayerNorm(hidden_size)])
+                nn.ModuleList(
+                    [nn.LayerNorm(4 * hidden_size), nn.LayerNorm(4 * hidden_size), nn.LayerNorm(hidden_size)]
+                )
                 for _ in range(num_layers)
             )
 
@@ -159,14 +165,16 @@ class RecurrentDropoutLSTM(nn.Module):
         for layer in range(self.num_layers):
             if layer > 0 and self.inter_dropout > 0:
                 layer_in = F.dropout(layer_in, self.inter_dropout, self.training)
-            weights = [getattr(self.lstm, f"{w}_l{layer}") for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            weights = [
+                getattr(self.lstm, f"{w}_l{layer}") for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            ]
             h0, c0 = state[0][layer], state[1][layer]
             if self.norms is None:
                 layer_in, (h, c) = self._fast_layer(layer_in, h0, c0, weights, dropout)
                 hs.append(h)
                 cs.append(c)
                 continue
-            ln = self.norms[layer]
+            ln: Any = self.norms[layer]
             norms = (ln[0], ln[1], ln[2])
             layer_in, (h, c) = lstm_layer(
                 layer_in,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -74,14 +74,18 @@ class TrainConfig:
             raise ValueError("batch sizes must be ≥ 1")
 
 
-def make_optimizer(params: object, cfg: TrainConfig) -> object:
+def make_optimizer(params: Any, cfg: TrainConfig) -> Any:
     """The ``torch.optim`` optimizer named by ``cfg`` (a registry keyed by name)."""
     import torch
 
     factories = {
-        "adam": lambda: torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay),  # type: ignore[arg-type]
-        "adamw": lambda: torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay),  # type: ignore[arg-type]
-        "sgd": lambda: torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay),  # type: ignore[arg-type]
-        "rmsprop": lambda: torch.optim.RMSprop(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay),  # type: ignore[arg-type]
+        "adam": lambda: torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
+        "adamw": lambda: torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
+        "sgd": lambda: torch.optim.SGD(
+            params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+        ),
+        "rmsprop": lambda: torch.optim.RMSprop(
+            params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+        ),
     }
     return factories[cfg.optimizer]()

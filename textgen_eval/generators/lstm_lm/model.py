@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -50,7 +50,9 @@ class LMNet(nn.Module):
             for param in self.parameters():
                 nn.init.uniform_(param, -cfg.init_range, cfg.init_range)
 
-    def hidden(self, inputs: Tensor, state: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    def hidden(
+        self, inputs: Tensor, state: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """Last-layer hidden states ``(B, T, H)`` for token ids ``(B, T)``."""
         emb = F.dropout(self.embedding(inputs), self.cfg.input_dropout, self.training)
         return self.rnn(emb, state)
@@ -61,7 +63,9 @@ class LMNet(nn.Module):
             hidden = self.projection(hidden)
         return self.decoder(hidden)
 
-    def forward(self, inputs: Tensor, state: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    def forward(
+        self, inputs: Tensor, state: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         hidden, state = self.hidden(inputs, state)
         return self.logits(hidden), state
 
@@ -81,7 +85,9 @@ class LMTask:
 
     update_schedule = (("main", 1),)
 
-    def __init__(self, model: LSTMLanguageModel, train: EncodedCorpus, valid: EncodedCorpus | None, seed: int) -> None:
+    def __init__(
+        self, model: LSTMLanguageModel, train: EncodedCorpus, valid: EncodedCorpus | None, seed: int
+    ) -> None:
         self.model = model
         self.train = train
         self.valid = valid
@@ -104,7 +110,9 @@ class LMTask:
     def train_batches(self, epoch: int) -> Iterator[np.ndarray]:
         return iterate_batches(self.train, self.batch_size, seed=self.seed, epoch=epoch)
 
-    def training_step(self, batch: np.ndarray, *, optimizer: str, step: int, epoch: int) -> Mapping[str, Tensor]:
+    def training_step(
+        self, batch: np.ndarray, *, optimizer: str, step: int, epoch: int
+    ) -> Mapping[str, Tensor]:
         assert self.module is not None
         nll, count = token_nll(self.module, torch.from_numpy(batch).to(self.device))
         return {"loss": nll.sum() / count.sum()}
@@ -112,7 +120,9 @@ class LMTask:
     def validate(self) -> Mapping[str, float]:
         if self.valid is None or self.module is None:
             return {}
-        total, count = corpus_nll(self.module, self.valid, self.model.configs["train"].eval_batch_size, self.device)
+        total, count = corpus_nll(
+            self.module, self.valid, self.model.configs["train"].eval_batch_size, self.device
+        )
         loss = total / count
         return {"valid_loss": loss, "valid_ppl": math.exp(min(loss, 700.0))}
 
@@ -136,7 +146,7 @@ class LSTMLanguageModel(Generator):
     """LSTM LM with recurrent dropout. A :class:`SequenceScorer` and a :class:`Featurizer`."""
 
     name = "lstm-lm"
-    config_sections: Mapping[str, type] = {"model": LSTMLMConfig, "train": TrainConfig}
+    config_sections: ClassVar[Mapping[str, type]] = {"model": LSTMLMConfig, "train": TrainConfig}
 
     def __init__(self, configs: Mapping[str, Any], *, vocab: Vocab | None = None) -> None:
         super().__init__(configs)
@@ -162,8 +172,12 @@ class LSTMLanguageModel(Generator):
     ) -> Any:
         cfg = self.cfg
         if self.vocab is None:
-            self.vocab = Vocab.build(train, tokenizer=cfg.tokenizer, min_freq=cfg.min_freq, max_size=cfg.max_vocab)
-        train_corpus = encode_corpus(train, self.vocab, max_len=cfg.max_len, long="drop", source="training text")
+            self.vocab = Vocab.build(
+                train, tokenizer=cfg.tokenizer, min_freq=cfg.min_freq, max_size=cfg.max_vocab
+            )
+        train_corpus = encode_corpus(
+            train, self.vocab, max_len=cfg.max_len, long="drop", source="training text"
+        )
         if len(train_corpus) == 0:
             raise InputError(f"no training sentence has at most max_len={cfg.max_len} tokens")
         valid_corpus = None
@@ -177,8 +191,11 @@ class LSTMLanguageModel(Generator):
         self.net = task.module
         self.net.eval()
         self.device = task.device
-        self.train_info = {"train_sentences": len(train_corpus), "dropped_long": train_corpus.n_long,
-                           "train_tokens": train_corpus.n_tokens}
+        self.train_info = {
+            "train_sentences": len(train_corpus),
+            "dropped_long": train_corpus.n_long,
+            "train_tokens": train_corpus.n_tokens,
+        }
         return result
 
     # -- inference -----------------------------------------------------------------------------

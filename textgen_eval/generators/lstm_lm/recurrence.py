@@ -34,7 +34,7 @@ class LSTMRecurrence(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any,
         x_gates: Tensor,
         h0: Tensor,
@@ -77,8 +77,8 @@ class LSTMRecurrence(torch.autograd.Function):
         return outs.transpose(0, 1), h.clone(), c.clone()
 
     @staticmethod
-    def backward(  # type: ignore[override]
-        ctx: Any, d_outs: Tensor, d_hT: Tensor | None, d_cT: Tensor | None
+    def backward(
+        ctx: Any, d_outs: Tensor, d_h_last: Tensor | None, d_c_last: Tensor | None
     ) -> tuple[Tensor | None, ...]:
         acts, cells, tanh_c, outs, h_ins, h0, c0, w_hh, mask_g, mask_h, mask_c = ctx.saved_tensors
         steps, batch, four_h = acts.shape
@@ -96,8 +96,8 @@ class LSTMRecurrence(torch.autograd.Function):
         out_to_c = o * (1 - tanh_c * tanh_c)  # ∂h/∂c
         d_outs = d_outs.transpose(0, 1)
         d_gates = torch.empty_like(acts)
-        dh = d_hT.clone() if d_hT is not None else acts.new_zeros((batch, hidden))
-        dc = d_cT.clone() if d_cT is not None else acts.new_zeros((batch, hidden))
+        dh = d_h_last.clone() if d_h_last is not None else acts.new_zeros((batch, hidden))
+        dc = d_c_last.clone() if d_c_last is not None else acts.new_zeros((batch, hidden))
         for t in range(steps - 1, -1, -1):
             dh = dh + d_outs[t]
             dc = torch.addcmul(dc, dh, out_to_c[t])
