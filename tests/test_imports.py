@@ -15,7 +15,17 @@ from tests.conftest import ROOT
 HEAVY = ("torch", "transformers", "datasets", "sentencepiece", "sacrebleu")
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["evaluate", "--help"], ["metrics", "list"], ["--version"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["evaluate", "--help"],
+        ["metrics", "list"],
+        ["--version"],
+        ["train", "lm", "--help"],
+        ["sample", "--help"],
+    ],
+)
 def test_cli_fast_paths_do_not_import_heavy_libraries(argv: list[str]) -> None:
     code = (
         "import sys, json\n"

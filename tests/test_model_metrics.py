@@ -47,6 +47,7 @@ def test_lm_score_of_a_uniform_model_is_log_vocabulary_size_per_token() -> None:
     assert scores.tokens.tolist() == [3, 4, 1]
     assert scores.oov.tolist() == [0, 1, 0]
     np.testing.assert_allclose(scores.nll, np.array([3, 4, 1]) * math.log(v), rtol=1e-6)
+    assert model.nll(["a cat"]).tolist() == scores.nll[:1].tolist()
 
 
 class FakeResources:

@@ -68,6 +68,11 @@ class Generator(ABC):
         """Per-sentence NLL totals (``textgen_eval.core.protocols.TokenScores``), where defined."""
         raise NotImplementedError(f"generator {self.name!r} does not define a likelihood")
 
+    def nll(self, texts: Sequence[str]) -> Any:
+        """Negative log-likelihood in nats of each sentence (EOS scored, BOS not), as a float64
+        array; raises ``NotImplementedError`` for generators without a likelihood (GANs)."""
+        return self.score_texts(texts).nll
+
     @abstractmethod
     def state_dict(self) -> dict[str, Any]:
         """Tensors to save (weights only)."""
