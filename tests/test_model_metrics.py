@@ -426,3 +426,18 @@ def test_train_and_sample_cli(tmp_path: Path) -> None:
     assert again.code == 2 and "--resume" in again.err
     bad = run_subprocess("sample", str(tmp_path), "-n", "2")
     assert bad.code == 2 and "config.json" in bad.err
+
+
+def test_hf_directory_without_a_model_is_a_clear_error(tge, tmp_path: Path, tiny_bundle: Path) -> None:
+    (tmp_path / "empty_model").mkdir()
+    run = tge(
+        "evaluate",
+        tiny_bundle / "test.txt",
+        "--bundle",
+        tiny_bundle,
+        "-m",
+        "lm-score",
+        "--lm",
+        f"hf:{tmp_path / 'empty_model'}",
+    )
+    assert run.code == 2 and "cannot load the model or tokenizer" in run.err and "Traceback" not in run.err

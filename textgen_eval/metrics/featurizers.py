@@ -87,9 +87,17 @@ def import_transformers(feature: str) -> Any:
     return transformers
 
 
-def hf_kwargs(name: str) -> dict[str, Any]:
-    """Load local directories without touching the network."""
-    return {"local_files_only": True} if Path(name).is_dir() else {}
+def load_hf(name: str, auto_class: str, option: str, device: str) -> tuple[Any, Any]:
+    """``(tokenizer, model)`` for ``hf:NAME_OR_PATH`` with ``transformers.<auto_class>``, in eval
+    mode on ``device``. Local directories load with ``local_files_only`` (no network)."""
+    transformers = import_transformers(option)
+    kwargs = {"local_files_only": True} if Path(name).is_dir() else {}
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(name, **kwargs)
+        model = getattr(transformers, auto_class).from_pretrained(name, **kwargs).to(device).eval()
+    except (OSError, ValueError, KeyError) as exc:  # missing files, unknown model types
+        raise InputError(f"{option}{name}: cannot load the model or tokenizer ({exc})") from None
+    return tokenizer, model
 
 
 class HFEncoderFeaturizer:
@@ -98,13 +106,7 @@ class HFEncoderFeaturizer:
     def __init__(self, name: str, *, batch_size: int = 64, device: str = "cpu") -> None:
         import torch
 
-        transformers = import_transformers("--featurizer hf:")
-        kwargs = hf_kwargs(name)
-        try:
-            self.tokenizer = transformers.AutoTokenizer.from_pretrained(name, **kwargs)
-            self.model = transformers.AutoModel.from_pretrained(name, **kwargs).to(device).eval()
-        except OSError as exc:
-            raise InputError(f"hf:{name}: cannot load the model or tokenizer ({exc})") from None
+        self.tokenizer, self.model = load_hf(name, "AutoModel", "--featurizer hf:", device)
         self.name = name
         self.batch_size = batch_size
         self.device = torch.device(device)

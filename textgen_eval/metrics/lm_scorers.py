@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from textgen_eval.core.errors import ConfigError, InputError, MetricError
+from textgen_eval.core.errors import ConfigError, MetricError
 from textgen_eval.core.protocols import EvaluationResources, SequenceScorer, TokenScores
 from textgen_eval.core.registry import Registry
-from textgen_eval.metrics.featurizers import hf_kwargs, import_transformers
+from textgen_eval.metrics.featurizers import load_hf
 
 ScorerFactory = Callable[[str, EvaluationResources], SequenceScorer]
 scorer_registry: Registry[ScorerFactory] = Registry("language model", group="textgen_eval.scorers")
@@ -29,13 +29,7 @@ class HFCausalLMScorer:
     def __init__(self, name: str, *, batch_size: int = 32, device: str = "cpu") -> None:
         import torch
 
-        transformers = import_transformers("--lm hf:")
-        kwargs = hf_kwargs(name)
-        try:
-            self.tokenizer = transformers.AutoTokenizer.from_pretrained(name, **kwargs)
-            self.model = transformers.AutoModelForCausalLM.from_pretrained(name, **kwargs).to(device).eval()
-        except OSError as exc:
-            raise InputError(f"hf:{name}: cannot load the model or tokenizer ({exc})") from None
+        self.tokenizer, self.model = load_hf(name, "AutoModelForCausalLM", "--lm hf:", device)
         self.name = name
         self.batch_size = batch_size
         self.device = torch.device(device)
