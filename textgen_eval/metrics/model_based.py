@@ -16,9 +16,7 @@ import numpy as np
 from textgen_eval.core.errors import ConfigError, MetricError
 from textgen_eval.core.protocols import EvaluationResources
 from textgen_eval.metrics.base import Metric, Score
-from textgen_eval.metrics.featurizers import make_featurizer
 from textgen_eval.metrics.frechet import frechet_distance
-from textgen_eval.metrics.lm_scorers import make_scorer
 from textgen_eval.metrics.tables import reference_label
 
 THESIS = "Semeniuta, S. (2019). Recurrent neural networks for discriminative and generative learning, §5.6"
@@ -56,7 +54,7 @@ class FrechetDistance(Metric):
         if references is None:
             raise MetricError("fd needs references")
         resources = require_resources(context, self.name)
-        featurizer = make_featurizer(context.get("featurizer"), resources)
+        featurizer = resources.featurizer(context.get("featurizer"))
         fa = featurizer.features(list(samples), role="samples")
         fb = featurizer.features(list(references), role="references")
         n_req = context.get("fd_n")
@@ -104,7 +102,7 @@ class LMScore(Metric):
         self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any
     ) -> Score:
         resources = require_resources(context, self.name)
-        scorer = make_scorer(context.get("lm"), resources)
+        scorer = resources.scorer(context.get("lm"))
         scores = scorer.score_texts(list(samples))
         total_tokens = int(scores.tokens.sum())
         if total_tokens == 0:

@@ -81,7 +81,7 @@ class ReferenceResources:
         self.progress = progress
         self.notes = notes if notes is not None else []
         self._texts: BundleTexts | None = None
-        self._model: LSTMLanguageModel | None = None
+        self._reference: ReferenceLM | None = None
         self._cache: dict[tuple[str, str | None], Any] = {}
         self.cache_state = "unused"
 
@@ -114,9 +114,9 @@ class ReferenceResources:
         )
 
     def reference_model(self) -> ReferenceLM:
-        if self._model is None:
-            self._model = self._load_or_build()
-        return ReferenceLM(self._model, self.cache_key(), self.texts.label)
+        if self._reference is None:
+            self._reference = ReferenceLM(self._load_or_build(), self.cache_key(), self.texts.label)
+        return self._reference
 
     def _load_or_build(self) -> LSTMLanguageModel:
         root = cache_dir() / "reference-lm"

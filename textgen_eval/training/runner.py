@@ -85,14 +85,18 @@ class RunnerConfig:
     restore_best: bool = True
 
     def __post_init__(self) -> None:
-        positive = {"max_epochs": self.max_epochs, "log_every": self.log_every}
-        for name in ("max_steps", "eval_every", "checkpoint_every", "patience"):
+        minimum = {
+            "max_epochs": 1,
+            "log_every": 1,
+            "max_steps": 1,
+            "eval_every": 1,
+            "checkpoint_every": 1,
+            "patience": 0,
+        }
+        for name, least in minimum.items():
             value = getattr(self, name)
-            if value is not None:
-                positive[name] = value + (1 if name == "patience" else 0)
-        for name, value in positive.items():
-            if value < 1:
-                raise ValueError(f"{name} must be ≥ {0 if name == 'patience' else 1}, got {value}")
+            if value is not None and value < least:
+                raise ValueError(f"{name} must be ≥ {least}, got {value}")
         if self.grad_clip is not None and self.grad_clip <= 0:
             raise ValueError(f"grad_clip must be > 0, got {self.grad_clip}")
         if self.time_budget is not None and self.time_budget <= 0:

@@ -94,7 +94,8 @@ class LMTask:
         self.seed = seed
         cfg: TrainConfig = model.configs["train"]
         self.batch_size = cfg.batch_size
-        self.steps_per_epoch = len(list(_batch_count(len(train), cfg.batch_size)))
+        # bucketing chunks hold whole batches except the last, so this is exact
+        self.steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
         self.module: LMNet | None = None
         self._optimizer: Any = None
         self.device = torch.device("cpu")
@@ -125,10 +126,6 @@ class LMTask:
         )
         loss = total / count
         return {"valid_loss": loss, "valid_ppl": math.exp(min(loss, 700.0))}
-
-
-def _batch_count(n: int, batch_size: int) -> range:
-    return range(0, n, batch_size)
 
 
 def corpus_nll(net: LMNet, corpus: EncodedCorpus, batch_size: int, device: torch.device) -> tuple[float, int]:
