@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Protocol
 
 from textgen_eval import __version__
 from textgen_eval.core.errors import InputError
+from textgen_eval.core.space import SearchSpace
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
@@ -38,6 +39,9 @@ class Generator(ABC):
 
     name: ClassVar[str]
     config_sections: ClassVar[Mapping[str, type]]
+    #: The default hyperparameter search space of ``tge tune`` (dotted ``section.key`` names);
+    #: ``None`` means a space must be given with ``--space``.
+    search_space: ClassVar[SearchSpace | None] = None
 
     def __init__(self, configs: Mapping[str, Any]) -> None:
         missing = set(self.config_sections) - set(configs)

@@ -125,6 +125,7 @@ def evaluate(
     fast: bool = False,
     progress: bool = False,
     recipe_overrides: Mapping[str, str] | None = None,
+    resources: Any = None,
 ) -> EvaluationResult:
     """Score ``samples`` with ``metrics``.
 
@@ -151,6 +152,9 @@ def evaluate(
         progress: show progress bars (stderr) while models train.
         recipe_overrides: ``section.key`` → value changes to the reference/reverse LM recipes
             (the recipe id in the signatures changes with them).
+        resources: a :class:`~textgen_eval.pipelines.resources.ReferenceResources` to reuse across
+            calls (built for the same ``bundle`` and recipes), so the reference LM is loaded once;
+            ``bundle``, ``progress`` and ``recipe_overrides`` are then ignored.
     """
     for spec in plugins:
         load_plugin(spec)
@@ -200,13 +204,17 @@ def evaluate(
         "fd_n": fd_n,
         "seed": seed,
     }
-    resources = None
-    if any(type(m).needs_resources for m in instances):
+    if not any(type(m).needs_resources for m in instances):
+        resources = None
+    elif resources is None:
         from textgen_eval.pipelines.resources import ReferenceResources
 
         resources = ReferenceResources(
             resolve_bundle(bundle), progress=progress, notes=notes, **recipes_with(recipe_overrides)
         )
+    else:
+        resources.notes = notes
+    if resources is not None:
         context["resources"] = resources
     scores = []
     for metric in instances:

@@ -17,6 +17,7 @@ from textgen_eval.core.config import build_sections, load_config_file, to_dict
 from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.files import atomic_write_text
 from textgen_eval.data.sources import read_texts
+from textgen_eval.generators.base import Generator
 from textgen_eval.generators.registry import generator_class, load_generator
 from textgen_eval.training import Runner, RunnerConfig, TrainResult
 from textgen_eval.training.callbacks import ProgressBar
@@ -72,6 +73,32 @@ def train_generator(
         raise ConfigError(f"--resume: {out} has no checkpoint.pt to resume from")
     train = read_texts(train_path, option="--train")
     valid = read_texts(valid_path, option="--valid") if valid_path else None
+    _, result = fit_generator(
+        kind,
+        configs,
+        list(train),
+        list(valid) if valid is not None else None,
+        out=out,
+        resume=resume,
+        progress=progress,
+        command=command,
+    )
+    return TrainSummary(out, result)
+
+
+def fit_generator(
+    kind: str,
+    configs: Mapping[str, Any],
+    train: list[str],
+    valid: list[str] | None,
+    *,
+    out: Path,
+    resume: bool = False,
+    progress: bool = False,
+    command: Sequence[str] | None = None,
+    save: bool = True,
+) -> tuple[Generator, TrainResult]:
+    """Train generator ``kind`` with resolved ``configs`` in run directory ``out``."""
     cls = generator_class(kind)
     model_configs = {name: configs[name] for name in cls.config_sections}
     model = cls(model_configs)
@@ -82,10 +109,11 @@ def train_generator(
         task_config={name: to_dict(cfg) for name, cfg in model_configs.items()},
         command=command,
     )
-    result = model.fit(list(train), list(valid) if valid is not None else None, runner, resume=resume)
-    model.save(out / MODEL_DIR)
+    result = model.fit(train, valid, runner, resume=resume)
+    if save:
+        model.save(out / MODEL_DIR)
     atomic_write_text(out / "result.json", json.dumps(result.to_dict(), indent=2) + "\n")
-    return TrainSummary(out, result)
+    return model, result
 
 
 def sample_generator(

@@ -14,11 +14,13 @@ from torch.nn import functional as F
 
 from textgen_eval.core.errors import ConfigError, InputError
 from textgen_eval.core.protocols import TokenScores
+from textgen_eval.core.space import SearchSpace
 from textgen_eval.data.batching import EncodedCorpus, encode_corpus, iterate_batches, sorted_batches
 from textgen_eval.data.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocab
 from textgen_eval.generators.base import Generator, TaskRunner
 from textgen_eval.generators.lstm_lm.cells import RecurrentDropoutLSTM
 from textgen_eval.generators.lstm_lm.config import LSTMLMConfig, TrainConfig, make_optimizer
+from textgen_eval.generators.lstm_lm.space import SEARCH_SPACE
 
 
 class LMNet(nn.Module):
@@ -144,6 +146,7 @@ class LSTMLanguageModel(Generator):
 
     name = "lstm-lm"
     config_sections: ClassVar[Mapping[str, type]] = {"model": LSTMLMConfig, "train": TrainConfig}
+    search_space: ClassVar[SearchSpace | None] = SEARCH_SPACE
 
     def __init__(self, configs: Mapping[str, Any], *, vocab: Vocab | None = None) -> None:
         super().__init__(configs)

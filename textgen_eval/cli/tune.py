@@ -1,0 +1,181 @@
+"""``tge tune`` and ``tge report``: thin wrappers around :mod:`textgen_eval.pipelines.tune` and
+:mod:`textgen_eval.tuning.report`."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import click
+
+
+def _say(message: str) -> None:
+    click.echo(f"tge: {message}", err=True)
+
+
+@click.command(context_settings={"max_content_width": 100})
+@click.argument("generator", required=False)
+@click.option("--data", metavar="BUNDLE", help="Bundle name (coco) or directory with train/[valid]/test.txt.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run directory (tune.json, study.journal, trials/, workers/).",
+)
+@click.option("--budget", type=click.IntRange(min=1), default=100, show_default=True, help="Search trials.")
+@click.option(
+    "--retrain", type=click.IntRange(min=1), default=7, show_default=True, help="Seeds for the best config."
+)
+@click.option("--objective", default="fd", show_default=True, help="Metric to optimise (any registered).")
+@click.option("--metrics", help="Comma-separated metrics per trial (default: the six of `tge evaluate`).")
+@click.option(
+    "--space",
+    "space_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML/JSON with [space] / [fixed] tables that update the generator's search space.",
+)
+@click.option(
+    "--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE", help="Fixed setting for every trial."
+)
+@click.option(
+    "--samples", type=click.IntRange(min=2), default=1000, show_default=True, help="Samples per trial."
+)
+@click.option(
+    "--max-len", type=click.IntRange(min=1), default=50, show_default=True, help="Max sample tokens."
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seeds the drawn configs and trial seeds."
+)
+@click.option(
+    "--trial-timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds; a longer trial fails."
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), help="Worker processes (default: one per GPU, else 1)."
+)
+@click.option("--devices", help="Comma-separated devices given to workers in turn (cpu, cuda:0, ...).")
+@click.option(
+    "--storage",
+    envvar="TGE_STORAGE",
+    help="Optuna RDB URL (postgresql://...) or journal file; default: RUN/study.journal. Env: TGE_STORAGE.",
+)
+@click.option("--study", help="Study name in the storage (default: the --out directory's name).")
+@click.option(
+    "--heartbeat", type=click.IntRange(min=1), default=60, show_default=True, help="RDB heartbeat, s."
+)
+@click.option(
+    "--lm-recipe-set", "recipe_sets", multiple=True, metavar="SECTION.KEY=VALUE", help="Reference-LM recipe."
+)
+@click.option(
+    "--resume", "resume_dir", type=click.Path(file_okay=False, path_type=Path), help="Continue RUN_DIR."
+)
+@click.option("--worker", is_flag=True, help="Join an existing run as one worker (needs --storage, --study).")
+@click.option("--device", help="With --worker: the device of this worker.")
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+def tune(
+    generator: str | None,
+    data: str | None,
+    out: Path | None,
+    budget: int,
+    retrain: int,
+    objective: str,
+    metrics: str | None,
+    space_path: Path | None,
+    sets: tuple[str, ...],
+    samples: int,
+    max_len: int,
+    seed: int,
+    trial_timeout: float | None,
+    workers: int | None,
+    devices: str | None,
+    storage: str | None,
+    study: str | None,
+    heartbeat: int,
+    recipe_sets: tuple[str, ...],
+    resume_dir: Path | None,
+    worker: bool,
+    device: str | None,
+    no_progress: bool,
+) -> None:
+    """Tune GENERATOR with the thesis' protocol: random search with a fixed budget, FD as the
+    objective, the best configuration retrained with several seeds.
+
+    \b
+    tge tune lstm-lm --data coco --budget 100 --retrain 7 --out runs/lm
+    tge tune --resume runs/lm                       # after Ctrl-C or a crash
+    tge tune lstm-lm --data coco --storage postgresql://host/db --study lm --out runs/lm
+    tge tune --worker --storage postgresql://host/db --study lm --out scratch/lm   # more machines
+    """
+    from textgen_eval.core.config import parse_assignments
+    from textgen_eval.core.errors import ConfigError
+    from textgen_eval.pipelines import tune as pipeline
+
+    options = pipeline.TuneOptions(
+        workers=workers or 0,
+        devices=tuple(d.strip() for d in devices.split(",") if d.strip()) if devices else (),
+        heartbeat=heartbeat,
+        progress=not no_progress,
+    )
+    if worker:
+        if not storage or not study or out is None:
+            raise ConfigError("--worker needs --storage URL, --study NAME and --out DIR (for trial files)")
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM re-queues like Ctrl-C
+        report = pipeline.work(
+            storage=storage, study=study, out=out, device=device, heartbeat=heartbeat, notify=_say
+        )
+        _say(f"worker done: ran {report.ran} trials ({report.complete} complete, {report.failed} failed)")
+        return
+    if resume_dir is not None:
+        if generator or data:
+            raise ConfigError("--resume takes the run directory only; its settings are in tune.json")
+        pipeline.resume(resume_dir, storage=storage, options=options, notify=_say)
+        _say(f"done; report with `tge report {resume_dir}`")
+        return
+    if not generator or not data or out is None:
+        raise ConfigError("tge tune needs GENERATOR, --data and --out (or --resume RUN_DIR, or --worker)")
+    spec = pipeline.build_spec(
+        generator,
+        data,
+        name=study or out.resolve().name,
+        budget=budget,
+        retrain=retrain,
+        objective=objective,
+        metrics=[m.strip() for m in metrics.split(",") if m.strip()] if metrics else None,
+        space_path=space_path,
+        overrides=parse_assignments(sets),
+        lm_recipe=parse_assignments(recipe_sets, option="--lm-recipe-set"),
+        seed=seed,
+        samples=samples,
+        max_len=max_len,
+        trial_timeout=trial_timeout,
+    )
+    pipeline.start(spec, out, storage=storage, options=options, notify=_say)
+    _say(f"done; report with `tge report {out}`")
+
+
+@click.command(context_settings={"max_content_width": 100})
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "csv", "json", "latex"]),
+    default="md",
+    show_default=True,
+    help="Table format (json: the whole summary, one object).",
+)
+@click.option("--plots", type=click.Path(file_okay=False, path_type=Path), help="Write PNG+PDF plots here.")
+@click.option(
+    "--top", type=click.IntRange(min=1), default=30, show_default=True, help="Trials in best-N plot."
+)
+@click.option("--storage", envvar="TGE_STORAGE", help="Storage URL when tune.json's is masked.")
+def report(run_dirs: tuple[Path, ...], fmt: str, plots: Path | None, top: int, storage: str | None) -> None:
+    """Summarise tuning runs: mean ± std of every metric over the retrained seeds (the thesis'
+    Table 5.4), the objective over each run's best trials (Fig. 5.11), objective vs hyperparameter.
+    """
+    from textgen_eval.tuning import report as reporting
+
+    runs = [reporting.load_run(d, storage=storage, top=top, notify=_say) for d in run_dirs]
+    click.echo(reporting.render(runs, fmt))
+    if plots is not None:
+        from textgen_eval.tuning import plots as plotting
+
+        written = plotting.write_plots(runs, plots, top=top)
+        _say(f"wrote {len(written)} plot files to {plots}: {', '.join(p.name for p in written)}")

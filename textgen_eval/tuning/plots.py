@@ -1,0 +1,125 @@
+"""Plots of tuning runs (matplotlib, PNG and PDF).
+
+* ``best{N}``: the objective of each run's best N search trials, a box plot with the trials as
+  points — the thesis' Fig. 5.11 (Semeniuta 2019), which shows how sensitive each model is to its
+  hyperparameters;
+* ``scatter-{run}``: one panel per hyperparameter, the objective of every complete trial against
+  the value it drew (log axes for log-scale ranges; categories spread with a little jitter).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from textgen_eval.core.errors import MissingDependencyError
+from textgen_eval.core.space import SearchSpace
+from textgen_eval.tuning.report import Run, column_labels, scatter_points
+
+FORMATS = ("png", "pdf")
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+    except ImportError:
+        raise MissingDependencyError("matplotlib", "tge report --plots") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, out: Path, stem: str) -> list[Path]:
+    written = []
+    for fmt in FORMATS:
+        path = out / f"{stem}.{fmt}"
+        fig.savefig(
+            path, bbox_inches="tight", dpi=150, metadata={"CreationDate": None} if fmt == "pdf" else None
+        )
+        written.append(path)
+    return written
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "run"
+
+
+def plot_best(runs: Sequence[Run], out: Path, *, top: int) -> list[Path]:
+    plt = _pyplot()
+    labels = column_labels(runs)
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.6 * len(runs) + 1.5), 4.0))
+    data = [r["best30"] for r in runs]
+    positions = np.arange(1, len(runs) + 1)
+    nonempty = [(p, d) for p, d in zip(positions, data) if d]
+    if nonempty:
+        ax.boxplot([d for _, d in nonempty], positions=[p for p, _ in nonempty], widths=0.5, showfliers=False)
+    rng = np.random.default_rng(0)
+    for p, values in zip(positions, data):
+        ax.scatter(p + rng.uniform(-0.12, 0.12, len(values)), values, s=12, alpha=0.7, zorder=3)
+    ax.set_xticks(positions, labels, rotation=20 if len(runs) > 3 else 0)
+    objective = runs[0]["objective"]
+    arrow = "↓" if objective["direction"] == "lower" else "↑"
+    ax.set_ylabel(f"{objective['name']} {arrow}")
+    ax.set_title(f"{objective['name']} of the best {top} search trials")
+    ax.grid(axis="y", alpha=0.3)
+    written = _save(fig, out, f"best{top}")
+    plt.close(fig)
+    return written
+
+
+def plot_scatter(run: Run, label: str, out: Path) -> list[Path]:
+    plt = _pyplot()
+    space = SearchSpace.from_dict(run["space"], where=f"{run['run_dir']} space")
+    points = scatter_points(run)
+    names = list(points)
+    cols = min(4, max(1, len(names)))
+    rows = (len(names) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False)
+    rng = np.random.default_rng(0)
+    objective = run["objective"]["name"]
+    for ax, name in zip(axes.flat, names):
+        param = space.params[name]
+        pts = points[name]
+        ys = [y for _, y in pts]
+        if param.kind == "choice":
+            labels = [str(c) for c in param.choices]
+            xs = [labels.index(str(x)) + rng.uniform(-0.15, 0.15) for x, _ in pts]
+            ax.scatter(xs, ys, s=14, alpha=0.75)
+            ax.set_xticks(np.arange(len(labels)), labels)
+            ax.set_xlim(-0.5, len(labels) - 0.5)
+        else:
+            ax.scatter([x for x, _ in pts], ys, s=14, alpha=0.75)
+            if param.log:
+                from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+
+                ax.set_xscale("log")
+                ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:.0e}"))
+                ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_title(name, fontsize=9)
+        ax.set_ylabel(objective, fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(names) :]:
+        ax.axis("off")
+    n_done = sum(1 for r in run["search"] if r["objective"] is not None)
+    fig.suptitle(f"{label}: {objective} vs hyperparameters ({n_done} trials)")
+    fig.tight_layout()
+    written = _save(fig, out, f"scatter-{_slug(label)}")
+    plt.close(fig)
+    return written
+
+
+def write_plots(runs: Sequence[Run], out: str | Path, *, top: int = 30) -> list[Path]:
+    """Write the best-N plot of all runs and one scatter plot per run into ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = plot_best(runs, out, top=top)
+    for run, label in zip(runs, column_labels(runs)):
+        written += plot_scatter(run, label, out)
+    return written

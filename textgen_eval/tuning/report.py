@@ -1,0 +1,296 @@
+"""Summaries of tuning runs and the thesis' results table (Semeniuta 2019, Table 5.4).
+
+:func:`load_run` reads a run's studies into a plain dict (the ``runs[i]`` object of
+``tge report --format json``); :func:`render` formats a list of them as Markdown, CSV, JSON or
+LaTeX. Cells are the mean ± sample standard deviation (``ddof = 1``) of each metric over the
+retrained seeds; a run with one seed has no standard deviation.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from textgen_eval.core.space import SearchSpace
+from textgen_eval.tuning import queue
+from textgen_eval.tuning.runfile import read_run_file, run_storage
+from textgen_eval.tuning.storage import open_storage
+
+Run = dict[str, Any]
+
+
+def _trials(storage: Any, name: str) -> list[Any]:
+    import optuna
+
+    try:
+        return list(optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False))
+    except KeyError:
+        return []
+
+
+def _is_complete(trial: Any) -> bool:
+    from optuna.trial import TrialState
+
+    return bool(trial.state == TrialState.COMPLETE)
+
+
+def _params(trial: Any) -> dict[str, Any]:
+    return dict(trial.system_attrs.get("fixed_params", trial.params))
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float | None]:
+    """Mean and sample standard deviation (``None`` for fewer than two values)."""
+    mean = statistics.fmean(values)
+    return mean, statistics.stdev(values) if len(values) > 1 else None
+
+
+def summarize(
+    spec: Mapping[str, Any], run_dir: str, search: Sequence[Any], retrain: Sequence[Any], *, top: int = 30
+) -> Run:
+    """The summary of one run from its trials (pure: no storage access)."""
+    direction = spec["direction"]
+    sign = 1.0 if direction == "lower" else -1.0
+    budget, k = int(spec["budget"]), int(spec["retrain"])
+    done = sorted((t for t in search if _is_complete(t)), key=lambda t: (sign * t.value, t.number))
+    best = done[0] if done else None
+    rows = []
+    failures = []
+    for view in queue.slot_views(search, budget):
+        final = view.final
+        for trial in view.trials:
+            status = trial.user_attrs.get(queue.STATUS, trial.state.name.lower())
+            if trial is final or trial.state.name in ("RUNNING", "WAITING"):
+                rows.append(
+                    {
+                        "number": trial.number,
+                        "slot": view.slot,
+                        "status": status,
+                        "params": _params(trial),
+                        "objective": trial.value if _is_complete(trial) else None,
+                        "seed": trial.user_attrs.get(queue.SEED),
+                        "wall": trial.user_attrs.get("tge:wall"),
+                        "overhead": trial.user_attrs.get("tge:overhead"),
+                    }
+                )
+            if status in queue.FINAL_FAILURES:
+                failures.append(
+                    {
+                        "trial": trial.number,
+                        "slot": view.slot,
+                        "status": status,
+                        "error": trial.user_attrs.get(queue.ERROR),
+                    }
+                )
+    retrained = sorted((t for t in retrain if _is_complete(t)), key=lambda t: t.user_attrs.get(queue.SLOT, 0))
+    metrics: dict[str, dict[str, Any]] = {}
+    for trial in retrained:
+        for name, score in trial.user_attrs.get("tge:metrics", {}).items():
+            entry = metrics.setdefault(
+                name, {"values": [], "direction": score["direction"], "signature": score["signature"]}
+            )
+            entry["values"].append(score["value"])
+            if entry["signature"] != score["signature"]:  # pragma: no cover - same recipe and data in a run
+                entry["signature"] = "mixed"
+    for entry in metrics.values():
+        entry["mean"], entry["std"] = mean_std(entry["values"])
+    order = list(spec.get("metrics", [])) + sorted(set(metrics) - set(spec.get("metrics", [])))
+    return {
+        "generator": spec["generator"],
+        "run_dir": run_dir,
+        "name": spec["name"],
+        "budget": budget,
+        "objective": {"name": spec["objective"], "direction": direction},
+        "trials": queue.count(search, budget).to_dict(),
+        "best": None
+        if best is None
+        else {
+            "config": _params(best),
+            "objective": best.value,
+            "trial": best.number,
+            "seed": best.user_attrs.get(queue.SEED),
+            "metrics": {n: s["value"] for n, s in best.user_attrs.get("tge:metrics", {}).items()},
+        },
+        "best30": [t.value for t in done[:top]],
+        "retrain": {
+            "budget": k,
+            "trials": queue.count(retrain, k).to_dict(),
+            "seeds": [t.user_attrs.get(queue.SEED) for t in retrained],
+            "metrics": {name: metrics[name] for name in order if name in metrics},
+        },
+        "search": rows,
+        "failures": failures,
+        "space": spec["space"],
+    }
+
+
+def load_run(
+    run_dir: str | Path,
+    *,
+    storage: str | None = None,
+    top: int = 30,
+    notify: Callable[[str], None] | None = None,
+) -> Run:
+    """Read the studies of the run in ``run_dir`` and summarise them."""
+    run_dir = Path(run_dir)
+    data = read_run_file(run_dir)
+    spec = data["spec"]
+    backend = open_storage(run_storage(run_dir, data, storage), heartbeat_interval=None, notify=notify)
+    studies = data["studies"]
+    return summarize(
+        spec, str(run_dir), _trials(backend, studies["search"]), _trials(backend, studies["retrain"]), top=top
+    )
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+def format_mean_std(mean: float, std: float | None, *, thousands: bool = True) -> str:
+    """``mean ± std`` with the standard deviation to two significant digits and the mean to match."""
+    sep = "," if thousands else ""
+    if std is None or not math.isfinite(std) or std == 0:
+        if abs(mean) >= 1000:
+            return f"{mean:{sep}.0f}"
+        return f"{mean:.4g}"
+    decimals = max(0, min(8, 1 - math.floor(math.log10(std))))
+    return f"{mean:{sep}.{decimals}f} ± {std:{sep}.{decimals}f}"
+
+
+def column_labels(runs: Sequence[Run]) -> list[str]:
+    """Generator names, with the run directory's name where a generator appears twice."""
+    names = [r["generator"] for r in runs]
+    return [
+        f"{r['generator']} ({Path(r['run_dir']).name})" if names.count(r["generator"]) > 1 else r["generator"]
+        for r in runs
+    ]
+
+
+def metric_rows(runs: Sequence[Run]) -> list[tuple[str, str]]:
+    """``(metric, direction)`` in the order of the first run, then any others."""
+    rows: dict[str, str] = {}
+    for run in runs:
+        for name, entry in run["retrain"]["metrics"].items():
+            rows.setdefault(name, entry["direction"])
+    return list(rows.items())
+
+
+def _cell(run: Run, metric: str, *, thousands: bool = True) -> str:
+    entry = run["retrain"]["metrics"].get(metric)
+    return "–" if entry is None else format_mean_std(entry["mean"], entry["std"], thousands=thousands)
+
+
+def _arrow(direction: str) -> str:
+    return "↑" if direction == "higher" else "↓"
+
+
+def render_markdown(runs: Sequence[Run]) -> str:
+    labels = column_labels(runs)
+    lines = ["| Metric | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(runs)]
+    for metric, direction in metric_rows(runs):
+        lines.append(f"| {metric} {_arrow(direction)} | " + " | ".join(_cell(r, metric) for r in runs) + " |")
+    lines.append(
+        "| best search objective | "
+        + " | ".join(
+            "–" if r["best"] is None else f"{r['objective']['name']} {r['best']['objective']:.4g}"
+            for r in runs
+        )
+        + " |"
+    )
+    lines.append(
+        "| search trials (complete / failed / budget) | "
+        + " | ".join(f"{r['trials']['complete']} / {r['trials']['failed']} / {r['budget']}" for r in runs)
+        + " |"
+    )
+    lines.append("| retrained seeds | " + " | ".join(str(len(r["retrain"]["seeds"])) for r in runs) + " |")
+    lines.append("")
+    lines.append(
+        "Mean ± sample standard deviation over the best configuration retrained with each seed "
+        "(Semeniuta 2019, §5.6.2); ↑ higher is better, ↓ lower is better."
+    )
+    return "\n".join(lines)
+
+
+def render_csv(runs: Sequence[Run]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["run_dir", "generator", "metric", "direction", "mean", "std", "n", "values"])
+    for run in runs:
+        for metric, entry in run["retrain"]["metrics"].items():
+            writer.writerow(
+                [
+                    run["run_dir"],
+                    run["generator"],
+                    metric,
+                    entry["direction"],
+                    repr(entry["mean"]),
+                    "" if entry["std"] is None else repr(entry["std"]),
+                    len(entry["values"]),
+                    ";".join(repr(v) for v in entry["values"]),
+                ]
+            )
+    return buffer.getvalue().rstrip("\n")
+
+
+def _latex_escape(text: str) -> str:
+    for char, escaped in (
+        ("\\", r"\textbackslash{}"),
+        ("&", r"\&"),
+        ("%", r"\%"),
+        ("_", r"\_"),
+        ("#", r"\#"),
+    ):
+        text = text.replace(char, escaped)
+    return text
+
+
+def render_latex(runs: Sequence[Run]) -> str:
+    labels = [_latex_escape(label) for label in column_labels(runs)]
+    lines = [
+        r"\begin{tabular}{l" + "r" * len(runs) + "}",
+        r"\toprule",
+        "Metric & " + " & ".join(labels) + r" \\",
+        r"\midrule",
+    ]
+    for metric, direction in metric_rows(runs):
+        arrow = r"$\uparrow$" if direction == "higher" else r"$\downarrow$"
+        cells = []
+        for run in runs:
+            cell = _cell(run, metric, thousands=False)
+            cells.append("--" if cell == "–" else "$" + cell.replace("±", r"\pm") + "$")
+        lines.append(f"{_latex_escape(metric)} {arrow} & " + " & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines)
+
+
+def render_json(runs: Sequence[Run]) -> str:
+    return json.dumps({"runs": list(runs)}, indent=2, ensure_ascii=False)
+
+
+RENDERERS: dict[str, Callable[[Sequence[Run]], str]] = {
+    "md": render_markdown,
+    "csv": render_csv,
+    "json": render_json,
+    "latex": render_latex,
+}
+
+
+def render(runs: Sequence[Run], fmt: str) -> str:
+    return RENDERERS[fmt](runs)
+
+
+def scatter_points(run: Run) -> dict[str, list[tuple[Any, float]]]:
+    """Per hyperparameter, ``(value, objective)`` of every complete search trial that drew it."""
+    space = SearchSpace.from_dict(run["space"], where=f"{run['run_dir']} space")
+    points: dict[str, list[tuple[Any, float]]] = {name: [] for name in space.params}
+    for row in run["search"]:
+        if row["objective"] is None:
+            continue
+        for name, value in row["params"].items():
+            if name in points:
+                points[name].append((value, row["objective"]))
+    return points
