@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-HEAVY = ("torch", "transformers", "datasets", "sentencepiece", "sacrebleu")
+HEAVY = ("torch", "transformers", "datasets", "sentencepiece", "sacrebleu", "optuna", "matplotlib")
 
 
 @pytest.mark.parametrize(
@@ -24,6 +24,8 @@ HEAVY = ("torch", "transformers", "datasets", "sentencepiece", "sacrebleu")
         ["--version"],
         ["train", "lm", "--help"],
         ["sample", "--help"],
+        ["tune", "--help"],
+        ["report", "--help"],
     ],
 )
 def test_cli_fast_paths_do_not_import_heavy_libraries(argv: list[str]) -> None:

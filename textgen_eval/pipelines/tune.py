@@ -348,8 +348,8 @@ def start(
             f"--out {out} is not empty; continue that run with `tge tune --resume {out}` "
             "or choose a new directory"
         )
-    out.mkdir(parents=True, exist_ok=True)
     storage_spec = parse_storage(storage) if storage else parse_storage(str(out / DEFAULT_JOURNAL))
+    out.mkdir(parents=True, exist_ok=True)
     with _coordinator_lock(out):
         backend = _open(storage_spec, options.heartbeat, notify)
         try:

@@ -20,14 +20,15 @@ from textgen_eval.core.errors import TextgenEvalError
 
 
 class FlockLock:
-    """An exclusive ``fcntl.flock`` on ``PATH.lock``, usable as Optuna's journal ``lock_obj``.
+    """An exclusive ``fcntl.flock`` on ``PATH.flock``, usable as Optuna's journal ``lock_obj``.
 
     Unlike Optuna's symlink/open-file locks, the OS releases it when the holder dies, so a worker
     killed with SIGKILL while appending cannot block the others for a grace period.
     """
 
     def __init__(self, journal_path: str | os.PathLike[str], *, timeout: float = 600.0) -> None:
-        self.path = Path(f"{os.fspath(journal_path)}.lock")
+        # not PATH.lock: that name belongs to Optuna's default symlink lock
+        self.path = Path(f"{os.fspath(journal_path)}.flock")
         self.timeout = timeout
         self._handle: int | None = None
 

@@ -76,12 +76,18 @@ def trial_id(trial: Any) -> int:
 # ----------------------------------------------------------------------------- worker identity
 
 
-def _start_ticks(pid: int) -> str | None:
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields of ``/proc/PID/stat`` after the command name (Linux), else ``None``."""
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[19]
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
+
+
+def _start_ticks(pid: int) -> str | None:
+    fields = _proc_stat(pid)
+    return fields[19] if fields and len(fields) > 19 else None
 
 
 def identity() -> dict[str, Any]:
@@ -100,7 +106,12 @@ def is_alive(worker: Mapping[str, Any] | None) -> bool | None:
         return False
     except PermissionError:
         return True
-    start = _start_ticks(pid)
+    fields = _proc_stat(pid)
+    if fields is None:
+        return True  # no /proc: the pid exists, which is all we can tell
+    if fields[0] in ("Z", "X"):  # a zombie: killed, not yet reaped by its parent
+        return False
+    start = fields[19] if len(fields) > 19 else None
     return start is None or worker.get("start") in (None, start)
 
 
@@ -293,6 +304,25 @@ def claim(study: Any) -> Any | None:
             continue
         return storage.get_trial(trial_id(candidate))
     return None
+
+
+def discard_leftovers(study: Any) -> int:
+    """Mark WAITING copies left after every slot is decided as duplicates (they must not run)."""
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.trial import TrialState
+
+    storage = storage_of(study)
+    discarded = 0
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        try:
+            if not storage.set_trial_state_values(trial_id(trial), TrialState.RUNNING):
+                continue
+        except UpdateFinishedTrialError:
+            continue
+        storage.set_trial_user_attr(trial_id(trial), STATUS, DUPLICATE)
+        storage.set_trial_state_values(trial_id(trial), TrialState.FAIL)
+        discarded += 1
+    return discarded
 
 
 def _is_duplicate(study: Any, mine: Any) -> bool:

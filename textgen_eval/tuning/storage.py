@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,23 +90,24 @@ def open_storage(
             notify(message)
         backend = JournalFileBackend(os.fspath(path), lock_obj=FlockLock(path))  # type: ignore[arg-type]
         return JournalStorage(backend)
-    driver = spec.url.split("://", 1)[0]
-    if driver.startswith("postgres") and "+" not in driver:
-        try:
-            import psycopg2  # type: ignore[import-untyped]  # noqa: F401
-        except ImportError:
-            raise MissingDependencyError("psycopg2-binary", "PostgreSQL storage", extra="postgres") from None
     grace = None if heartbeat_interval is None else 2 * heartbeat_interval
     try:
-        return RDBStorage(
-            spec.url,
-            heartbeat_interval=heartbeat_interval,
-            grace_period=grace,
-            heartbeat_stale_trial_callback=on_stale,
-            engine_kwargs={"pool_pre_ping": True} if not spec.url.startswith("sqlite") else None,
-        )
-    except ImportError as exc:
-        raise MissingDependencyError(exc.name or "a database driver", f"storage {spec.masked}") from None
+        with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna; we rely on them
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(
+                spec.url,
+                heartbeat_interval=heartbeat_interval,
+                grace_period=grace,
+                heartbeat_stale_trial_callback=on_stale,
+                engine_kwargs={"pool_pre_ping": True} if not spec.url.startswith("sqlite") else None,
+            )
+    except ImportError:
+        scheme = spec.url.split("://", 1)[0]
+        if scheme.startswith("postgres"):
+            raise MissingDependencyError("psycopg", f"storage {spec.masked}", extra="postgres") from None
+        raise MissingDependencyError(
+            f"the database driver for {scheme}:// (see SQLAlchemy's dialect docs)", f"storage {spec.masked}"
+        ) from None
     except Exception as exc:  # sqlalchemy OperationalError etc.: unreachable server, bad credentials
         if type(exc).__module__.startswith("sqlalchemy"):
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

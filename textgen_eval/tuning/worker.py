@@ -11,6 +11,7 @@ import math
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,10 +106,13 @@ def run_worker(
                     time.sleep(poll)
                     continue
                 study = load_or_create(storage, phase)
-            optuna.storages.fail_stale_trials(study)
+            with warnings.catch_warnings():  # "experimental" since Optuna 2.9; we rely on it on purpose
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(study)
             queue.recover_orphans(study, foreign_dead=foreign_dead)
             views = queue.slot_views(study.get_trials(deepcopy=False), phase.budget)
             if all(v.state in ("complete", "failed") for v in views):
+                queue.discard_leftovers(study)
                 break
             if study.user_attrs.get(queue.ENQUEUED) != phase.budget or any(v.state == "lost" for v in views):
                 slots = phase.slots()

@@ -1,0 +1,122 @@
+"""Search spaces: seeded drawing, conditions, file overrides, errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from textgen_eval.core.errors import ConfigError
+from textgen_eval.core.space import SearchSpace, choice, integer, loguniform, parse_param, uniform
+from textgen_eval.generators.registry import generator_class
+
+SPACE = SearchSpace(
+    {
+        "train.lr": loguniform(1e-4, 1e-2),
+        "model.hidden_size": integer(16, 512, log=True),
+        "train.batch_size": integer(16, 128, step=16),
+        "switch": choice(False, True),
+        "model.recurrent_dropout": uniform(0.0, 0.5, when={"switch": True}),
+        "model.recurrent_dropout_kind": choice("gal", "moon", when={"switch": True}),
+    },
+    fixed={"runner.max_epochs": 2},
+)
+
+
+def test_draws_respect_bounds_types_and_conditions() -> None:
+    configs = SPACE.draw(300, seed=1)
+    assert len({json.dumps(c, sort_keys=True) for c in configs}) == 300
+    for config in configs:
+        assert 1e-4 <= config["train.lr"] <= 1e-2
+        assert isinstance(config["model.hidden_size"], int) and 16 <= config["model.hidden_size"] <= 512
+        assert config["train.batch_size"] in range(16, 129, 16)
+        conditional = {"model.recurrent_dropout", "model.recurrent_dropout_kind"}
+        if config["switch"]:
+            assert conditional <= set(config)
+        else:
+            assert not conditional & set(config)
+    switches = [c["switch"] for c in configs]
+    assert 100 < sum(switches) < 200
+    # log-uniform: about as many draws per decade of the learning rate
+    decades = np.histogram(np.log10([c["train.lr"] for c in configs]), bins=[-4, -3, -2])[0]
+    assert abs(decades[0] - decades[1]) < 60
+
+
+def test_same_seed_same_configurations_in_a_new_process() -> None:
+    code = (
+        "import json\n"
+        "from textgen_eval.generators.registry import generator_class\n"
+        "print(json.dumps(generator_class('lstm-lm').search_space.draw(20, seed=7)))\n"
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1]
+    here = generator_class("lstm-lm").search_space.draw(20, seed=7)
+    assert json.loads(runs[0]) == here
+    assert here != generator_class("lstm-lm").search_space.draw(20, seed=8)
+
+
+def test_overrides_for_drops_switches_and_adds_fixed() -> None:
+    config = {"train.lr": 0.001, "switch": True, "model.recurrent_dropout": 0.2}
+    assert SPACE.overrides_for(config) == {
+        "runner.max_epochs": 2,
+        "train.lr": 0.001,
+        "model.recurrent_dropout": 0.2,
+    }
+
+
+def test_round_trip_through_a_dict() -> None:
+    assert SearchSpace.from_dict(SPACE.to_dict()) == SPACE
+    assert SPACE.digest() == SearchSpace.from_dict(json.loads(json.dumps(SPACE.to_dict()))).digest()
+
+
+def test_file_updates_replace_and_fix() -> None:
+    updated = SPACE.merged(
+        {"space": {"train.lr": {"uniform": [0.1, 0.2]}}, "fixed": {"model.hidden_size": 64}}, where="f.toml"
+    )
+    assert updated.params["train.lr"] == uniform(0.1, 0.2)
+    assert "model.hidden_size" not in updated.params and updated.fixed["model.hidden_size"] == 64
+    replaced = SPACE.merged({"replace": True, "space": {"train.lr": {"loguniform": [1e-3, 1e-1]}}}, where="f")
+    assert list(replaced.params) == ["train.lr"] and replaced.fixed == {}
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ({"uniform": [1, 0]}, "low ≤ high"),
+        ({"loguniform": [0, 1]}, "log-scale range needs low > 0"),
+        ({"int": [1.5, 3]}, "int bounds must be integers"),
+        ({"choice": []}, "non-empty list"),
+        ({"uniform": [0, 1], "choice": [1]}, "exactly one of"),
+        ({"normal": [0, 1]}, "exactly one of"),
+        ("0.1", "expected a table"),
+    ],
+)
+def test_bad_parameter_specs_name_the_key(spec: object, expected: str) -> None:
+    with pytest.raises(ConfigError, match=r"space.toml \[space\] 'train.lr'") as err:
+        parse_param(spec, where="space.toml [space] 'train.lr'")
+    assert expected in str(err.value)
+
+
+def test_condition_on_a_later_parameter_is_rejected() -> None:
+    with pytest.raises(ConfigError, match="must be declared before"):
+        SearchSpace({"a": uniform(0, 1, when={"b": True}), "b": choice(False, True)})
+
+
+def test_too_small_a_space_for_the_budget_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="only 2 distinct configurations"):
+        SearchSpace({"a": choice(1, 2)}).draw(3, seed=0)
+
+
+def test_integer_log_draws_cover_the_range() -> None:
+    rng = np.random.default_rng(0)
+    param = integer(1, 1000, log=True)
+    values = [param.draw(rng) for _ in range(4000)]
+    assert min(values) == 1 and max(values) >= 900
+    assert math.isclose(np.mean(np.log(values)), np.log(1001) / 2, rel_tol=0.1)

@@ -1,0 +1,279 @@
+"""`tge tune` and `tge report` end to end: worker processes, SIGKILL + resume, divergence, reports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from tests.conftest import run_subprocess, tiny_recipe_args
+from textgen_eval.pipelines.tune import TuneSpec
+from textgen_eval.tuning import queue
+from textgen_eval.tuning.storage import open_storage, parse_storage
+
+#: Trials of about a second: long enough for two workers to share them and to be killed mid-way.
+SLOW_SPACE = """
+replace = true
+[space]
+"train.lr" = { loguniform = [1e-3, 1e-2] }
+"model.hidden_size" = { choice = [8, 16] }
+"switch" = { choice = [false, true] }
+"model.input_dropout" = { uniform = [0.0, 0.3], when = { switch = true } }
+[fixed]
+"model.emb_dim" = 8
+"runner.max_epochs" = 25
+"""
+
+DIVERGING_SPACE = """
+replace = true
+[space]
+"train.lr" = { choice = [0.003, 1e38] }
+[fixed]
+"model.emb_dim" = 8
+"model.hidden_size" = 8
+"train.optimizer" = "sgd"
+"runner.max_epochs" = 1
+"""
+
+
+def tune_args(bundle: Path, space: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        "tune", "lstm-lm", "--data", str(bundle), "--space", str(space), "--samples", "40",
+        "--out", str(out), "--no-progress", *tiny_recipe_args(), *extra,
+    ]  # fmt: skip
+
+
+def study_trials(run: Path, phase: str = "search") -> list[optuna.trial.FrozenTrial]:
+    storage = open_storage(parse_storage(str(run / "study.journal")), heartbeat_interval=None)
+    return optuna.load_study(study_name=f"{run.name}:{phase}", storage=storage).get_trials()
+
+
+@pytest.fixture(scope="module")
+def spaces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("spaces")
+    (root / "slow.toml").write_text(SLOW_SPACE, encoding="utf-8")
+    (root / "diverging.toml").write_text(DIVERGING_SPACE, encoding="utf-8")
+    return {"slow": root / "slow.toml", "diverging": root / "diverging.toml"}
+
+
+@pytest.fixture(scope="module")
+def two_worker_run(
+    tiny_bundle: Path, spaces: dict[str, Path], tmp_path_factory: pytest.TempPathFactory, session_cache: Path
+) -> Path:
+    out = tmp_path_factory.mktemp("tune") / "two-workers"
+    args = tune_args(tiny_bundle, spaces["slow"], out, "--budget", "6", "--retrain", "2", "--workers", "2")
+    result = run_subprocess(*args, env={"TGE_CACHE_DIR": str(session_cache)})
+    assert result.code == 0, result.err
+    return out
+
+
+def test_two_workers_run_exactly_the_budget_without_duplicates(two_worker_run: Path) -> None:
+    search = study_trials(two_worker_run)
+    assert len(search) == 6
+    assert all(t.state == TrialState.COMPLETE for t in search)
+    assert sorted(t.user_attrs[queue.SLOT] for t in search) == list(range(6))
+    configs = {json.dumps(t.params, sort_keys=True) for t in search}
+    assert len(configs) == 6
+    workers = {t.user_attrs[queue.WORKER]["pid"] for t in search}
+    assert len(workers) == 2, "both worker processes took trials"
+    retrain = study_trials(two_worker_run, "retrain")
+    best = min(search, key=lambda t: t.value)
+    assert len(retrain) == 2 and all(t.params == best.params for t in retrain)
+    assert len({t.user_attrs[queue.SEED] for t in retrain}) == 2
+
+
+def test_trials_record_config_seed_metrics_signatures_and_time(two_worker_run: Path) -> None:
+    trial = study_trials(two_worker_run)[0]
+    attrs = trial.user_attrs
+    assert set(attrs["tge:metrics"]) == {
+        "bleu-4",
+        "self-bleu-4",
+        "unique-ngrams-4",
+        "fd",
+        "lm-score",
+        "reverse-lm-score",
+    }
+    assert attrs["tge:metrics"]["fd"]["value"] == trial.value
+    assert all(m["signature"].startswith(name) for name, m in attrs["tge:metrics"].items())
+    assert attrs["tge:config"]["model"]["hidden_size"] == trial.params["model.hidden_size"]
+    assert attrs["tge:config"]["runner"]["seed"] == attrs[queue.SEED]
+    assert attrs["tge:config"]["runner"]["max_epochs"] == 25
+    assert attrs["tge:wall"] > 0 and 0 <= attrs["tge:overhead"] < attrs["tge:wall"]
+    assert attrs[queue.STATUS] == "complete"
+    run_dir = Path(attrs["tge:run_dir"])
+    assert (run_dir / "samples.txt").is_file() and not (run_dir / "checkpoint.pt").exists()
+
+
+def test_enqueued_configurations_are_those_of_the_seed_in_a_new_process(two_worker_run: Path) -> None:
+    spec = json.loads((two_worker_run / "tune.json").read_text())["spec"]
+    code = (
+        "import json, sys\n"
+        "from textgen_eval.pipelines.tune import TuneSpec\n"
+        "print(json.dumps(TuneSpec.from_dict(json.loads(sys.stdin.read())).search_slots()))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], input=json.dumps(spec), capture_output=True, text=True, check=True
+    )
+    slots = json.loads(proc.stdout)
+    for trial in study_trials(two_worker_run):
+        params, seed = slots[trial.user_attrs[queue.SLOT]]
+        assert trial.params == params and trial.user_attrs[queue.SEED] == seed
+    assert slots == [list(s) for s in TuneSpec.from_dict(spec).search_slots()]
+
+
+def test_report_formats(two_worker_run: Path, tmp_path: Path) -> None:
+    md = run_subprocess("report", str(two_worker_run))
+    assert md.code == 0, md.err
+    assert "| fd ↓ |" in md.out and "| bleu-4 ↑ |" in md.out and " ± " in md.out
+    assert "6 / 0 / 6" in md.out
+
+    data = json.loads(run_subprocess("report", str(two_worker_run), "--format", "json").out)
+    (run,) = data["runs"]
+    assert set(run) >= {"generator", "run_dir", "budget", "trials", "best", "best30", "retrain"}
+    assert run["generator"] == "lstm-lm" and run["budget"] == 6
+    assert run["trials"] == {"complete": 6, "failed": 0, "running": 0, "waiting": 0}
+    search = study_trials(two_worker_run)
+    best = min(search, key=lambda t: t.value)
+    assert run["best"]["objective"] == best.value and run["best"]["config"] == best.params
+    assert run["best30"] == sorted(t.value for t in search)
+    fd = run["retrain"]["metrics"]["fd"]
+    retrain = sorted(study_trials(two_worker_run, "retrain"), key=lambda t: t.user_attrs[queue.SLOT])
+    assert fd["values"] == [t.value for t in retrain] and fd["direction"] == "lower"
+    assert fd["mean"] == pytest.approx(sum(fd["values"]) / 2)
+    assert fd["std"] == pytest.approx(abs(fd["values"][0] - fd["values"][1]) / 2**0.5)
+    assert run["retrain"]["seeds"] == [t.user_attrs[queue.SEED] for t in retrain]
+
+    rows = list(
+        csv.DictReader(io.StringIO(run_subprocess("report", str(two_worker_run), "--format", "csv").out))
+    )
+    assert {r["metric"] for r in rows} == set(run["retrain"]["metrics"])
+    assert float(next(r for r in rows if r["metric"] == "fd")["mean"]) == fd["mean"]
+
+    latex = run_subprocess("report", str(two_worker_run), "--format", "latex").out
+    assert latex.startswith(r"\begin{tabular}{lr}") and r"fd $\downarrow$ &" in latex and r"\pm" in latex
+
+
+def test_report_plots(two_worker_run: Path, tmp_path: Path) -> None:
+    result = run_subprocess(
+        "report", str(two_worker_run), str(two_worker_run), "--plots", str(tmp_path / "p")
+    )
+    assert result.code == 0, result.err
+    names = sorted(p.name for p in (tmp_path / "p").iterdir())
+    assert names == [
+        "best30.pdf",
+        "best30.png",
+        "scatter-lstm-lm-two-workers.pdf",
+        "scatter-lstm-lm-two-workers.png",
+    ]
+    for name in names:
+        head = (tmp_path / "p" / name).read_bytes()[:8]
+        assert head.startswith(b"\x89PNG") if name.endswith("png") else head.startswith(b"%PDF")
+
+
+def test_sigkill_mid_trial_then_resume_keeps_completed_and_reruns_the_killed(
+    tiny_bundle: Path, spaces: dict[str, Path], tmp_path: Path, session_cache: Path
+) -> None:
+    out = tmp_path / "killed"
+    args = tune_args(tiny_bundle, spaces["slow"], out, "--budget", "4", "--retrain", "1")
+    env = {**os.environ, "TGE_CACHE_DIR": str(session_cache)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "textgen_eval", *args], env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    def mid_trial() -> bool:
+        if not (out / "study.journal").is_file():
+            return False
+        trials = study_trials(out)
+        running = [t for t in trials if t.state == TrialState.RUNNING and "tge:worker" in t.user_attrs]
+        done = [t for t in trials if t.state == TrialState.COMPLETE]
+        return bool(done) and bool(running) and (time.time() - running[0].datetime_start.timestamp()) > 0.3
+
+    deadline = time.monotonic() + 120
+    while not mid_trial():
+        assert proc.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)  # the coordinator and its worker, mid-trial
+    proc.wait()
+    before = {
+        t.number: (t.user_attrs[queue.SLOT], t.value)
+        for t in study_trials(out)
+        if t.state == TrialState.COMPLETE
+    }
+    killed = [t for t in study_trials(out) if t.state == TrialState.RUNNING]
+    assert len(killed) == 1
+
+    result = run_subprocess(
+        "tune", "--resume", str(out), "--no-progress", env={"TGE_CACHE_DIR": str(session_cache)}
+    )
+    assert result.code == 0, result.err
+    assert "re-queued 1 search trial(s)" in result.err
+    after = study_trials(out)
+    for number, (slot, value) in before.items():
+        assert after[number].state == TrialState.COMPLETE and after[number].value == value
+        assert [t.number for t in after if t.user_attrs[queue.SLOT] == slot] == [number]  # not re-run
+    killed_slot = killed[0].user_attrs[queue.SLOT]
+    again = [t for t in after if t.user_attrs[queue.SLOT] == killed_slot]
+    assert [t.state for t in again] == [TrialState.FAIL, TrialState.COMPLETE]
+    assert again[0].user_attrs[queue.STATUS] == "killed" and again[1].params == again[0].params
+    assert again[1].user_attrs[queue.SEED] == again[0].user_attrs[queue.SEED]
+    counts = queue.count(after, 4)
+    assert (counts.complete, counts.failed, counts.done) == (4, 0, 4)
+    assert len(study_trials(out, "retrain")) == 1
+
+
+def test_a_diverging_trial_is_reported_failed_and_the_protocol_goes_on(
+    tiny_bundle: Path, spaces: dict[str, Path], tmp_path: Path, tge
+) -> None:
+    out = tmp_path / "diverging"
+    result = tge(*tune_args(tiny_bundle, spaces["diverging"], out, "--budget", "2", "--retrain", "1"))
+    assert result.code == 0, result.err
+    data = json.loads(tge("report", out, "--format", "json").out)["runs"][0]
+    assert data["trials"] == {"complete": 1, "failed": 1, "running": 0, "waiting": 0}
+    (failure,) = data["failures"]
+    assert failure["status"] == "diverged" and "loss = inf" in failure["error"]
+    assert data["best"]["config"] == {"train.lr": 0.003}
+    assert data["retrain"]["trials"]["complete"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["tune", "lstm-lm", "--data", "coco"], "needs GENERATOR, --data and --out"),
+        (["tune", "no-such-model", "--data", "coco", "--out", "{tmp}/x"], "no-such-model"),
+        (["tune", "lstm-lm", "--data", "coco", "--out", "{tmp}/x", "--objective", "nope"], "nope"),
+        (["tune", "lstm-lm", "--data", "coco", "--out", "{tmp}/x", "--space", "{tmp}/bad.toml"], "bad.toml"),
+        (["tune", "lstm-lm", "--data", "coco", "--out", "{tmp}/x", "--set", "model.nope=1"], "nope"),
+        (["tune", "--resume", "{tmp}"], "not a tuning run directory"),
+        (["report", "{tmp}"], "not a tuning run directory"),
+        (["tune", "--worker", "--study", "x"], "--worker needs --storage"),
+        (
+            ["tune", "lstm-lm", "--data", "coco", "--out", "{tmp}/x", "--storage", "redis://h"],
+            "unknown scheme",
+        ),
+    ],
+)
+def test_bad_options_exit_2_with_a_message(tmp_path: Path, tge, args: list[str], expected: str) -> None:
+    (tmp_path / "bad.toml").write_text('[space]\n"train.lr" = { normal = [0, 1] }\n', encoding="utf-8")
+    result = tge(*[a.replace("{tmp}", str(tmp_path)) for a in args])
+    assert result.code == 2, result.err
+    assert expected in result.err and "Traceback" not in result.err
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_non_empty_out_is_not_overwritten(tmp_path: Path, tge) -> None:
+    (tmp_path / "keep.txt").write_text("precious", encoding="utf-8")
+    result = tge("tune", "lstm-lm", "--data", "coco", "--out", tmp_path, "--budget", "1")
+    assert result.code == 2 and "is not empty" in result.err
+    assert (tmp_path / "keep.txt").read_text(encoding="utf-8") == "precious"
