@@ -6,8 +6,9 @@ Runs `tge tune lstm-lm` on a 1,000-caption slice of the bundled COCO training te
 worker processes with the default journal storage, three times in the same session:
 
 1. a warm-up (builds the reference LM of the slice in a private cache, so it is not timed);
-2. ``--workers 1`` (the worker gets both cores' threads);
-3. ``--workers 2`` (one thread each).
+2. ``--workers 1`` (the default: the worker gets both cores' threads);
+3. ``--workers 1 --threads 1`` (one worker on one core's worth of threads);
+4. ``--workers 2`` (one thread each).
 
 Reports, from the trials' own records and the wall clock of each run:
 
@@ -15,7 +16,7 @@ Reports, from the trials' own records and the wall clock of each run:
   metric time (claiming, recording parameters and results in the storage);
 * overhead per trial end to end: (run wall time − Σ training/sampling/metric time) / trials, for
   one worker; it adds process start-up, imports and the coordinator's polling;
-* throughput (trials per minute) of each run, and the 2-worker / 1-worker ratio.
+* throughput (trials per minute) of each run, and the 2-worker / 1-worker ratios.
 
 Targets (issue 4): overhead ≤ 1 s per trial; ratio ≥ 1.6 on 2 cores.
 """
@@ -49,7 +50,9 @@ def space_file(path: Path, epochs: int, hidden: int) -> Path:
 
 def run(args: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "textgen_eval", *args], env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "textgen_eval", *args], env=env, capture_output=True, text=True
+    )
     if proc.returncode != 0:
         raise SystemExit(f"tge {' '.join(args)} failed:\n{proc.stderr}")
     return time.perf_counter() - start
@@ -76,7 +79,9 @@ def trial_records(out: Path) -> list[dict[str, float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--budget", type=int, default=12)
     parser.add_argument("--retrain", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=6)
@@ -95,23 +100,24 @@ def main() -> None:
     env = {**os.environ, "TGE_CACHE_DIR": str(tmp / "cache")}
     env.pop("OMP_NUM_THREADS", None)
 
-    def tune(name: str, workers: int, budget: int, retrain: int) -> tuple[Path, float]:
+    def tune(name: str, workers: int, budget: int, retrain: int, threads: int = 0) -> tuple[Path, float]:
         out = tmp / name
         args = [
             "tune", "lstm-lm", "--data", str(bundle), "--space", str(space), "--out", str(out),
             "--budget", str(budget), "--retrain", str(retrain), "--samples", str(opts.samples),
             "--workers", str(workers), "--no-progress",
-        ]  # fmt: skip
+        ] + (["--threads", str(threads)] if threads else [])  # fmt: skip
         return out, run(args, env)
 
     tune("warmup", 1, 1, 1)
     results = {}
-    for workers in (1, 2):
-        out, wall = tune(f"workers{workers}", workers, opts.budget, opts.retrain)
+    setups = {"1 worker x 2 threads": (1, 0), "1 worker x 1 thread": (1, 1), "2 workers x 1 thread": (2, 0)}
+    for label, (workers, threads) in setups.items():
+        out, wall = tune(f"w{workers}t{threads}", workers, opts.budget, opts.retrain, threads)
         rows = trial_records(out)
         n = len(rows)
         work = sum(r["work"] for r in rows)
-        results[workers] = {
+        results[label] = {
             "trials": n,
             "wall_s": round(wall, 2),
             "trials_per_min": round(60 * n / wall, 2),
@@ -122,11 +128,17 @@ def main() -> None:
             },
             "overhead_end_to_end_s": round((wall - work / workers) / n, 3) if workers == 1 else None,
         }
+    two = results["2 workers x 1 thread"]["trials_per_min"]
     report = {
         "cpu_count": os.cpu_count(),
         "settings": vars(opts),
         "runs": results,
-        "throughput_ratio_2_vs_1": round(results[2]["trials_per_min"] / results[1]["trials_per_min"], 3),
+        "throughput_2_workers_vs_1_worker_all_cores": round(
+            two / results["1 worker x 2 threads"]["trials_per_min"], 3
+        ),
+        "throughput_2_workers_vs_1_worker_1_thread": round(
+            two / results["1 worker x 1 thread"]["trials_per_min"], 3
+        ),
     }
     print(json.dumps(report, indent=2))
 

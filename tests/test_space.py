@@ -120,3 +120,28 @@ def test_integer_log_draws_cover_the_range() -> None:
     values = [param.draw(rng) for _ in range(4000)]
     assert min(values) == 1 and max(values) >= 900
     assert math.isclose(np.mean(np.log(values)), np.log(1001) / 2, rel_tol=0.1)
+
+
+def test_the_shipped_thesis_space_builds_every_drawn_configuration() -> None:
+    from tests.conftest import ROOT
+    from textgen_eval.pipelines.tune import build_spec
+
+    spec = build_spec(
+        "lstm-lm",
+        "coco",
+        name="thesis",
+        budget=100,
+        retrain=7,
+        objective="fd",
+        metrics=None,
+        space_path=ROOT / "examples" / "spaces" / "lstm-lm-thesis.toml",
+        overrides={},
+        lm_recipe={},
+        seed=0,
+        samples=1000,
+        max_len=50,
+        trial_timeout=None,
+    )
+    space = spec.search_space()
+    assert space.fixed["runner.max_epochs"] == 50 and "model.layer_norm" in space.params
+    assert len(spec.search_slots()) == 100 and spec.direction == "lower"

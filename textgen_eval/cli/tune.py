@@ -51,6 +51,9 @@ def _say(message: str) -> None:
 @click.option(
     "--workers", type=click.IntRange(min=1), help="Worker processes (default: one per GPU, else 1)."
 )
+@click.option(
+    "--threads", type=click.IntRange(min=1), help="torch threads per worker (default: cores / workers)."
+)
 @click.option("--devices", help="Comma-separated devices given to workers in turn (cpu, cuda:0, ...).")
 @click.option(
     "--storage",
@@ -85,6 +88,7 @@ def tune(
     seed: int,
     trial_timeout: float | None,
     workers: int | None,
+    threads: int | None,
     devices: str | None,
     storage: str | None,
     study: str | None,
@@ -110,6 +114,7 @@ def tune(
 
     options = pipeline.TuneOptions(
         workers=workers or 0,
+        threads=threads or 0,
         devices=tuple(d.strip() for d in devices.split(",") if d.strip()) if devices else (),
         heartbeat=heartbeat,
         progress=not no_progress,

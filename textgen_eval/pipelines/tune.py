@@ -316,6 +316,8 @@ def progress_counts(spec: TuneSpec, storage: Any) -> dict[str, Any]:
 class TuneOptions:
     workers: int = 1
     devices: Sequence[str] = ()
+    #: torch/OpenMP threads per worker; 0 = cores // workers
+    threads: int = 0
     heartbeat: int = 60
     progress: bool = True
     poll: float = 0.5
@@ -420,7 +422,7 @@ def _spawn(
     n, devices = default_devices(options.workers)
     if options.devices:
         devices = [options.devices[i % len(options.devices)] for i in range(n)]
-    threads = max(1, (os.cpu_count() or 1) // n)
+    threads = options.threads or max(1, (os.cpu_count() or 1) // n)
     logs = out / "workers"
     logs.mkdir(exist_ok=True)
     procs = []

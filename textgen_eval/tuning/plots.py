@@ -61,7 +61,8 @@ def plot_best(runs: Sequence[Run], out: Path, *, top: int) -> list[Path]:
     rng = np.random.default_rng(0)
     for p, values in zip(positions, data):
         ax.scatter(p + rng.uniform(-0.12, 0.12, len(values)), values, s=12, alpha=0.7, zorder=3)
-    ax.set_xticks(positions, labels, rotation=20 if len(runs) > 3 else 0)
+    ticks = [f"{label}\n(n = {len(values)})" for label, values in zip(labels, data)]
+    ax.set_xticks(positions, ticks, rotation=20 if len(runs) > 3 else 0)
     objective = runs[0]["objective"]
     arrow = "↓" if objective["direction"] == "lower" else "↑"
     ax.set_ylabel(f"{objective['name']} {arrow}")
