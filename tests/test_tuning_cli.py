@@ -17,6 +17,7 @@ import pytest
 from optuna.trial import TrialState
 
 from tests.conftest import run_subprocess, tiny_recipe_args
+from textgen_eval.pipelines.evaluate import DEFAULT_METRICS
 from textgen_eval.pipelines.tune import TuneSpec
 from textgen_eval.tuning import queue
 from textgen_eval.tuning.storage import open_storage, parse_storage
@@ -95,14 +96,7 @@ def test_two_workers_run_exactly_the_budget_without_duplicates(two_worker_run: P
 def test_trials_record_config_seed_metrics_signatures_and_time(two_worker_run: Path) -> None:
     trial = study_trials(two_worker_run)[0]
     attrs = trial.user_attrs
-    assert set(attrs["tge:metrics"]) == {
-        "bleu-4",
-        "self-bleu-4",
-        "unique-ngrams-4",
-        "fd",
-        "lm-score",
-        "reverse-lm-score",
-    }
+    assert set(attrs["tge:metrics"]) == set(DEFAULT_METRICS)  # all six, the reverse LM included
     assert attrs["tge:metrics"]["fd"]["value"] == trial.value
     assert all(m["signature"].startswith(name) for name, m in attrs["tge:metrics"].items())
     assert attrs["tge:config"]["model"]["hidden_size"] == trial.params["model.hidden_size"]

@@ -34,6 +34,15 @@ def phase(budget: int = 6, name: str = "t:search") -> Phase:
     return Phase("search", name, budget, "lower", queue.distributions(SPACE), lambda: slots)
 
 
+def queued(storage: object, p: Phase) -> tuple[optuna.Study, list[tuple[dict[str, object], int]]]:
+    """A study of ``p`` with its slots queued, as the coordinator leaves it."""
+    study = optuna.create_study(study_name=p.study_name, storage=storage)
+    slots = p.slots()
+    assert slots is not None
+    queue.ensure_slots(study, slots)
+    return study, [(dict(params), seed) for params, seed in slots]
+
+
 def objective(request: TrialRequest) -> TrialOutcome:
     return TrialOutcome(float(request.params["x"]), {"tge:metrics": {}}, work_seconds=0.0)
 
@@ -137,10 +146,7 @@ def test_an_interrupted_trial_is_requeued_with_the_same_config(tmp_path: Path) -
 def test_claimed_duplicates_never_run(tmp_path: Path) -> None:
     storage = journal(tmp_path)
     p = phase(3)
-    study = optuna.create_study(study_name=p.study_name, storage=storage)
-    slots = p.slots()
-    assert slots is not None
-    queue.ensure_slots(study, slots)
+    study, slots = queued(storage, p)
     params, seed = slots[1]
     study.enqueue_trial(dict(params), user_attrs={queue.SLOT: 1, queue.SEED: seed}, skip_if_exists=False)
     report = run_worker(storage, [p], objective, poll=0.01)
@@ -153,10 +159,7 @@ def test_claimed_duplicates_never_run(tmp_path: Path) -> None:
 def test_a_dead_workers_trial_is_requeued(tmp_path: Path) -> None:
     storage = journal(tmp_path)
     p = phase(2)
-    study = optuna.create_study(study_name=p.study_name, storage=storage)
-    slots = p.slots()
-    assert slots is not None
-    queue.ensure_slots(study, slots)
+    study, _ = queued(storage, p)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     claimed = queue.claim(study)
@@ -176,10 +179,7 @@ def test_rdb_heartbeat_fails_and_requeues_a_silent_trial(tmp_path: Path) -> None
         parse_storage(f"sqlite:///{tmp_path / 'db.sqlite'}"), heartbeat_interval=1, on_stale=queue.requeue
     )
     p = phase(2)
-    study = optuna.create_study(study_name=p.study_name, storage=storage)
-    slots = p.slots()
-    assert slots is not None
-    queue.ensure_slots(study, slots)
+    study, _ = queued(storage, p)
     claimed = queue.claim(study)  # a worker on another machine that then goes silent
     assert claimed is not None
     storage_ = queue.storage_of(study)
