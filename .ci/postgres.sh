@@ -12,7 +12,8 @@ pg_bin() {
 }
 
 as_owner() {  # initdb and postgres refuse to run as root
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # (from /, which the postgres user can enter whatever the caller's directory is)
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 case "$cmd" in
