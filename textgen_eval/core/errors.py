@@ -56,6 +56,10 @@ class DivergenceError(UserError):
     """
 
 
+class LockTimeout(TextgenEvalError):  # noqa: N818 (reads as an event, like TimeoutError)
+    """A cross-process lock was not acquired in time (another process holds it)."""
+
+
 class TrainingInterrupted(TextgenEvalError):  # noqa: N818 (a stop, like KeyboardInterrupt)
     """Training stopped on Ctrl-C after writing a resumable checkpoint (exit 130)."""
 

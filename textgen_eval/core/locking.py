@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from textgen_eval.core.errors import TextgenEvalError
+from textgen_eval.core.errors import LockTimeout
 
 
 @contextlib.contextmanager
@@ -33,7 +33,7 @@ def file_lock(path: str | os.PathLike[str], *, timeout: float = 3600.0, poll: fl
                     break
                 except BlockingIOError:
                     if time.monotonic() > deadline:
-                        raise TextgenEvalError(
+                        raise LockTimeout(
                             f"timed out after {timeout:.0f} s waiting for lock {target}"
                         ) from None
                     time.sleep(poll)
@@ -48,7 +48,7 @@ def file_lock(path: str | os.PathLike[str], *, timeout: float = 3600.0, poll: fl
             break
         except FileExistsError:
             if time.monotonic() > deadline:
-                raise TextgenEvalError(f"timed out after {timeout:.0f} s waiting for lock {target}") from None
+                raise LockTimeout(f"timed out after {timeout:.0f} s waiting for lock {target}") from None
             time.sleep(poll)
     try:
         yield

@@ -29,7 +29,13 @@ import numpy as np
 
 from textgen_eval import __version__
 from textgen_eval.core.config import load_config_file, to_dict
-from textgen_eval.core.errors import ConfigError, TextgenEvalError, TrainingInterrupted, UserError
+from textgen_eval.core.errors import (
+    ConfigError,
+    LockTimeout,
+    TextgenEvalError,
+    TrainingInterrupted,
+    UserError,
+)
 from textgen_eval.core.files import atomic_write_text
 from textgen_eval.core.hashing import file_digest
 from textgen_eval.core.locking import file_lock
@@ -330,13 +336,12 @@ def _open(spec_storage: StorageSpec, heartbeat: int | None, notify: Notify) -> A
 
 @contextlib.contextmanager
 def _coordinator_lock(out: Path) -> Iterator[None]:
-    try:
-        with file_lock(out / ".coordinator.lock", timeout=0.5):
-            yield
-    except TextgenEvalError as exc:
-        if "timed out" not in str(exc):
-            raise
-        raise ConfigError(f"{out}: another `tge tune` is already coordinating this run") from None
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(file_lock(out / ".coordinator.lock", timeout=0.5))
+        except LockTimeout:
+            raise ConfigError(f"{out}: another `tge tune` is already coordinating this run") from None
+        yield
 
 
 def start(

@@ -16,7 +16,7 @@ import shutil
 import time
 from pathlib import Path
 
-from textgen_eval.core.errors import TextgenEvalError
+from textgen_eval.core.errors import LockTimeout, TextgenEvalError
 
 
 class FlockLock:
@@ -45,7 +45,7 @@ class FlockLock:
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     os.close(fd)
-                    raise TextgenEvalError(f"timed out waiting for the journal lock {self.path}") from None
+                    raise LockTimeout(f"timed out waiting for the journal lock {self.path}") from None
                 time.sleep(0.005)
 
     def release(self) -> None:
