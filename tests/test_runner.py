@@ -13,6 +13,7 @@ import torch
 from tests.conftest import coco_lines
 from textgen_eval.core.config import build_sections, from_mapping, load_config_file
 from textgen_eval.core.errors import ConfigError, DivergenceError, TrainingInterrupted
+from textgen_eval.core.training import BaseTask, Cycle, Update
 from textgen_eval.generators.lstm_lm.config import LSTMLMConfig, TrainConfig
 from textgen_eval.generators.lstm_lm.model import LSTMLanguageModel
 from textgen_eval.training import Runner, RunnerConfig
@@ -76,9 +77,7 @@ def test_resume_refuses_a_changed_configuration(tmp_path: Path) -> None:
         _model().fit(TRAIN, VALID, _runner(tmp_path, grad_clip=1.0), resume=True)
 
 
-class NaNTask:
-    update_schedule = (("main", 1),)
-
+class NaNTask(BaseTask):
     def __init__(self, bad_step: int) -> None:
         self.bad_step = bad_step
         self.module = torch.nn.Linear(2, 1)
@@ -89,15 +88,15 @@ class NaNTask:
     def optimizers(self):
         return {"main": self.opt}
 
-    def train_batches(self, epoch):
+    def stages(self):
+        return [RunnerConfig(max_epochs=3).single_stage(Cycle((Update("main"),)))]
+
+    def train_batches(self, stage, epoch):
         return [torch.ones(4, 2)] * 5
 
-    def training_step(self, batch, *, optimizer, step, epoch):
+    def training_step(self, batch, ctx):
         loss = self.module(batch).pow(2).mean()
-        return {"loss": loss * float("nan") if step == self.bad_step else loss}
-
-    def validate(self):
-        return {}
+        return {"loss": loss * float("nan") if ctx.step == self.bad_step else loss}
 
 
 def test_nan_guard_raises_a_typed_error_and_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
@@ -158,7 +157,8 @@ def test_step_and_time_budgets(tmp_path: Path) -> None:
 
 
 class Alternating(NaNTask):
-    update_schedule = (("d", 2), ("g", 1))
+    def stages(self):
+        return [RunnerConfig(max_epochs=2).single_stage(Cycle((Update("d", 2), Update("g", 1))))]
 
     def setup(self, device) -> None:
         self.d = torch.optim.SGD(self.module.parameters(), lr=0.1)
@@ -168,9 +168,9 @@ class Alternating(NaNTask):
     def optimizers(self):
         return {"d": self.d, "g": self.g}
 
-    def training_step(self, batch, *, optimizer, step, epoch):
-        self.seen.append(optimizer)
-        return super().training_step(batch, optimizer=optimizer, step=step, epoch=epoch)
+    def training_step(self, batch, ctx):
+        self.seen.append(ctx.optimizer)
+        return super().training_step(batch, ctx)
 
 
 def test_alternating_optimizer_schedule() -> None:

@@ -67,12 +67,13 @@ class Registry(Generic[T]):
 
     Args:
         kind: what the entries are, for messages ("metric", "tokenizer", ...).
-        group: entry-point group scanned (once, on first lookup) for third-party entries.
+        group: entry-point group(s) scanned (once, on first lookup) for third-party entries.
     """
 
-    def __init__(self, kind: str, group: str | None = None) -> None:
+    def __init__(self, kind: str, group: str | tuple[str, ...] | None = None) -> None:
         self.kind = kind
-        self.group = group
+        self.groups: tuple[str, ...] = (group,) if isinstance(group, str) else tuple(group or ())
+        self.group = self.groups[0] if self.groups else None
         self._entries: dict[str, Entry[T]] = {}
         self._discovered = group is None
 
@@ -94,11 +95,11 @@ class Registry(Generic[T]):
         if self._discovered:
             return
         self._discovered = True
-        assert self.group is not None
-        for ep in metadata.entry_points(group=self.group):
-            dist = getattr(ep, "dist", None)
-            origin = f"plugin {dist.name} {dist.version}" if dist is not None else f"plugin {ep.value}"
-            self.register(ep.name, ep.value, origin=origin)
+        for group in self.groups:
+            for ep in metadata.entry_points(group=group):
+                dist = getattr(ep, "dist", None)
+                origin = f"plugin {dist.name} {dist.version}" if dist is not None else f"plugin {ep.value}"
+                self.register(ep.name, ep.value, origin=origin)
 
     def entry(self, name: str) -> Entry[T]:
         self.discover()

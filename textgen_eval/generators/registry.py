@@ -1,33 +1,35 @@
-"""The generator registry: built-ins (lazy) and plugins under ``textgen_eval.generators``."""
+"""Text generators in the model registry (``textgen_eval.core.models``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from textgen_eval.core.errors import PluginError
-from textgen_eval.core.registry import Registry
-from textgen_eval.generators.base import Generator, read_config
+from textgen_eval.core.errors import ConfigError, PluginError
+from textgen_eval.core.models import load_model as _load_model
+from textgen_eval.core.models import model_class, model_registry
+from textgen_eval.generators.base import Generator
 
 ENTRY_POINT_GROUP = "textgen_eval.generators"
 
-generator_registry: Registry[type[Generator]] = Registry("generator", group=ENTRY_POINT_GROUP)
-generator_registry.register("lstm-lm", "textgen_eval.generators.lstm_lm.model:LSTMLanguageModel")
+#: The one model registry (text generators are the entries of modality ``text``).
+generator_registry = model_registry
 
 
 def generator_class(name: str) -> type[Generator]:
-    entry = generator_registry.entry(name)
-    cls = entry.load()
-    if not (isinstance(cls, type) and issubclass(cls, Generator)):
+    cls = model_class(name)
+    if not issubclass(cls, Generator):
         raise PluginError(
-            f"generator plugin {name!r} ({entry.origin}) is {cls!r}, expected a Generator subclass"
+            f"model {name!r} is {cls.__module__}:{cls.__qualname__} of modality {cls.modality!r}, "
+            "expected a text generator (a textgen_eval.generators.Generator subclass)"
         )
     return cls
 
 
 def load_generator(directory: str | Path) -> Generator:
-    """Load any saved generator: ``config.json`` names its class."""
-    directory = Path(directory)
-    if (directory / "model" / "config.json").is_file():  # a `tge train` run directory
-        directory = directory / "model"
-    payload = read_config(directory)
-    return generator_class(str(payload["generator"])).load(directory)
+    """Load any saved text generator (a model directory or a `tge train` run directory)."""
+    model = _load_model(directory)
+    if not isinstance(model, Generator):
+        raise ConfigError(
+            f"{directory}: the saved model {model.name!r} is a {model.modality} model, not text"
+        )
+    return model

@@ -5,7 +5,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
+
+from textgen_eval.generators.text.optim import TrainConfig, make_optimizer
+
+__all__ = ["LSTMLMConfig", "TrainConfig", "make_optimizer"]
 
 
 @dataclass(frozen=True)
@@ -54,38 +58,3 @@ class LSTMLMConfig:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if self.init_range is not None and self.init_range <= 0:
             raise ValueError(f"init_range must be > 0, got {self.init_range}")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation settings of a generator."""
-
-    optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    momentum: float = 0.0
-    batch_size: int = 64
-    eval_batch_size: int = 256
-
-    def __post_init__(self) -> None:
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        if self.batch_size < 1 or self.eval_batch_size < 1:
-            raise ValueError("batch sizes must be ≥ 1")
-
-
-def make_optimizer(params: Any, cfg: TrainConfig) -> Any:
-    """The ``torch.optim`` optimizer named by ``cfg`` (a registry keyed by name)."""
-    import torch
-
-    factories = {
-        "adam": lambda: torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
-        "adamw": lambda: torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay),
-        "sgd": lambda: torch.optim.SGD(
-            params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
-        ),
-        "rmsprop": lambda: torch.optim.RMSprop(
-            params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
-        ),
-    }
-    return factories[cfg.optimizer]()

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -15,12 +14,22 @@ from torch.nn import functional as F
 from textgen_eval.core.errors import ConfigError, InputError
 from textgen_eval.core.protocols import TokenScores
 from textgen_eval.core.space import SearchSpace
+from textgen_eval.core.training import (
+    BaseTask,
+    Cycle,
+    RunnerConfig,
+    Stage,
+    StepContext,
+    TaskRunner,
+    TrainResult,
+    Update,
+)
 from textgen_eval.data.batching import EncodedCorpus, encode_corpus, iterate_batches, sorted_batches
-from textgen_eval.data.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocab
-from textgen_eval.generators.base import Generator, TaskRunner
+from textgen_eval.data.vocab import PAD_ID, UNK_ID, Vocab
 from textgen_eval.generators.lstm_lm.cells import RecurrentDropoutLSTM
 from textgen_eval.generators.lstm_lm.config import LSTMLMConfig, TrainConfig, make_optimizer
 from textgen_eval.generators.lstm_lm.space import SEARCH_SPACE
+from textgen_eval.generators.text.generator import AutoregressiveGenerator
 
 
 class LMNet(nn.Module):
@@ -71,6 +80,13 @@ class LMNet(nn.Module):
         hidden, state = self.hidden(inputs, state)
         return self.logits(hidden), state
 
+    def step(
+        self, tokens: Tensor, state: tuple[Tensor, Tensor] | None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """One decoding step (the shared sampler's :class:`Decoder`): ``tokens (B,)`` → ``(B, V)``."""
+        logits, state = self(tokens.unsqueeze(1), state)  # (B, 1, V)
+        return logits[:, -1], state
+
 
 def token_nll(net: LMNet, batch: Tensor) -> tuple[Tensor, Tensor]:
     """Summed NLL (nats) per sentence and number of predicted tokens, for a padded
@@ -82,24 +98,28 @@ def token_nll(net: LMNet, batch: Tensor) -> tuple[Tensor, Tensor]:
     return (nll * mask).sum(dim=1), mask.sum(dim=1)
 
 
-class LMTask:
-    """The LM as a :class:`~textgen_eval.core.protocols.TrainingTask` for the shared runner."""
-
-    update_schedule = (("main", 1),)
+class LMTask(BaseTask):
+    """The LM as a :class:`~textgen_eval.core.training.TrainingTask`: one stage configured by
+    ``[runner]``, one optimizer (``main``), maximum likelihood on every batch."""
 
     def __init__(
-        self, model: LSTMLanguageModel, train: EncodedCorpus, valid: EncodedCorpus | None, seed: int
+        self,
+        model: LSTMLanguageModel,
+        train: EncodedCorpus,
+        valid: EncodedCorpus | None,
+        runner_config: RunnerConfig,
     ) -> None:
         self.model = model
         self.train = train
         self.valid = valid
-        self.seed = seed
+        self.seed = runner_config.seed
+        self.runner_config = runner_config
         cfg: TrainConfig = model.configs["train"]
         self.batch_size = cfg.batch_size
         # bucketing chunks hold whole batches except the last, so this is exact
         self.steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
-        self.module: LMNet | None = None
-        self._optimizer: Any = None
+        self.module: LMNet = model.build_net()
+        self._optimizer: torch.optim.Optimizer | None = None
         self.device = torch.device("cpu")
 
     def setup(self, device: torch.device) -> None:
@@ -107,21 +127,28 @@ class LMTask:
         self.module = self.model.build_net().to(device)
         self._optimizer = make_optimizer(self.module.parameters(), self.model.configs["train"])
 
-    def optimizers(self) -> Mapping[str, Any]:
+    def optimizers(self) -> Mapping[str, torch.optim.Optimizer]:
+        assert self._optimizer is not None
         return {"main": self._optimizer}
 
-    def train_batches(self, epoch: int) -> Iterator[np.ndarray]:
+    def stages(self) -> Sequence[Stage]:
+        return [self.runner_config.single_stage(Cycle((Update("main"),)))]
+
+    def batches_per_epoch(self, stage: str) -> int:
+        return self.steps_per_epoch
+
+    def num_data(self) -> int:
+        return len(self.train)
+
+    def train_batches(self, stage: str, epoch: int) -> Iterator[np.ndarray]:
         return iterate_batches(self.train, self.batch_size, seed=self.seed, epoch=epoch)
 
-    def training_step(
-        self, batch: np.ndarray, *, optimizer: str, step: int, epoch: int
-    ) -> Mapping[str, Tensor]:
-        assert self.module is not None
+    def training_step(self, batch: np.ndarray, ctx: StepContext) -> Mapping[str, Tensor]:
         nll, count = token_nll(self.module, torch.from_numpy(batch).to(self.device))
         return {"loss": nll.sum() / count.sum()}
 
-    def validate(self) -> Mapping[str, float]:
-        if self.valid is None or self.module is None:
+    def validate(self, stage: str) -> Mapping[str, float]:
+        if self.valid is None:
             return {}
         total, count = corpus_nll(
             self.module, self.valid, self.model.configs["train"].eval_batch_size, self.device
@@ -141,18 +168,18 @@ def corpus_nll(net: LMNet, corpus: EncodedCorpus, batch_size: int, device: torch
     return total, count
 
 
-class LSTMLanguageModel(Generator):
+class LSTMLanguageModel(AutoregressiveGenerator):
     """LSTM LM with recurrent dropout. A :class:`SequenceScorer` and a :class:`Featurizer`."""
 
     name = "lstm-lm"
+    description = "LSTM language model with recurrent dropout (Semeniuta, Gal or Moon variant)"
+    paper = "Semeniuta 2019, ch. 3 (eq. 3.3.8–3.3.10); Semeniuta et al. 2016"
     config_sections: ClassVar[Mapping[str, type]] = {"model": LSTMLMConfig, "train": TrainConfig}
     search_space: ClassVar[SearchSpace | None] = SEARCH_SPACE
 
     def __init__(self, configs: Mapping[str, Any], *, vocab: Vocab | None = None) -> None:
-        super().__init__(configs)
-        self.vocab = vocab
+        super().__init__(configs, vocab=vocab)
         self.net: LMNet | None = None
-        self.device = torch.device("cpu")
         self.train_info: dict[str, Any] = {}
 
     @property
@@ -161,33 +188,16 @@ class LSTMLanguageModel(Generator):
         return cfg
 
     def build_net(self) -> LMNet:
-        if self.vocab is None:
-            raise ConfigError("the vocabulary must exist before the network (call fit or load)")
-        return LMNet(self.cfg, len(self.vocab))
+        return LMNet(self.cfg, len(self.require_vocab()))
 
     # -- training ------------------------------------------------------------------------------
 
     def fit(
         self, train: Sequence[str], valid: Sequence[str] | None, runner: TaskRunner, *, resume: bool = False
-    ) -> Any:
-        cfg = self.cfg
-        if self.vocab is None:
-            self.vocab = Vocab.build(
-                train, tokenizer=cfg.tokenizer, min_freq=cfg.min_freq, max_size=cfg.max_vocab
-            )
-        train_corpus = encode_corpus(
-            train, self.vocab, max_len=cfg.max_len, long="drop", source="training text"
-        )
-        if len(train_corpus) == 0:
-            raise InputError(f"no training sentence has at most max_len={cfg.max_len} tokens")
-        valid_corpus = None
-        if valid is not None:
-            valid_corpus = encode_corpus(valid, self.vocab, max_len=None, source="validation text")
-            if len(valid_corpus) == 0:
-                raise InputError("the validation text is empty")
-        task = LMTask(self, train_corpus, valid_corpus, seed=runner.config.seed)
+    ) -> TrainResult:
+        train_corpus, valid_corpus = self.prepare_corpora(train, valid)
+        task = LMTask(self, train_corpus, valid_corpus, runner.config)
         result = runner.fit(task, resume=resume)
-        assert task.module is not None
         self.net = task.module
         self.net.eval()
         self.device = task.device
@@ -206,58 +216,9 @@ class LSTMLanguageModel(Generator):
         self.net.eval()
         return self.net, self.vocab
 
-    def sample(
-        self,
-        n: int,
-        *,
-        max_len: int = 50,
-        temperature: float = 1.0,
-        seed: int = 0,
-        progress: Callable[[int], object] | None = None,
-        batch_size: int = 1000,
-    ) -> list[str]:
-        """Ancestral sampling (``temperature`` 0: greedy); PAD and BOS are never drawn."""
-        if n < 0:
-            raise ConfigError(f"number of samples must be ≥ 0, got {n}")
-        if max_len < 1:
-            raise ConfigError(f"max_len must be ≥ 1, got {max_len}")
-        if temperature < 0:
-            raise ConfigError(f"temperature must be ≥ 0, got {temperature}")
-        net, vocab = self._ready()
-        gen = torch.Generator(device=self.device).manual_seed(seed)
-        out: list[str] = []
-        with torch.no_grad():
-            for start in range(0, n, batch_size):
-                size = min(batch_size, n - start)
-                out.extend(self._sample_batch(net, vocab, size, max_len, temperature, gen))
-                if progress is not None:
-                    progress(size)
-        return out
-
-    def _sample_batch(
-        self, net: LMNet, vocab: Vocab, size: int, max_len: int, temperature: float, gen: torch.Generator
-    ) -> list[str]:
-        tokens = torch.full((size, 1), BOS_ID, dtype=torch.long, device=self.device)
-        state = None
-        done = torch.zeros(size, dtype=torch.bool, device=self.device)
-        drawn = []
-        for _ in range(max_len):
-            logits, state = net(tokens, state)
-            logits = logits[:, -1].float()
-            logits[:, PAD_ID] = -math.inf
-            logits[:, BOS_ID] = -math.inf
-            if temperature == 0:
-                tokens = logits.argmax(dim=-1, keepdim=True)
-            else:
-                probs = torch.softmax(logits / temperature, dim=-1)
-                tokens = torch.multinomial(probs, 1, generator=gen)
-            tokens = tokens.masked_fill(done.unsqueeze(1), PAD_ID)
-            drawn.append(tokens)
-            done |= tokens.squeeze(1) == EOS_ID
-            if bool(done.all()):
-                break
-        ids = torch.cat(drawn, dim=1).cpu().tolist()
-        return [vocab.decode(row) for row in ids]
+    def decoder(self) -> LMNet:
+        net, _ = self._ready()
+        return net
 
     def encode_for_scoring(self, texts: Sequence[str]) -> tuple[EncodedCorpus, np.ndarray]:
         _, vocab = self._ready()
@@ -313,13 +274,6 @@ class LSTMLanguageModel(Generator):
         except RuntimeError as exc:
             raise InputError(f"saved weights do not match the saved config: {exc}") from None
         self.net = net.eval()
-
-    def save_extra(self, directory: Path) -> None:
-        _, vocab = self._ready()
-        vocab.save(directory)
-
-    def load_extra(self, directory: Path) -> None:
-        self.vocab = Vocab.load(directory)
 
     def to(self, device: str | torch.device) -> LSTMLanguageModel:
         self.device = torch.device(device)

@@ -1,0 +1,124 @@
+"""The base of autoregressive text generators: vocabulary lifecycle, encoding, sampling through
+the shared sampler, and the vocabulary saved beside the weights.
+
+A subclass implements :meth:`decoder` (its trained network as a one-step
+:class:`~textgen_eval.generators.text.sampler.Decoder`), ``fit`` (build a task for the runner,
+usually after :meth:`prepare_corpora`), ``state_dict``/``load_state_dict``; sampling, argument
+checks and persistence of the vocabulary come from here.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from textgen_eval.core.errors import ConfigError, InputError
+from textgen_eval.data.batching import EncodedCorpus, encode_corpus
+from textgen_eval.data.vocab import Vocab
+from textgen_eval.generators.base import Generator
+from textgen_eval.generators.text.sampler import Decoder, check_sampling_args, sample_tokens
+
+
+@dataclass(frozen=True)
+class VocabSettings:
+    """How the vocabulary is built from the training text and which sentences train.
+
+    Attributes:
+        tokenizer: ``whitespace``, ``char`` or ``spm:N``.
+        min_freq / max_vocab: keep tokens seen ≥ ``min_freq`` times, at most ``max_vocab``.
+        max_len: training sentences with more tokens are dropped.
+    """
+
+    tokenizer: str = "whitespace"
+    min_freq: int = 1
+    max_vocab: int | None = None
+    max_len: int = 100
+
+
+class AutoregressiveGenerator(Generator):
+    """A text generator that emits one token at a time from a learned vocabulary."""
+
+    def __init__(self, configs: Mapping[str, Any], *, vocab: Vocab | None = None) -> None:
+        super().__init__(configs)
+        self.vocab = vocab
+        self.device = torch.device("cpu")
+
+    # -- what a subclass provides ------------------------------------------------------------------
+
+    def vocab_settings(self) -> VocabSettings:
+        """By default the ``tokenizer``/``min_freq``/``max_vocab``/``max_len`` of ``[model]``."""
+        cfg = self.configs["model"]
+        return VocabSettings(cfg.tokenizer, cfg.min_freq, cfg.max_vocab, cfg.max_len)
+
+    @abstractmethod
+    def decoder(self) -> Decoder:
+        """The trained network as a one-step decoder (raises if the model is not trained or loaded)."""
+
+    # -- vocabulary and corpora --------------------------------------------------------------------
+
+    def require_vocab(self) -> Vocab:
+        if self.vocab is None:
+            raise ConfigError("the model is not trained or loaded (it has no vocabulary yet)")
+        return self.vocab
+
+    def prepare_corpora(
+        self, train: Sequence[str], valid: Sequence[str] | None
+    ) -> tuple[EncodedCorpus, EncodedCorpus | None]:
+        """Build the vocabulary from ``train`` (unless given or loaded) and encode both splits:
+        training sentences longer than ``max_len`` are dropped, validation sentences are kept."""
+        settings = self.vocab_settings()
+        if self.vocab is None:
+            self.vocab = Vocab.build(
+                train, tokenizer=settings.tokenizer, min_freq=settings.min_freq, max_size=settings.max_vocab
+            )
+        train_corpus = encode_corpus(
+            train, self.vocab, max_len=settings.max_len, long="drop", source="training text"
+        )
+        if len(train_corpus) == 0:
+            raise InputError(f"no training sentence has at most max_len={settings.max_len} tokens")
+        valid_corpus = None
+        if valid is not None:
+            valid_corpus = encode_corpus(valid, self.vocab, max_len=None, source="validation text")
+            if len(valid_corpus) == 0:
+                raise InputError("the validation text is empty")
+        return train_corpus, valid_corpus
+
+    # -- sampling ------------------------------------------------------------------------------------
+
+    def sample(
+        self,
+        n: int,
+        *,
+        max_len: int = 50,
+        temperature: float = 1.0,
+        seed: int = 0,
+        progress: Callable[[int], object] | None = None,
+        batch_size: int = 1000,
+    ) -> list[str]:
+        """Ancestral sampling (``temperature`` 0: greedy) in batches of ``batch_size``."""
+        check_sampling_args(n, max_len, temperature)
+        decoder, vocab = self.decoder(), self.require_vocab()
+        gen = torch.Generator(device=self.device).manual_seed(seed)
+        out: list[str] = []
+        for start in range(0, n, batch_size):
+            size = min(batch_size, n - start)
+            batch = sample_tokens(
+                decoder, size, max_len=max_len, temperature=temperature, generator=gen, device=self.device
+            )
+            out.extend(vocab.decode(row) for row in batch.tokens.cpu().tolist())
+            if progress is not None:
+                progress(size)
+        return out
+
+    # -- persistence ---------------------------------------------------------------------------------
+
+    def save_extra(self, directory: Path) -> None:
+        self.require_vocab().save(directory)
+
+    def load_extra(self, directory: Path) -> None:
+        self.vocab = Vocab.load(directory)

@@ -1,0 +1,174 @@
+"""One autoregressive sampler for every text generator.
+
+A model exposes a :class:`Decoder` (one step: previous token ids → next-token logits and a new
+recurrent state). :func:`sample_tokens` draws sequences from it in one batched pass, with
+
+- a temperature (0: greedy),
+- an optional prefix per row, forced token by token before sampling continues (so many
+  prefixes of different lengths complete in the same pass),
+- per-step log-probabilities of the drawn tokens, with the autograd graph kept when asked
+  (REINFORCE: ∇ log p(y_t | y_<t) weighted by a reward),
+
+and :func:`rollouts` builds SeqGAN's Monte-Carlo completions (Yu et al. 2017, eq. 4; Semeniuta
+2019 §5.4.2): every prefix ``y_{1:t}`` of every sequence completed ``R`` times, all in one pass.
+
+Token conventions: PAD and BOS are never drawn; once a row has drawn EOS it is PAD afterwards
+and its log-probabilities are 0 there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+from torch import Tensor
+
+from textgen_eval.core.errors import ConfigError
+from textgen_eval.data.vocab import BOS_ID, EOS_ID, PAD_ID
+
+DecoderState = Any
+
+
+class Decoder(Protocol):
+    """One step of an autoregressive model."""
+
+    def step(self, tokens: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState]:
+        """``tokens (B,)`` long → logits ``(B, V)`` for the next token and the new state
+        (``state`` is ``None`` before the first step)."""
+        ...
+
+
+@dataclass(frozen=True)
+class SampleBatch:
+    """Drawn sequences.
+
+    Attributes:
+        tokens: ``(B, L)`` ids without BOS; PAD after EOS (``L ≤ max_len``).
+        logprobs: ``(B, L)`` log-probability of each token under the (temperature-scaled)
+            model, 0 at PAD; carries the graph when sampled with ``keep_graph=True``.
+        lengths: ``(B,)`` tokens per row up to and including EOS.
+    """
+
+    tokens: Tensor
+    logprobs: Tensor
+    lengths: Tensor
+
+
+def check_sampling_args(n: int, max_len: int, temperature: float) -> None:
+    """The argument checks every ``sample`` shares; a bad value names the option."""
+    if n < 0:
+        raise ConfigError(f"number of samples must be ≥ 0, got {n}")
+    if max_len < 1:
+        raise ConfigError(f"max_len must be ≥ 1, got {max_len}")
+    if temperature < 0 or not math.isfinite(temperature):
+        raise ConfigError(f"temperature must be a finite number ≥ 0, got {temperature}")
+
+
+def sample_tokens(
+    decoder: Decoder,
+    rows: int,
+    *,
+    max_len: int,
+    temperature: float = 1.0,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+    prefix: Tensor | None = None,
+    prefix_len: Tensor | None = None,
+    keep_graph: bool = False,
+) -> SampleBatch:
+    """Draw ``rows`` sequences of at most ``max_len`` tokens.
+
+    Args:
+        prefix: ``(rows, P)`` token ids (no BOS) forced at the first ``prefix_len[i]``
+            positions of row ``i``; ``prefix_len`` defaults to ``P`` for every row.
+        keep_graph: keep the autograd graph of ``logprobs`` (otherwise no graph is built).
+    """
+    device = torch.device(device)
+    if prefix is not None:
+        prefix = prefix.to(device)
+        if prefix_len is None:
+            prefix_len = torch.full((rows,), prefix.shape[1], dtype=torch.long, device=device)
+        prefix_len = prefix_len.to(device)
+    with torch.set_grad_enabled(keep_graph):
+        never = torch.tensor([PAD_ID, BOS_ID], device=device)
+        tokens = torch.full((rows,), BOS_ID, dtype=torch.long, device=device)
+        state: DecoderState = None
+        done = torch.zeros(rows, dtype=torch.bool, device=device)
+        drawn: list[Tensor] = []
+        logps: list[Tensor] = []
+        for position in range(max_len):
+            logits, state = decoder.step(tokens, state)
+            logits = logits.float().index_fill(1, never, -math.inf)
+            if temperature == 0:
+                nxt = logits.argmax(dim=-1, keepdim=True)
+                scaled = logits
+            else:
+                scaled = logits / temperature
+                probs = torch.softmax(scaled, dim=-1)
+                nxt = torch.multinomial(probs.detach(), 1, generator=generator)
+            if prefix is not None and position < prefix.shape[1]:
+                assert prefix_len is not None
+                forced = (position < prefix_len).unsqueeze(1)
+                nxt = torch.where(forced, prefix[:, position : position + 1], nxt)
+            nxt = nxt.masked_fill(done.unsqueeze(1), PAD_ID)
+            logp = torch.log_softmax(scaled, dim=-1).gather(1, nxt).squeeze(1)
+            logps.append(logp.masked_fill(done, 0.0))
+            drawn.append(nxt)
+            done = done | (nxt.squeeze(1) == EOS_ID)
+            tokens = nxt.squeeze(1)
+            if bool(done.all()):
+                break
+        ids = torch.cat(drawn, dim=1)  # (rows, L)
+        logprobs = torch.stack(logps, dim=1)  # (rows, L)
+    lengths = (ids != PAD_ID).sum(dim=1)
+    return SampleBatch(ids, logprobs, lengths)
+
+
+def rollouts(
+    decoder: Decoder,
+    sequences: Tensor,
+    *,
+    n_rollouts: int,
+    max_len: int,
+    temperature: float = 1.0,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+    prefix_lengths: list[int] | None = None,
+) -> Tensor:
+    """Monte-Carlo completions of every prefix of every sequence, in one batched pass.
+
+    Args:
+        sequences: ``(B, T)`` token ids without BOS (PAD after EOS).
+        prefix_lengths: which prefixes ``y_{1:t}`` to complete (default ``1 … T−1``; the full
+            sequence needs no rollout).
+
+    Returns:
+        ``(B, P, R, max_len)`` ids: completion ``r`` of prefix ``p`` of sequence ``b``; its first
+        ``prefix_lengths[p]`` tokens are the prefix. A prefix that already holds EOS is complete.
+    """
+    if n_rollouts < 1:
+        raise ConfigError(f"n_rollouts must be ≥ 1, got {n_rollouts}")
+    batch, length = sequences.shape
+    lengths = prefix_lengths if prefix_lengths is not None else list(range(1, length))
+    if not lengths:
+        raise ConfigError("no prefix to roll out: sequences of length 1 are complete")
+    p = len(lengths)
+    # rows ordered (b, p, r): sequence b repeated P·R times, prefix length per row
+    prefix = sequences.to(device).repeat_interleave(p * n_rollouts, dim=0)  # (B·P·R, T)
+    plen = torch.tensor(lengths, dtype=torch.long, device=device)
+    plen = plen.repeat_interleave(n_rollouts).repeat(batch)  # (B·P·R,)
+    out = sample_tokens(
+        decoder,
+        batch * p * n_rollouts,
+        max_len=max_len,
+        temperature=temperature,
+        generator=generator,
+        device=device,
+        prefix=prefix,
+        prefix_len=plen,
+    ).tokens
+    full = torch.full((out.shape[0], max_len), PAD_ID, dtype=torch.long, device=out.device)
+    full[:, : out.shape[1]] = out
+    return full.view(batch, p, n_rollouts, max_len)  # (B, P, R, max_len)
