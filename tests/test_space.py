@@ -136,12 +136,12 @@ def test_the_shipped_thesis_space_builds_every_drawn_configuration() -> None:
         metrics=None,
         space_path=ROOT / "examples" / "spaces" / "lstm-lm-thesis.toml",
         overrides={},
-        lm_recipe={},
+        trial_options={},
         seed=0,
-        samples=1000,
-        max_len=50,
         trial_timeout=None,
     )
     space = spec.search_space()
     assert space.fixed["runner.max_epochs"] == 50 and "model.layer_norm" in space.params
     assert len(spec.search_slots()) == 100 and spec.direction == "lower"
+    assert spec.trial_kind == "text"
+    assert spec.trial_options == {"samples": 1000, "max_len": 50, "lm_recipe": {}}

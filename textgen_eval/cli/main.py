@@ -207,10 +207,11 @@ def list_metrics(fmt: str, plugins: tuple[str, ...]) -> None:
     click.echo(METRICS_FORMATS[fmt](describe_metrics()), nl=False)
 
 
-from textgen_eval.cli.train import sample, train  # noqa: E402  (commands register on import)
+from textgen_eval.cli.train import models, sample, train  # noqa: E402  (commands register on import)
 from textgen_eval.cli.tune import report, tune  # noqa: E402
 
 cli.add_command(train)
+cli.add_command(models)
 cli.add_command(sample)
 cli.add_command(tune)
 cli.add_command(report)

@@ -1,4 +1,4 @@
-"""``tge train`` and ``tge sample``: thin wrappers around :mod:`textgen_eval.pipelines.train`."""
+"""``tge train``, ``tge sample`` and ``tge models``: thin wrappers around the train pipeline."""
 
 from __future__ import annotations
 
@@ -8,23 +8,22 @@ from pathlib import Path
 import click
 
 
-@click.group()
-def train() -> None:
-    """Train a generator (see `tge train lm --help`)."""
-
-
-@train.command("lm")
+@click.command()
+@click.argument("model", metavar="MODEL")
 @click.option(
-    "--train", "train_path", required=True, metavar="FILE", help="Training sentences, one per line."
+    "--data",
+    "bundle",
+    metavar="NAME|DIR",
+    help="A bundle (coco, or a directory with train.txt, [valid.txt], test.txt): its train split, "
+    "validated on its valid split (every 20th training line when it has none).",
 )
-@click.option(
-    "--valid", "valid_path", metavar="FILE", help="Validation sentences (early stopping, LR plateaus)."
-)
+@click.option("--train", "train_path", metavar="FILE", help="Training data (instead of --data).")
+@click.option("--valid", "valid_path", metavar="FILE", help="Validation data for --train (early stopping).")
 @click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="TOML/JSON config with [model], [train] and [runner] sections.",
+    help="TOML/JSON config with the model's sections and [runner].",
 )
 @click.option(
     "--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE", help="Override one setting (repeatable)."
@@ -35,9 +34,17 @@ def train() -> None:
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out from its checkpoint.")
 @click.option("--device", help="auto, cpu, cuda or cuda:N (overrides runner.device).")
 @click.option("--seed", type=int, help="Overrides runner.seed.")
-@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
-def train_lm(
-    train_path: str,
+@click.option(
+    "--max-steps",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Cap every training stage at N updates (a quick end-to-end check; recorded in run.json).",
+)
+@click.option("--no-progress", is_flag=True, help="Hide the progress bars.")
+def train(
+    model: str,
+    bundle: str | None,
+    train_path: str | None,
     valid_path: str | None,
     config_path: Path | None,
     sets: tuple[str, ...],
@@ -45,27 +52,30 @@ def train_lm(
     resume: bool,
     device: str | None,
     seed: int | None,
+    max_steps: int | None,
     no_progress: bool,
 ) -> None:
-    """Train the LSTM language model (recurrent dropout: model.recurrent_dropout, ..._kind, ..._mask)."""
+    """Train MODEL (any name of `tge models list`; `lm` is `lstm-lm`) and save it to --out/model."""
     from textgen_eval.core.config import parse_assignments
-    from textgen_eval.pipelines.train import train_generator
+    from textgen_eval.pipelines.train import train_model
 
     overrides = parse_assignments(sets)
     if device is not None:
         overrides["runner.device"] = device
     if seed is not None:
         overrides["runner.seed"] = str(seed)
-    summary = train_generator(
-        "lstm-lm",
-        train_path,
-        valid_path,
+    summary = train_model(
+        model,
         out=out,
+        bundle=bundle,
+        train_path=train_path,
+        valid_path=valid_path,
         config_path=config_path,
         overrides=overrides,
         resume=resume,
         progress=not no_progress,
         command=["tge", *sys.argv[1:]],
+        max_steps=max_steps,
     )
     click.echo(summary.describe())
 
@@ -113,3 +123,26 @@ def sample(
         return
     atomic_write_text(output, text)
     click.echo(f"wrote {n} samples to {output}", err=True)
+
+
+@click.group()
+def models() -> None:
+    """Inspect the registered models (text generators and image models)."""
+
+
+@models.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def list_models(fmt: str) -> None:
+    """List every model with its modality, description, paper and origin (built-in or plugin)."""
+    import json
+
+    from textgen_eval.core.models import describe_models
+
+    rows = describe_models()
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    from textgen_eval.cli.format import render_table
+
+    table = [(r["name"], r["modality"], r["origin"], r["description"], r["paper"]) for r in rows]
+    click.echo(render_table(table, ("model", "modality", "from", "description", "paper")), nl=False)

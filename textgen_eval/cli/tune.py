@@ -146,10 +146,12 @@ def tune(
         metrics=[m.strip() for m in metrics.split(",") if m.strip()] if metrics else None,
         space_path=space_path,
         overrides=parse_assignments(sets),
-        lm_recipe=parse_assignments(recipe_sets, option="--lm-recipe-set"),
+        trial_options={
+            "samples": samples,
+            "max_len": max_len,
+            "lm_recipe": parse_assignments(recipe_sets, option="--lm-recipe-set"),
+        },
         seed=seed,
-        samples=samples,
-        max_len=max_len,
         trial_timeout=trial_timeout,
     )
     pipeline.start(spec, out, storage=storage, options=options, notify=_say)

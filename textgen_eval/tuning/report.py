@@ -19,6 +19,7 @@ from typing import Any
 
 from textgen_eval.core.space import SearchSpace
 from textgen_eval.tuning import queue
+from textgen_eval.tuning.directions import sign
 from textgen_eval.tuning.runfile import read_run_file, run_storage
 from textgen_eval.tuning.storage import open_storage
 
@@ -55,9 +56,9 @@ def summarize(
 ) -> Run:
     """The summary of one run from its trials (pure: no storage access)."""
     direction = spec["direction"]
-    sign = 1.0 if direction == "lower" else -1.0
+    s = sign(direction)
     budget, k = int(spec["budget"]), int(spec["retrain"])
-    done = sorted((t for t in search if _is_complete(t)), key=lambda t: (sign * t.value, t.number))
+    done = sorted((t for t in search if _is_complete(t)), key=lambda t: (s * t.value, t.number))
     best = done[0] if done else None
     rows = []
     failures = []
@@ -101,7 +102,8 @@ def summarize(
         entry["mean"], entry["std"] = mean_std(entry["values"])
     order = list(spec.get("metrics", [])) + sorted(set(metrics) - set(spec.get("metrics", [])))
     return {
-        "generator": spec["generator"],
+        "generator": spec.get("model", spec.get("generator")),
+        "model": spec.get("model", spec.get("generator")),
         "run_dir": run_dir,
         "name": spec["name"],
         "budget": budget,

@@ -19,6 +19,7 @@ from typing import Any
 from textgen_eval.core.errors import DivergenceError, TrainingInterrupted
 from textgen_eval.core.space import Value
 from textgen_eval.tuning import queue
+from textgen_eval.tuning.directions import optuna_direction
 from textgen_eval.tuning.timeout import TrialTimeout, time_limit
 
 OVERHEAD = "tge:overhead"
@@ -78,7 +79,7 @@ def load_or_create(storage: Any, phase: Phase) -> Any:
     return optuna.create_study(
         study_name=phase.study_name,
         storage=storage,
-        direction="minimize" if phase.direction == "lower" else "maximize",
+        direction=optuna_direction(phase.direction),
         load_if_exists=True,
     )
 

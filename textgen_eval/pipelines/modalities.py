@@ -1,0 +1,77 @@
+"""What differs between modalities when a model is trained: where its training data comes from.
+
+Each modality registers a :class:`TrainingDataSource`; ``tge train`` and the tuning trials ask
+it for the train/valid data of a bundle or of explicit files. Image models add theirs here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from textgen_eval.core.errors import ConfigError
+from textgen_eval.core.registry import Registry
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Training and validation data plus a JSON-able record of where they came from (``run.json``)."""
+
+    train: Any
+    valid: Any | None
+    source: dict[str, Any] = field(default_factory=dict)
+
+
+class TrainingDataSource(Protocol):
+    def from_bundle(self, bundle: str) -> TrainingData: ...
+
+    def from_files(self, train: str, valid: str | None) -> TrainingData: ...
+
+
+class TextData:
+    """Sentences: a bundle's train split and its valid split (carved, every 20th line, when absent),
+    or the ``--train``/``--valid`` files."""
+
+    def from_bundle(self, bundle: str) -> TrainingData:
+        from pathlib import Path
+
+        from textgen_eval.data.bundles import resolve_bundle
+        from textgen_eval.pipelines.resources import BundleTexts
+
+        resolved = resolve_bundle(bundle)
+        texts = BundleTexts(resolved)
+        name = str(resolved.path.resolve()) if Path(bundle).is_dir() else bundle
+        source = {"bundle": name, "train_digest": texts.train_digest, "valid": texts.valid_policy}
+        return TrainingData(list(texts.train), list(texts.valid), source)
+
+    def from_files(self, train: str, valid: str | None) -> TrainingData:
+        from textgen_eval.core.hashing import file_digest
+        from textgen_eval.data.sources import read_texts
+
+        train_texts: Sequence[str] = read_texts(train, option="--train")
+        valid_texts = read_texts(valid, option="--valid") if valid else None
+        source: dict[str, Any] = {"train": train, "valid": valid}
+        if not train.startswith("hf:"):
+            source["train_digest"] = file_digest(train, 12)
+        return TrainingData(list(train_texts), list(valid_texts) if valid_texts is not None else None, source)
+
+
+modality_registry: Registry[TrainingDataSource] = Registry("modality")
+modality_registry.register("text", TextData())
+
+
+def training_data(modality: str, *, bundle: str | None, train: str | None, valid: str | None) -> TrainingData:
+    """The data of ``--data BUNDLE`` or ``--train FILE [--valid FILE]`` (exactly one of the two)."""
+    if modality not in modality_registry:
+        raise ConfigError(f"no training data source for modality {modality!r}")
+    source = modality_registry.get(modality)
+    if bundle is not None and train is not None:
+        raise ConfigError("give either --data BUNDLE or --train FILE [--valid FILE], not both")
+    if bundle is not None:
+        if valid is not None:
+            raise ConfigError("--valid goes with --train; a bundle brings its own validation split")
+        return source.from_bundle(bundle)
+    if train is None:
+        raise ConfigError("no training data: give --data BUNDLE (e.g. coco) or --train FILE [--valid FILE]")
+    return source.from_files(train, valid)

@@ -1,0 +1,48 @@
+"""Trial kinds: what one tuning trial does, chosen by the model's modality.
+
+A :class:`TrialKind` validates its options, names and digests the data a run trains on, and
+builds the trial function a worker calls (``TrialRequest → TrialOutcome``). ``text``: train the
+generator, sample sentences, score them with every metric. Image models register their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from textgen_eval.core.errors import ConfigError
+from textgen_eval.core.registry import Registry
+from textgen_eval.tuning.spec import TuneSpec
+from textgen_eval.tuning.worker import TrialFunction
+
+
+class TrialKind(Protocol):
+    def options(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """The validated options with defaults filled in (JSON-able; stored in the spec)."""
+        ...
+
+    def data(self, data: str) -> tuple[str, str]:
+        """``(reference, digest)`` of ``--data``: how workers find it, and what they check."""
+        ...
+
+    def build(self, spec: TuneSpec, out: Path, device: str | None) -> TrialFunction: ...
+
+
+trial_kinds: Registry[TrialKind] = Registry("trial kind")
+trial_kinds.register("text", "textgen_eval.pipelines.trials.text:TEXT_TRIAL")
+
+#: The trial kind of each modality.
+BY_MODALITY = {"text": "text"}
+
+
+def trial_kind_for(modality: str) -> str:
+    try:
+        return BY_MODALITY[modality]
+    except KeyError:
+        raise ConfigError(f"no tuning trial is defined for models of modality {modality!r}") from None
+
+
+def make_trial(spec: TuneSpec, out: Path, device: str | None) -> TrialFunction:
+    """The trial function of ``spec``'s trial kind (the factory workers are given)."""
+    return trial_kinds.get(spec.trial_kind).build(spec, out, device)

@@ -1,0 +1,147 @@
+"""The ``text`` trial kind: train a text generator, sample sentences, score them with every metric."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from textgen_eval.core.config import to_dict
+from textgen_eval.core.errors import ConfigError
+from textgen_eval.core.files import atomic_write_text
+from textgen_eval.core.hashing import file_digest
+from textgen_eval.core.training import CHECKPOINT, MODEL_DIR
+from textgen_eval.generators.base import Generator
+from textgen_eval.tuning.spec import TuneSpec
+from textgen_eval.tuning.worker import TrialOutcome, TrialRequest
+
+
+@dataclass(frozen=True)
+class TextTrialOptions:
+    """Options of text trials.
+
+    Attributes:
+        samples: sentences sampled from each trained model and scored.
+        max_len: maximum tokens per sampled sentence.
+        lm_recipe: ``--lm-recipe-set`` changes to the reference/reverse LM recipe.
+    """
+
+    samples: int = 1000
+    max_len: int = 50
+    lm_recipe: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.samples < 1:
+            raise ConfigError(f"--samples must be ≥ 1, got {self.samples}")
+        if self.max_len < 1:
+            raise ConfigError(f"--max-len must be ≥ 1, got {self.max_len}")
+
+
+class TextTrialKind:
+    def options(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        from textgen_eval.pipelines.evaluate import recipes_with
+
+        known = set(TextTrialOptions.__dataclass_fields__)
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ConfigError(f"unknown text trial option(s) {unknown}; valid: {sorted(known)}")
+        options = TextTrialOptions(**raw)
+        recipes_with(options.lm_recipe)  # validates the keys
+        out = asdict(options)
+        out["lm_recipe"] = dict(options.lm_recipe)
+        return out
+
+    def data(self, data: str) -> tuple[str, str]:
+        from textgen_eval.data.bundles import resolve_bundle
+
+        bundle = resolve_bundle(data)
+        reference = str(bundle.path.resolve()) if Path(data).is_dir() else data
+        return reference, file_digest(str(bundle.split("train")), 12)
+
+    def build(self, spec: TuneSpec, out: Path, device: str | None) -> TextTrial:
+        return TextTrial(spec, out, device=device)
+
+
+TEXT_TRIAL = TextTrialKind()
+
+
+class TextTrial:
+    """The trial function of a worker: train, sample, evaluate every metric."""
+
+    def __init__(self, spec: TuneSpec, out: Path, *, device: str | None = None) -> None:
+        from textgen_eval.data.bundles import resolve_bundle
+        from textgen_eval.pipelines.evaluate import recipes_with
+        from textgen_eval.pipelines.resources import BundleTexts, ReferenceResources
+
+        self.spec, self.out, self.device = spec, out, device
+        self.options = TextTrialOptions(**spec.trial_options)
+        bundle = resolve_bundle(spec.data)
+        digest = file_digest(str(bundle.split("train")), 12)
+        if digest != spec.data_digest:
+            raise ConfigError(
+                f"--data {spec.data}: the training text differs from the run's (digest {digest}, the run was "
+                f"started with {spec.data_digest}); every worker must see the same data"
+            )
+        self.texts = BundleTexts(bundle)
+        self.resources = ReferenceResources(bundle, **recipes_with(self.options.lm_recipe))
+
+    def __call__(self, request: TrialRequest) -> TrialOutcome:
+        from textgen_eval.pipelines.evaluate import evaluate
+        from textgen_eval.pipelines.modalities import TrainingData
+        from textgen_eval.pipelines.train import fit_model, resolve_config
+
+        spec, options = self.spec, self.options
+        overrides = spec.trial_overrides(request.params, seed=request.seed)
+        if self.device is not None:
+            overrides["runner.device"] = self.device
+        configs = resolve_config(spec.model, None, overrides)
+        run_dir = self.out / "trials" / f"{request.phase}-{request.slot:04d}"
+        resume = (run_dir / CHECKPOINT).is_file()
+        if run_dir.exists() and not resume:
+            shutil.rmtree(run_dir)  # an attempt killed before its first checkpoint
+        t0 = time.perf_counter()
+        data = TrainingData(list(self.texts.train), list(self.texts.valid), {"bundle": spec.data})
+        model, result = fit_model(
+            spec.model,
+            configs,
+            data,
+            out=run_dir,
+            resume=resume,
+            save=request.phase == "retrain",
+            command=["tge", "tune", spec.name, request.phase, str(request.slot)],
+        )
+        assert isinstance(model, Generator)
+        t1 = time.perf_counter()
+        samples = model.sample(options.samples, max_len=options.max_len, seed=request.seed)
+        atomic_write_text(run_dir / "samples.txt", "".join(s + "\n" for s in samples))
+        t2 = time.perf_counter()
+        n_refs = len(self.texts.test)
+        evaluation = evaluate(
+            samples,
+            metrics=list(spec.metrics),
+            bundle=spec.data,
+            seed=request.seed,
+            fd_n=min(len(samples), n_refs) if len(samples) != n_refs else None,
+            resources=self.resources,
+        )
+        t3 = time.perf_counter()
+        (run_dir / CHECKPOINT).unlink(missing_ok=True)  # the trial is final; keep the disk small
+        atomic_write_text(run_dir / "evaluation.json", evaluation.to_json() + "\n")
+        metrics = {
+            s.name: {"value": s.value, "direction": s.direction, "signature": s.signature, "n": s.n}
+            for s in evaluation.scores
+        }
+        attrs: dict[str, Any] = {
+            "tge:config": {name: to_dict(cfg) for name, cfg in configs.items()},
+            "tge:metrics": metrics,
+            "tge:training": {"steps": result.steps, "epochs": result.epochs, "stopped": result.stopped},
+            "tge:timing": {"train": t1 - t0, "sample": t2 - t1, "metrics": t3 - t2},
+            "tge:run_dir": str(run_dir),
+        }
+        if request.phase == "retrain":
+            attrs["tge:model"] = str(run_dir / MODEL_DIR)
+        objective = float(metrics[spec.objective]["value"])
+        return TrialOutcome(objective, attrs, work_seconds=t3 - t0)
