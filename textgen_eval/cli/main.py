@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -86,11 +87,34 @@ def cli(debug: bool) -> None:
 @click.option("--reference-field", metavar="NAME", help="JSON-lines field / CSV column of the references.")
 @click.option(
     "--bundle",
-    default="coco",
-    show_default=True,
     metavar="NAME|DIR",
     help="Reference bundle (train.txt, [valid.txt], test.txt) for the reference LM, FD and reverse LM; "
-    "its test split is the default --reference.",
+    "its test split is the default --reference. Default: coco, or for a model directory the bundle "
+    "it was trained on.",
+)
+@click.option(
+    "--samples",
+    "n_samples",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    metavar="N",
+    help="With a model directory: sentences to draw (seeded by --seed).",
+)
+@click.option(
+    "--max-len",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    metavar="N",
+    help="With a model directory: maximum tokens per drawn sentence.",
+)
+@click.option(
+    "--temperature",
+    type=click.FloatRange(min=0.0),
+    default=1.0,
+    show_default=True,
+    help="With a model directory: sampling temperature (0 = greedy).",
 )
 @click.option("--fast", is_flag=True, help="Skip the reverse LM score (it trains an LM on the samples).")
 @click.option("--lm", metavar="SPEC", help="LM for lm-score: reference (default) or hf:NAME_OR_PATH.")
@@ -124,7 +148,10 @@ def evaluate(
     skip_empty: bool,
     field: str | None,
     reference_field: str | None,
-    bundle: str,
+    bundle: str | None,
+    n_samples: int,
+    max_len: int,
+    temperature: float,
     fast: bool,
     lm: str | None,
     featurizer: str | None,
@@ -133,7 +160,9 @@ def evaluate(
     recipe_sets: tuple[str, ...],
     no_progress: bool,
 ) -> None:
-    """Score SAMPLES (one sentence per line; .txt, .jsonl, .csv, .tsv or hf:NAME).
+    """Score SAMPLES (one sentence per line; .txt, .jsonl, .csv, .tsv or hf:NAME), or a trained
+    model: given a `tge train` run or model directory, draw --samples sentences with --seed from
+    it, score them, and add the model's own likelihood of the bundle's test split (model-nll).
 
     Default metrics: bleu-4, self-bleu-4, unique-ngrams-4, fd, lm-score, reverse-lm-score.
     The first run trains the reference LM on the bundle and caches it (TGE_CACHE_DIR).
@@ -143,29 +172,48 @@ def evaluate(
     from textgen_eval.core.errors import ConfigError
     from textgen_eval.core.files import atomic_write_text
     from textgen_eval.pipelines.evaluate import evaluate as run_evaluate
+    from textgen_eval.pipelines.evaluate_model import evaluate_model, is_model_directory
 
     if output is not None:
         _refuse_to_overwrite_inputs(output, [samples, reference])
-    result = run_evaluate(
-        samples,
-        reference,
+    options: dict[str, Any] = dict(
         metrics=metrics,
         preset=preset,
         tokenize=tokenize,
         lowercase=lowercase,
-        skip_empty=skip_empty,
-        field=field,
         reference_field=reference_field,
         plugins=plugins,
-        bundle=bundle,
         lm=lm,
         featurizer=featurizer,
         fd_n=fd_n,
-        seed=seed,
         fast=fast,
-        progress=not no_progress,
         recipe_overrides=parse_assignments(recipe_sets, option="--lm-recipe-set"),
     )
+    if is_model_directory(samples):
+        if field is not None or skip_empty:
+            raise ConfigError("--field and --skip-empty apply to sample files, not to a model directory")
+        result = evaluate_model(
+            samples,
+            samples=n_samples,
+            seed=seed,
+            max_len=max_len,
+            temperature=temperature,
+            bundle=bundle,
+            progress=not no_progress,
+            references=reference,
+            **options,
+        )
+    else:
+        result = run_evaluate(
+            samples,
+            reference,
+            field=field,
+            skip_empty=skip_empty,
+            bundle=bundle or "coco",
+            seed=seed,
+            progress=not no_progress,
+            **options,
+        )
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     text = RESULT_FORMATS[fmt](result)

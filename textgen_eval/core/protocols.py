@@ -2,32 +2,59 @@
 
 A reference language model is a :class:`SequenceScorer` and a :class:`Featurizer`; the LSTM LM
 happens to be both, a ``transformers`` model can be either. ``pipelines`` builds the objects and
-hands them to metrics through an :class:`EvaluationResources`.
+hands them to metrics through an :class:`EvaluationResources`. The model/runner contract is in
+:mod:`textgen_eval.core.training`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import numpy as np
 
 
+#: How a per-sentence NLL was obtained: the exact likelihood of an autoregressive model, or an
+#: upper bound on the NLL (a VAE's negative ELBO, or the importance-weighted bound of Burda et al.
+#: 2016 with K samples, which tightens towards the NLL as K grows).
+Estimate = Literal["exact", "elbo", "iw"]
+
+
 @dataclass(frozen=True)
 class TokenScores:
-    """Per-sentence log-likelihood totals under a sequence model.
+    """Per-sentence negative log-likelihood totals under a sequence model.
 
     Attributes:
-        nll: summed negative log-likelihood in nats of each sentence (EOS scored, BOS not).
+        nll: summed NLL in nats of each sentence (EOS scored, BOS not); an upper bound on the NLL
+            when ``estimate`` is not ``exact``.
         tokens: number of scored tokens of each sentence (its tokens plus EOS).
         oov: number of tokens of each sentence that are outside the model's vocabulary.
+        estimate: ``exact``, ``elbo`` (−ELBO at KL weight 1) or ``iw`` (importance-weighted bound).
+        importance_samples: K of the ``iw`` bound (``None`` otherwise).
     """
 
     nll: np.ndarray
     tokens: np.ndarray
     oov: np.ndarray
+    estimate: Estimate = "exact"
+    importance_samples: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.estimate == "iw") != (self.importance_samples is not None):
+            raise ValueError("importance_samples is given exactly when estimate is 'iw'")
+        if self.importance_samples is not None and self.importance_samples < 1:
+            raise ValueError(f"importance_samples must be ≥ 1, got {self.importance_samples}")
+
+    @property
+    def bound(self) -> str | None:
+        """``None`` for an exact likelihood, else the bound's label for signatures: ``elbo``, ``iw-K``."""
+        if self.estimate == "exact":
+            return None
+        if self.estimate == "iw":
+            return f"iw-{self.importance_samples}"
+        return self.estimate
 
 
 @runtime_checkable
@@ -55,6 +82,11 @@ class Featurizer(Protocol):
         ...
 
 
+@runtime_checkable
+class ReferenceModel(SequenceScorer, Featurizer, Protocol):
+    """The LM trained on a reference bundle: it scores sentences and embeds them."""
+
+
 @dataclass(frozen=True)
 class TrainedScore:
     """The outcome of a metric that trains a model (reverse LM score)."""
@@ -71,41 +103,10 @@ class EvaluationResources(Protocol):
     ``scorer(spec)`` / ``featurizer(spec)`` resolve ``--lm`` / ``--featurizer`` specs.
     """
 
-    def reference_model(self) -> Any: ...
+    def reference_model(self) -> ReferenceModel: ...
 
     def scorer(self, spec: str | None = None) -> SequenceScorer: ...
 
     def featurizer(self, spec: str | None = None) -> Featurizer: ...
 
     def reverse_lm(self, samples: Sequence[str], *, seed: int) -> TrainedScore: ...
-
-
-class TrainingTask(Protocol):
-    """What a model gives the shared training runner (``textgen_eval.training.Runner``).
-
-    The runner seeds, then calls :meth:`setup` (build the module and its optimizers on
-    ``device``), then repeatedly :meth:`training_step` on batches of :meth:`train_batches`,
-    choosing the optimizer by :attr:`update_schedule` (``[("disc", 5), ("gen", 1)]`` alternates
-    five discriminator updates with one generator update; an LM has ``[("main", 1)]``).
-    """
-
-    module: Any
-    update_schedule: Sequence[tuple[str, int]]
-
-    def setup(self, device: Any) -> None: ...
-
-    def optimizers(self) -> Mapping[str, Any]:
-        """Named ``torch.optim.Optimizer`` objects (created in :meth:`setup`)."""
-        ...
-
-    def train_batches(self, epoch: int) -> Any:
-        """An iterable of batches for ``epoch``; must depend only on the seed and ``epoch``."""
-        ...
-
-    def training_step(self, batch: Any, *, optimizer: str, step: int, epoch: int) -> Mapping[str, Any]:
-        """Losses as 0-d tensors; ``"loss"`` is minimised by ``optimizer``, the rest are logged."""
-        ...
-
-    def validate(self) -> Mapping[str, float]:
-        """Validation quantities (e.g. ``{"valid_nll": 3.2}``); ``{}`` when there is no validation set."""
-        ...

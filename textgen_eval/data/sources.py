@@ -47,6 +47,8 @@ def read_texts(
             bundles = list_bundles()
             hint = f" and not a bundled corpus ({', '.join(bundles)})" if allow_bundle and bundles else ""
             raise InputError(f"{spec}: file not found{hint}")
+        if path.is_dir():
+            raise InputError(_directory_message(path, allow_bundle))
         texts = read_file(path, field, option)
         spec = str(path)
     n_total = len(texts)
@@ -59,3 +61,16 @@ def read_texts(
         detail = f"{n_total} lines, all empty" if n_total else "it is empty"
         raise InputError(f"{spec}: contains no sentences ({detail}); expected one sentence per line")
     return TextSet(kept, source=spec, label=label, n_skipped_empty=skipped)
+
+
+def _directory_message(path: Path, references: bool) -> str:
+    """What a directory given where sentences were expected probably is, and what to do."""
+    if (path / "test.txt").is_file() and (path / "train.txt").is_file():
+        return (
+            f"{path}: is a bundle directory (train.txt, test.txt); pass it as --bundle {path} "
+            "(its test split is then the reference), or give its test.txt as the reference file"
+        )
+    if not references and ((path / "config.json").is_file() or (path / "model" / "config.json").is_file()):
+        return f"{path}: is a trained model directory; `tge evaluate {path}` samples from it and scores it"
+    what = "reference" if references else "samples"
+    return f"{path}: is a directory; expected a {what} file with one sentence per line"

@@ -130,6 +130,9 @@ class LMScore(Metric):
             "notes": notes,
         }
         settings = {"lm": scorer.signature, "unit": "nats/token", "bos": "no", "eos": "yes"}
+        if scores.bound is not None:  # a VAE's bound on the NLL is not the NLL: say so in the signature
+            settings = {"lm": scorer.signature, "bound": scores.bound, **settings}
+            details["bound"] = scores.bound
         return self.make_score(nll, n=len(samples), settings=settings, details=details)
 
 

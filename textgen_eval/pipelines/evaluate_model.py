@@ -1,0 +1,134 @@
+"""``tge evaluate RUN_DIR``: sample from a trained model and score the samples, plus the model's
+own likelihood of the bundle's test split where it defines one.
+
+The bundle defaults to the one the model was trained on (``run.json``'s ``data.bundle``), so a
+model is scored against its own data unless ``--bundle`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from textgen_eval.core.errors import ConfigError
+from textgen_eval.core.hashing import file_digest
+from textgen_eval.core.model import CONFIG_FILE, WEIGHTS_FILE
+from textgen_eval.core.models import model_directory
+from textgen_eval.core.signature import make_signature
+from textgen_eval.core.training import RUN_INFO
+from textgen_eval.data.bundles import DEFAULT_REFERENCE, resolve_bundle
+from textgen_eval.generators.base import Generator
+from textgen_eval.generators.registry import load_generator
+from textgen_eval.metrics.base import Score
+from textgen_eval.pipelines.evaluate import EvaluationResult, evaluate
+
+DEFAULT_SAMPLES = 10_000
+
+
+def is_model_directory(path: str | Path) -> bool:
+    path = Path(path)
+    return path.is_dir() and (model_directory(path) / CONFIG_FILE).is_file()
+
+
+def trained_bundle(path: str | Path) -> str | None:
+    """The bundle a `tge train` run was trained on (``None`` for plain files or a bare model)."""
+    path = Path(path)
+    model_dir = model_directory(path)
+    for candidate in (path / RUN_INFO, model_dir.parent / RUN_INFO):
+        if candidate.is_file():
+            try:
+                info = json.loads(candidate.read_text(encoding="utf-8"))
+            except json.JSONDecodeError:
+                return None
+            bundle = (info.get("data") or {}).get("bundle")
+            return str(bundle) if bundle else None
+    return None
+
+
+def evaluate_model(
+    path: str | Path,
+    *,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+    max_len: int = 50,
+    temperature: float = 1.0,
+    bundle: str | None = None,
+    progress: bool = False,
+    **options: Any,
+) -> EvaluationResult:
+    """Draw ``samples`` sentences with ``seed`` from the model at ``path`` and score them with
+    :func:`~textgen_eval.pipelines.evaluate.evaluate` (``options`` are its keyword arguments)."""
+    if samples < 1:
+        raise ConfigError(f"--samples must be ≥ 1, got {samples}")
+    model = load_generator(path)
+    notes: list[str] = []
+    if bundle is None:
+        bundle = trained_bundle(path)
+        if bundle is None:
+            bundle = DEFAULT_REFERENCE
+            notes.append(
+                f"{path}: no record of a training bundle (trained on --train files); scoring against the "
+                f"bundled {bundle!r} (set --bundle)"
+            )
+        else:
+            notes.append(f"scoring against {bundle!r}, the bundle the model was trained on")
+    if progress:
+        import sys
+
+        from tqdm.auto import tqdm
+
+        with tqdm(total=samples, desc="sample", unit="sent", file=sys.stderr) as bar:
+            texts = model.sample(
+                samples, max_len=max_len, temperature=temperature, seed=seed, progress=bar.update
+            )
+    else:
+        texts = model.sample(samples, max_len=max_len, temperature=temperature, seed=seed)
+    result = evaluate(texts, bundle=bundle, seed=seed, progress=progress, **options)
+    weights = model_directory(path) / WEIGHTS_FILE
+    model_ref = f"{model.name}@{file_digest(str(weights), 12)}"
+    own = model_likelihood(model, bundle, model_ref)
+    if own is not None:
+        result.scores.append(own)
+    result.samples = {
+        "source": f"model:{model_directory(path)}",
+        "model": model_ref,
+        "n": samples,
+        "seed": seed,
+        "max_len": max_len,
+        "temperature": temperature,
+        "empty": sum(1 for t in texts if not t.strip()),
+    }
+    result.notes[:0] = notes
+    return result
+
+
+def model_likelihood(model: Generator, bundle: str, model_ref: str) -> Score | None:
+    """``model-nll``: nats per token (EOS scored) of the bundle's test split under the model — the
+    exact NLL, or a bound that the signature names; ``None`` for models without a likelihood."""
+    resolved = resolve_bundle(bundle)
+    lines = [t for t in resolved.test.read_text(encoding="utf-8").splitlines() if t.strip()]
+    try:
+        scores = model.score_texts(lines)
+    except NotImplementedError:
+        return None
+    tokens = int(scores.tokens.sum())
+    nll = math.fsum(scores.nll.tolist()) / tokens
+    settings: Mapping[str, object] = {
+        "model": model_ref,
+        **({"bound": scores.bound} if scores.bound is not None else {}),
+        "test": f"{resolved.name}/test@{file_digest(str(resolved.test), 8)}",
+        "unit": "nats/token",
+        "bos": "no",
+        "eos": "yes",
+    }
+    details = {
+        "perplexity": math.exp(min(nll, 700.0)),
+        "tokens": tokens,
+        "oov_rate": float(scores.oov.sum()) / max(1, int((scores.tokens - 1).sum())),
+        "estimate": scores.estimate,
+        "importance_samples": scores.importance_samples,
+    }
+    return Score("model-nll", nll, "lower", len(lines), make_signature("model-nll", settings), details)
