@@ -90,6 +90,10 @@ class Registry(Generic[T]):
             )
         self._entries[name] = Entry(name, target, origin)
 
+    def unregister(self, name: str) -> None:
+        """Remove ``name`` (tests that register a temporary entry clean up with this)."""
+        self._entries.pop(name, None)
+
     def discover(self) -> None:
         """Scan the entry-point group once; later calls do nothing."""
         if self._discovered:

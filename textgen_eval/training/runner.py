@@ -305,7 +305,7 @@ class Runner:
             elapsed=state.stage_elapsed,
         )
         state.finished.append(result.to_dict())
-        self.log.write({"event": "stage_end", **result.to_dict(), "step": state.step})
+        self.log.write({"event": "stage_end", "stage": stage.name, **result.to_dict(), "step": state.step})
         for cb in self.callbacks:
             cb.on_stage_end(self, state, stage)
         if state.stage_index + 1 < len(stages):

@@ -46,8 +46,9 @@ class SampleBatch:
 
     Attributes:
         tokens: ``(B, L)`` ids without BOS; PAD after EOS (``L ≤ max_len``).
-        logprobs: ``(B, L)`` log-probability of each token under the (temperature-scaled)
-            model, 0 at PAD; carries the graph when sampled with ``keep_graph=True``.
+        logprobs: ``(B, L)`` log-probability of each token under the sampling distribution
+            (the temperature-scaled model with PAD and BOS excluded), 0 at PAD; it carries the
+            graph when sampled with ``keep_graph=True``.
         lengths: ``(B,)`` tokens per row up to and including EOS.
     """
 
