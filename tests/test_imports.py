@@ -23,6 +23,8 @@ HEAVY = ("torch", "transformers", "datasets", "sentencepiece", "sacrebleu", "opt
         ["metrics", "list"],
         ["--version"],
         ["train", "lm", "--help"],
+        ["train", "--help"],
+        ["models", "--help"],
         ["sample", "--help"],
         ["tune", "--help"],
         ["report", "--help"],
