@@ -77,8 +77,12 @@ def tge(capsys: pytest.CaptureFixture[str]):
     return run
 
 
-def run_subprocess(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
+def run_subprocess(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, unset: tuple[str, ...] = ()
+) -> Run:
     full_env = {**os.environ, **(env or {})}
+    for name in unset:
+        full_env.pop(name, None)
     proc = subprocess.run(
         [sys.executable, "-m", "textgen_eval", *args],
         capture_output=True,

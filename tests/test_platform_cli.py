@@ -94,3 +94,27 @@ def test_a_tune_json_written_before_trial_kinds_still_reads() -> None:
         "lm_recipe": {"model.hidden_size": "16"},
     }
     assert TuneSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_every_tge_process_bounds_openmp_spinning_unless_the_user_chose(
+    tiny_bundle: Path, tmp_path: Path
+) -> None:
+    from tests.conftest import run_subprocess
+    from textgen_eval.core.threads import SPINCOUNT, openmp_environment
+
+    assert openmp_environment({}) == {"GOMP_SPINCOUNT": SPINCOUNT}
+    assert openmp_environment({"OMP_WAIT_POLICY": "ACTIVE"}) == {}
+    assert openmp_environment({"GOMP_SPINCOUNT": "5"}) == {}
+    args = ["train", "lstm-lm", "--data", str(tiny_bundle), "--max-steps", "1", "--no-progress",
+            "--set", "model.hidden_size=8"]  # fmt: skip
+    clean = {"OMP_WAIT_POLICY": "", "GOMP_SPINCOUNT": ""}
+    run = run_subprocess(*args, "--out", str(tmp_path / "a"), env=clean, unset=tuple(clean))
+    assert run.code == 0, run.err
+    threads = json.loads((tmp_path / "a" / "run.json").read_text())["threads"]
+    assert threads["GOMP_SPINCOUNT"] == SPINCOUNT and threads["OMP_WAIT_POLICY"] is None
+    mine = run_subprocess(
+        *args, "--out", str(tmp_path / "b"), env={"OMP_WAIT_POLICY": "ACTIVE"}, unset=("GOMP_SPINCOUNT",)
+    )
+    assert mine.code == 0, mine.err
+    threads = json.loads((tmp_path / "b" / "run.json").read_text())["threads"]
+    assert threads["OMP_WAIT_POLICY"] == "ACTIVE" and threads["GOMP_SPINCOUNT"] is None

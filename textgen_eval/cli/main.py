@@ -300,4 +300,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry_point() -> None:
+    """The console script and ``python -m textgen_eval`` (tuning workers too)."""
+    from textgen_eval.core.threads import configure_openmp
+
+    configure_openmp()  # before torch is first imported: OpenMP reads its environment once
     sys.exit(main())

@@ -15,6 +15,16 @@ from textgen_eval.core.files import atomic_write_text
 from textgen_eval.core.training import LOG, RUN_INFO
 
 
+def threading_info() -> dict[str, object]:
+    """torch's thread count and the OpenMP variables in force (they change speed, not numbers)."""
+    import os
+
+    import torch
+
+    names = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+    return {"torch_threads": torch.get_num_threads(), **{n: os.environ.get(n) for n in names}}
+
+
 def versions() -> dict[str, str]:
     import numpy
     import torch
@@ -39,7 +49,12 @@ class RunLog:
         if self.run_dir is None:
             return
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        record = {**info, "versions": versions(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        record = {
+            **info,
+            "versions": versions(),
+            "threads": threading_info(),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
         atomic_write_text(self.run_dir / RUN_INFO, json.dumps(record, indent=2, default=str) + "\n")
         (self.run_dir / LOG).write_text("", encoding="utf-8")
 

@@ -1,0 +1,116 @@
+"""Training throughput alone and beside a competing CPU-bound process, per OpenMP setting.
+
+Each configuration runs the same job in a fresh process (so OpenMP reads its environment before
+torch starts): ``STEPS`` updates of a plain ``nn.LSTM`` language model (hidden 256, batch 64 × 20
+tokens, vocabulary 5,000), timed after two warm-up steps. It runs idle, beside one busy Python
+process spinning on a core (``busy loop``), and beside a second copy of the same torch job with the
+same setting (``torch job``: two `tge` trainings, or a tuning worker and a test run, on one
+machine). Configurations:
+
+- ``default``: torch's OpenMP defaults (the worker threads spin while waiting);
+- ``passive``: ``OMP_WAIT_POLICY=PASSIVE`` (threads sleep at once);
+- ``tge``: what every ``tge`` process now sets, unless the user set it (:mod:`textgen_eval.core.threads`);
+- ``1-thread``: ``OMP_NUM_THREADS=1``.
+
+Prints a Markdown table; ratios compare configurations measured in the same run.
+Usage: ``python benchmarks/omp_contention.py [--steps 40] [--repeats 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+JOB = r"""
+import time, torch
+from torch import nn
+torch.manual_seed(0)
+V, H, B, T = 5000, 256, 64, 20
+emb, rnn, out = nn.Embedding(V, 128), nn.LSTM(128, H, batch_first=True), nn.Linear(H, V)
+params = [*emb.parameters(), *rnn.parameters(), *out.parameters()]
+opt = torch.optim.Adam(params, lr=1e-3)
+x = torch.randint(0, V, (B, T + 1))
+def step():
+    h, _ = rnn(emb(x[:, :-1]))
+    loss = nn.functional.cross_entropy(out(h).reshape(-1, V), x[:, 1:].reshape(-1))
+    opt.zero_grad(); loss.backward(); opt.step()
+for _ in range(2):
+    step()
+t = time.perf_counter()
+for _ in range(STEPS):
+    step()
+print(time.perf_counter() - t)
+"""
+
+SPIN = "import time\nt = time.time()\nwhile time.time() - t < 600: pass\n"
+
+
+def configurations() -> dict[str, dict[str, str]]:
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+    from textgen_eval.core.threads import openmp_environment
+
+    chosen = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS")
+    clean = {k: v for k, v in os.environ.items() if k not in chosen}
+    return {
+        "default": clean,
+        "passive": {**clean, "OMP_WAIT_POLICY": "PASSIVE"},
+        "tge": {**clean, **openmp_environment(clean)},
+        "1-thread": {**clean, "OMP_NUM_THREADS": "1"},
+    }
+
+
+def run_job(env: dict[str, str], steps: int) -> float:
+    code = JOB.replace("STEPS", str(steps))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return float(proc.stdout.strip())
+
+
+def beside(competitor: list[str], env: dict[str, str], job_env: dict[str, str], steps: int) -> float:
+    proc = subprocess.Popen(competitor, env=env, stdout=subprocess.DEVNULL)
+    time.sleep(2.0)  # let it start (imports) and reach its steady state
+    try:
+        return run_job(job_env, steps)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    configs = configurations()
+    rows: dict[str, dict[str, list[float]]] = {n: {"idle": [], "busy": [], "torch": []} for n in configs}
+    torch_job = [sys.executable, "-c", JOB.replace("STEPS", "1000000")]
+    for _ in range(args.repeats):  # interleaved, so drifts in machine load hit every configuration
+        for name, env in configs.items():
+            rows[name]["idle"].append(run_job(env, args.steps))
+            rows[name]["busy"].append(beside([sys.executable, "-c", SPIN], env, env, args.steps))
+            rows[name]["torch"].append(beside(torch_job, env, env, args.steps))
+    med = {n: {k: statistics.median(v) for k, v in r.items()} for n, r in rows.items()}
+    base = med["default"]["idle"]
+    print(f"{args.steps} steps, median of {args.repeats} runs; tge sets {openmp_setting(configs['tge'])}")
+    print()
+    print(
+        "| setting | idle (s) | idle speed vs default | beside busy loop (s) | × default idle "
+        "| beside torch job (s) | × default idle |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, m in med.items():
+        print(
+            f"| {name} | {m['idle']:.2f} | {base / m['idle']:.2f} | {m['busy']:.2f} | {base / m['busy']:.2f} "
+            f"| {m['torch']:.2f} | {base / m['torch']:.2f} |"
+        )
+
+
+def openmp_setting(env: dict[str, str]) -> str:
+    return ", ".join(f"{k}={env[k]}" for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT") if k in env) or "nothing"
+
+
+if __name__ == "__main__":
+    main()
