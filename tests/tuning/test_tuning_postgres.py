@@ -20,7 +20,7 @@ import pytest
 from optuna.trial import TrialState
 
 from tests.conftest import ROOT, run_subprocess
-from tests.test_tuning_cli import SLOW_SPACE, tune_args
+from tests.tuning.test_tuning_cli import SLOW_SPACE, tune_args
 from textgen_eval.tuning import queue
 from textgen_eval.tuning.storage import open_storage, parse_storage
 
