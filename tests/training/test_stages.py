@@ -12,11 +12,12 @@ import pytest
 import torch
 
 from tests.conftest import coco_lines
-from tests.tiny_gan import AdversarialConfig, TinyGAN
+from tests.tiny_gan import AdversarialConfig, TinyGAN, TinyGANTask
 from textgen_eval.core.models import model_registry
 from textgen_eval.core.training import Cycle, Stage, StepContext, Update, Warmup
 from textgen_eval.generators.lstm_lm.config import LSTMLMConfig, TrainConfig
 from textgen_eval.generators.lstm_lm.model import LSTMLanguageModel
+from textgen_eval.generators.text.sampler import sample_tokens
 from textgen_eval.testing import GENERATOR_CHECKS, GeneratorContract
 from textgen_eval.training import Runner, RunnerConfig
 from textgen_eval.training.callbacks import Callback
@@ -124,10 +125,10 @@ def test_init_from_a_different_architecture_is_refused(tmp_path: Path) -> None:
         tiny_gan(init_from=str(tmp_path / "lm")).initialise()
 
 
-def test_contract_catches_a_discriminator_optimizer_that_also_moves_the_generator() -> None:
-    import tests.tiny_gan as tg
-
-    original, original_setup = tg.TinyGANTask.training_step, tg.TinyGANTask.setup
+def test_contract_catches_a_discriminator_optimizer_that_also_moves_the_generator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    original, original_setup = TinyGANTask.training_step, TinyGANTask.setup
 
     def setup(self, device):  # the classic bug: the discriminator's optimizer over every parameter
         original_setup(self, device)
@@ -136,27 +137,21 @@ def test_contract_catches_a_discriminator_optimizer_that_also_moves_the_generato
     def leaky_step(self, batch, ctx):  # the discriminator's loss also flows into the generator
         if ctx.optimizer == "disc":
             real = torch.from_numpy(batch)[:, 1:]
-            drawn = tg.sample_tokens(self.module["gen"], real.shape[0], max_len=8, keep_graph=True)
+            drawn = sample_tokens(self.module["gen"], real.shape[0], max_len=8, keep_graph=True)
             d = self.module["disc"]
             loss = torch.nn.functional.softplus(-d(real)).mean() + drawn.logprobs.sum(1).mean()
             return {"loss": loss}
         return original(self, batch, ctx)
 
-    tg.TinyGANTask.training_step = leaky_step  # type: ignore[method-assign]
-    tg.TinyGANTask.setup = setup  # type: ignore[method-assign]
-    try:
-        shared = r"parameters in more than one optimizer: gen\.decoder\.bias \(gen, disc\)"
-        with pytest.raises(AssertionError, match=shared):
-            GENERATOR_CHECKS["optimizers_own_their_parameters"](tiny_gan, TEXTS)
-    finally:
-        tg.TinyGANTask.training_step = original  # type: ignore[method-assign]
-        tg.TinyGANTask.setup = original_setup  # type: ignore[method-assign]
+    monkeypatch.setattr(TinyGANTask, "training_step", leaky_step)
+    monkeypatch.setattr(TinyGANTask, "setup", setup)
+    shared = r"parameters in more than one optimizer: gen\.decoder\.bias \(gen, disc\)"
+    with pytest.raises(AssertionError, match=shared):
+        GENERATOR_CHECKS["optimizers_own_their_parameters"](tiny_gan, TEXTS)
 
 
-def test_contract_catches_a_generator_that_never_updates() -> None:
-    import tests.tiny_gan as tg
-
-    original = tg.TinyGANTask.training_step
+def test_contract_catches_a_generator_that_never_updates(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = TinyGANTask.training_step
 
     def frozen(self, batch, ctx):  # the generator's REINFORCE loss is detached: it never learns
         out = dict(original(self, batch, ctx))
@@ -164,26 +159,16 @@ def test_contract_catches_a_generator_that_never_updates() -> None:
             out["loss"] = out["loss"].detach().requires_grad_()
         return out
 
-    tg.TinyGANTask.training_step = frozen  # type: ignore[method-assign]
-    try:
-        with pytest.raises(
-            AssertionError, match=r"'adversarial'.*optimizer 'gen': none of the optimizer's own"
-        ):
-            GENERATOR_CHECKS["optimizers_own_their_parameters"](tiny_gan, TEXTS)
-    finally:
-        tg.TinyGANTask.training_step = original  # type: ignore[method-assign]
+    monkeypatch.setattr(TinyGANTask, "training_step", frozen)
+    frozen_gen = r"'adversarial'.*optimizer 'gen': none of the optimizer's own"
+    with pytest.raises(AssertionError, match=frozen_gen):
+        GENERATOR_CHECKS["optimizers_own_their_parameters"](tiny_gan, TEXTS)
 
 
-def test_contract_catches_task_state_missing_from_the_checkpoint() -> None:
-    import tests.tiny_gan as tg
-
-    original = tg.TinyGANTask.load_extra_state
-    tg.TinyGANTask.load_extra_state = lambda self, state: None  # type: ignore[method-assign]
-    try:
-        with pytest.raises(AssertionError, match=r"resumed after step .* of stage 'adversarial'"):
-            GENERATOR_CHECKS["resume_in_every_stage"](tiny_gan, TEXTS)
-    finally:
-        tg.TinyGANTask.load_extra_state = original  # type: ignore[method-assign]
+def test_contract_catches_task_state_missing_from_the_checkpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(TinyGANTask, "load_extra_state", lambda self, state: None)
+    with pytest.raises(AssertionError, match=r"resumed after step .* of stage 'adversarial'"):
+        GENERATOR_CHECKS["resume_in_every_stage"](tiny_gan, TEXTS)
 
 
 def test_update_schedules_are_pure_functions_of_the_stage_step() -> None:
@@ -205,10 +190,10 @@ def test_update_schedules_are_pure_functions_of_the_stage_step() -> None:
         Update("gen", 0)
 
 
-def test_contract_catches_an_update_that_moves_another_networks_weights() -> None:
-    import tests.tiny_gan as tg
-
-    original = tg.TinyGANTask.training_step
+def test_contract_catches_an_update_that_moves_another_networks_weights(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    original = TinyGANTask.training_step
 
     def clip_wrong_net(self, batch, ctx):  # weight clipping applied to the generator in a critic step
         if ctx.optimizer == "disc":
@@ -216,10 +201,7 @@ def test_contract_catches_an_update_that_moves_another_networks_weights() -> Non
                 self.module["gen"].decoder.bias.clamp_(-0.001, 0.001)
         return original(self, batch, ctx)
 
-    tg.TinyGANTask.training_step = clip_wrong_net  # type: ignore[method-assign]
-    try:
-        moved = r"optimizer 'disc': parameters it does not own changed: gen\.decoder\.bias"
-        with pytest.raises(AssertionError, match=moved):
-            GENERATOR_CHECKS["optimizers_own_their_parameters"](tiny_gan, TEXTS)
-    finally:
-        tg.TinyGANTask.training_step = original  # type: ignore[method-assign]
+    monkeypatch.setattr(TinyGANTask, "training_step", clip_wrong_net)
+    moved = r"optimizer 'disc': parameters it does not own changed: gen\.decoder\.bias"
+    with pytest.raises(AssertionError, match=moved):
+        GENERATOR_CHECKS["optimizers_own_their_parameters"](tiny_gan, TEXTS)

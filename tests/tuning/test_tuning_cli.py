@@ -244,7 +244,7 @@ def test_a_diverging_trial_is_reported_failed_and_the_protocol_goes_on(
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["tune", "lstm-lm", "--data", "coco"], "needs GENERATOR, --data and --out"),
+        (["tune", "lstm-lm", "--data", "coco"], "needs MODEL, --data and --out"),
         (["tune", "no-such-model", "--data", "coco", "--out", "{tmp}/x"], "no-such-model"),
         (["tune", "lstm-lm", "--data", "coco", "--out", "{tmp}/x", "--objective", "nope"], "nope"),
         (["tune", "lstm-lm", "--data", "coco", "--out", "{tmp}/x", "--space", "{tmp}/bad.toml"], "bad.toml"),

@@ -14,7 +14,7 @@ def _say(message: str) -> None:
 
 
 @click.command(context_settings={"max_content_width": 100})
-@click.argument("generator", required=False)
+@click.argument("model", metavar="MODEL", required=False)
 @click.option("--data", metavar="BUNDLE", help="Bundle name (coco) or directory with train/[valid]/test.txt.")
 @click.option(
     "--out",
@@ -31,7 +31,7 @@ def _say(message: str) -> None:
     "--space",
     "space_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="TOML/JSON with [space] / [fixed] tables that update the generator's search space.",
+    help="TOML/JSON with [space] / [fixed] tables that update the model's search space.",
 )
 @click.option(
     "--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE", help="Fixed setting for every trial."
@@ -74,7 +74,7 @@ def _say(message: str) -> None:
 @click.option("--device", help="With --worker: the device of this worker.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def tune(
-    generator: str | None,
+    model: str | None,
     data: str | None,
     out: Path | None,
     budget: int,
@@ -99,8 +99,8 @@ def tune(
     device: str | None,
     no_progress: bool,
 ) -> None:
-    """Tune GENERATOR with the thesis' protocol: random search with a fixed budget, FD as the
-    objective, the best configuration retrained with several seeds.
+    """Tune MODEL (any name of `tge models list`) with the thesis' protocol: random search with a
+    fixed budget, FD as the objective, the best configuration retrained with several seeds.
 
     \b
     tge tune lstm-lm --data coco --budget 100 --retrain 7 --out runs/lm
@@ -129,15 +129,15 @@ def tune(
         _say(f"worker done: ran {report.ran} trials ({report.complete} complete, {report.failed} failed)")
         return
     if resume_dir is not None:
-        if generator or data:
+        if model or data:
             raise ConfigError("--resume takes the run directory only; its settings are in tune.json")
         pipeline.resume(resume_dir, storage=storage, options=options, notify=_say)
         _say(f"done; report with `tge report {resume_dir}`")
         return
-    if not generator or not data or out is None:
-        raise ConfigError("tge tune needs GENERATOR, --data and --out (or --resume RUN_DIR, or --worker)")
+    if not model or not data or out is None:
+        raise ConfigError("tge tune needs MODEL, --data and --out (or --resume RUN_DIR, or --worker)")
     spec = pipeline.build_spec(
-        generator,
+        model,
         data,
         name=study or out.resolve().name,
         budget=budget,

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from textgen_eval.core.errors import PluginError
-from textgen_eval.core.model import Model, read_config
+from textgen_eval.core.model import CONFIG_FILE, Model, read_config
 from textgen_eval.core.registry import Registry
+from textgen_eval.core.training import MODEL_DIR
 
 ENTRY_POINT_GROUPS = ("textgen_eval.models", "textgen_eval.generators")
 
@@ -35,8 +36,8 @@ def model_class(name: str) -> type[Model[Any]]:
 def model_directory(directory: str | Path) -> Path:
     """A saved model's directory: ``directory`` itself or a `tge train` run's ``model/``."""
     directory = Path(directory)
-    if (directory / "model" / "config.json").is_file():
-        return directory / "model"
+    if (directory / MODEL_DIR / CONFIG_FILE).is_file():
+        return directory / MODEL_DIR
     return directory
 
 

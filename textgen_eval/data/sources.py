@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 from textgen_eval.core.errors import InputError
+from textgen_eval.core.model import CONFIG_FILE
+from textgen_eval.core.training import MODEL_DIR
 from textgen_eval.data.bundles import list_bundles, resolve_bundle
 from textgen_eval.data.hf import PREFIX as HF_PREFIX
 from textgen_eval.data.hf import read_hf
@@ -70,7 +72,7 @@ def _directory_message(path: Path, references: bool) -> str:
             f"{path}: is a bundle directory (train.txt, test.txt); pass it as --bundle {path} "
             "(its test split is then the reference), or give its test.txt as the reference file"
         )
-    if not references and ((path / "config.json").is_file() or (path / "model" / "config.json").is_file()):
+    if not references and ((path / CONFIG_FILE).is_file() or (path / MODEL_DIR / CONFIG_FILE).is_file()):
         return f"{path}: is a trained model directory; `tge evaluate {path}` samples from it and scores it"
     what = "reference" if references else "samples"
     return f"{path}: is a directory; expected a {what} file with one sentence per line"

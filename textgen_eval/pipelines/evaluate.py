@@ -9,7 +9,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textgen_eval import __version__
 from textgen_eval.core.errors import ConfigError
@@ -21,6 +21,9 @@ from textgen_eval.metrics.base import Metric, Score
 from textgen_eval.metrics.presets import Preset, resolve_preset
 from textgen_eval.metrics.registry import load_plugin, resolve_metric
 from textgen_eval.metrics.tables import NgramTables
+
+if TYPE_CHECKING:
+    from textgen_eval.pipelines.resources import ReferenceResources
 
 #: The six metrics of the thesis' evaluation (Semeniuta 2019, §5.6 and Table 5.4).
 DEFAULT_METRICS: tuple[str, ...] = (
@@ -125,7 +128,7 @@ def evaluate(
     fast: bool = False,
     progress: bool = False,
     recipe_overrides: Mapping[str, str] | None = None,
-    resources: Any = None,
+    resources: ReferenceResources | None = None,
 ) -> EvaluationResult:
     """Score ``samples`` with ``metrics``.
 
@@ -207,9 +210,9 @@ def evaluate(
     if not any(type(m).needs_resources for m in instances):
         resources = None
     elif resources is None:
-        from textgen_eval.pipelines.resources import ReferenceResources
+        from textgen_eval.pipelines.resources import ReferenceResources as Resources
 
-        resources = ReferenceResources(
+        resources = Resources(
             resolve_bundle(bundle), progress=progress, notes=notes, **recipes_with(recipe_overrides)
         )
     else:

@@ -14,6 +14,7 @@ import math
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,20 @@ from textgen_eval.training.runlog import RunLog
 from textgen_eval.training.state import TrainState
 
 _EXHAUSTED = object()
+
+
+@dataclass
+class _Fit:
+    """What one ``fit`` call works on: the task, its optimizers, the position, the stage's best
+    weights, and the clock and Ctrl-C flag."""
+
+    task: TrainingTask
+    optimizers: dict[str, torch.optim.Optimizer]
+    base_lrs: dict[str, list[float]]
+    state: TrainState
+    best: BestWeights | None
+    started: float = 0.0
+    interrupt: InterruptFlag | None = None
 
 
 class Runner:
@@ -95,38 +110,40 @@ class Runner:
         optimizers = dict(task.optimizers())
         stages = self._check_stages(task.stages(), optimizers)
         base_lrs = {name: [g["lr"] for g in opt.param_groups] for name, opt in optimizers.items()}
-        state, best = TrainState(), None
+        run = _Fit(task, optimizers, base_lrs, TrainState(), None)
         resumed_from = None
         checkpoint = self._checkpoint_path()
         if resume and checkpoint is not None and checkpoint.is_file():
             restored = load_checkpoint(
                 checkpoint, config=self._resolved_config(), task=task, optimizers=optimizers
             )
-            state, best = restored.state, restored.best
-            resumed_from = state.step
-            self.log.truncate(state.step)
-            self.log.note_resume(state.step, self.command)
+            run.state, run.best = restored.state, restored.best
+            resumed_from = run.state.step
+            self.log.truncate(run.state.step)
+            self.log.note_resume(run.state.step, self.command)
         else:
             self.log.start(self._run_info(stages))
-            state.enter_stage(0, stages[0].name)
+            run.state.enter_stage(0, stages[0].name)
+        state = run.state
         for cb in self.callbacks:
             cb.on_start(self, state)
-        started = time.monotonic() - state.elapsed
+        run.started = time.monotonic() - state.elapsed
         with InterruptFlag() as interrupt:
+            run.interrupt = interrupt
             try:
                 while state.stage_index < len(stages):
                     stage = stages[state.stage_index]
                     self.stage = stage
-                    best = self._run_stage(task, stage, optimizers, base_lrs, state, best, started, interrupt)
+                    self._run_stage(run, stage)
                     if state.stopped == "interrupted":
                         break
-                    best = self._end_stage(task, stage, optimizers, state, best, stages)
+                    self._end_stage(run, stage, stages)
             except DivergenceError:
                 for cb in self.callbacks:
                     cb.on_end(self, state)
                 raise
         if state.stopped == "interrupted":
-            self._save(task, optimizers, state, best)
+            self._save(run)
             for cb in self.callbacks:
                 cb.on_end(self, state)
             path = self._checkpoint_path()
@@ -155,18 +172,9 @@ class Runner:
         caps = [n for n in (stage.max_steps, self.max_steps) if n is not None]
         return min(caps) if caps else None
 
-    def _run_stage(
-        self,
-        task: TrainingTask,
-        stage: Stage,
-        optimizers: dict[str, torch.optim.Optimizer],
-        base_lrs: dict[str, list[float]],
-        state: TrainState,
-        best: BestWeights | None,
-        started: float,
-        interrupt: InterruptFlag,
-    ) -> BestWeights | None:
-        cfg = self.config
+    def _run_stage(self, run: _Fit, stage: Stage) -> None:
+        cfg, task, state = self.config, run.task, run.state
+        assert run.interrupt is not None
         max_steps = self.stage_max_steps(stage)
         per_epoch = task.batches_per_epoch(stage.name)
         num_data = task.num_data()
@@ -183,14 +191,14 @@ class Runner:
             batch = None
             if update.batch:
                 if batches is None:
-                    self._apply_epoch_lr(stage, optimizers, base_lrs, state.epoch)
+                    self._apply_epoch_lr(stage, run)
                     batches = iter(task.train_batches(stage.name, state.epoch))
                     for _ in range(state.batch_in_epoch):  # resume mid-epoch: skip what was consumed
                         next(batches, None)
                 batch = next(batches, _EXHAUSTED)
                 if batch is _EXHAUSTED:
                     batches = None
-                    best = self._end_epoch(task, stage, optimizers, state, best)
+                    self._end_epoch(run, stage)
                     continue
             ctx = StepContext(
                 stage=stage.name,
@@ -202,12 +210,12 @@ class Runner:
                 batches_per_epoch=per_epoch,
                 num_data=num_data,
             )
-            values = self._update(task, stage, optimizers, batch, ctx, state)
+            values = self._update(run, stage, batch, ctx)
             state.step += 1
             state.stage_step += 1
             if update.batch:
                 state.batch_in_epoch += 1
-            state.elapsed = time.monotonic() - started
+            state.elapsed = time.monotonic() - run.started
             state.stage_elapsed = time.monotonic() - stage_started
             if state.step % cfg.log_every == 0:
                 self.log.write(
@@ -217,7 +225,7 @@ class Runner:
                         "step": state.step,
                         "epoch": state.epoch,
                         "optimizer": update.optimizer,
-                        "lr": optimizers[update.optimizer].param_groups[0]["lr"],
+                        "lr": run.optimizers[update.optimizer].param_groups[0]["lr"],
                         "time": round(state.elapsed, 3),
                         **values,
                     }
@@ -225,32 +233,23 @@ class Runner:
             for cb in self.callbacks:
                 cb.on_step(self, state, values)
             if stage.eval_every is not None and state.stage_step % stage.eval_every == 0:
-                best = self._evaluate(task, stage, optimizers, state, best)
+                self._evaluate(run, stage)
             elif cfg.checkpoint_every is not None and state.step % cfg.checkpoint_every == 0:
-                self._save(task, optimizers, state, best)
+                self._save(run)
             if max_steps is not None and state.stage_step >= max_steps:
                 state.stopped = state.stopped or "max_steps"
             if stage.time_budget is not None and state.stage_elapsed >= stage.time_budget:
                 state.stopped = state.stopped or "time_budget"
-            if interrupt.raised:
+            if run.interrupt.raised:
                 state.stopped = "interrupted"
-        return best
 
-    def _update(
-        self,
-        task: TrainingTask,
-        stage: Stage,
-        optimizers: Mapping[str, torch.optim.Optimizer],
-        batch: Any,
-        ctx: StepContext,
-        state: TrainState,
-    ) -> dict[str, float]:
-        task.module.train()
+    def _update(self, run: _Fit, stage: Stage, batch: Any, ctx: StepContext) -> dict[str, float]:
+        run.task.module.train()
         for cb in self.callbacks:
             cb.on_update_start(self, ctx)
-        losses = task.training_step(batch, ctx)
-        values = self._check_finite(losses, state)
-        opt = optimizers[ctx.optimizer]
+        losses = run.task.training_step(batch, ctx)
+        values = self._check_finite(losses, run.state)
+        opt = run.optimizers[ctx.optimizer]
         opt.zero_grad(set_to_none=True)
         losses["loss"].backward()
         clip = stage.settings(ctx.optimizer).grad_clip
@@ -259,18 +258,12 @@ class Runner:
             norm = torch.nn.utils.clip_grad_norm_(params, clip)
             values["grad_norm"] = float(norm)
             if not math.isfinite(values["grad_norm"]):
-                raise self._divergence(state, "grad_norm", values["grad_norm"])
+                raise self._divergence(run.state, "grad_norm", values["grad_norm"])
         opt.step()
         return values
 
-    def _end_epoch(
-        self,
-        task: TrainingTask,
-        stage: Stage,
-        optimizers: dict[str, torch.optim.Optimizer],
-        state: TrainState,
-        best: BestWeights | None,
-    ) -> BestWeights | None:
+    def _end_epoch(self, run: _Fit, stage: Stage) -> None:
+        state = run.state
         if state.batch_in_epoch == 0:
             raise ConfigError(
                 f"stage {stage.name!r}: train_batches() yielded no batch in epoch {state.epoch}"
@@ -278,23 +271,15 @@ class Runner:
         state.epoch += 1
         state.batch_in_epoch = 0
         if stage.eval_every is None:
-            best = self._evaluate(task, stage, optimizers, state, best)
+            self._evaluate(run, stage)
         if stage.max_epochs is not None and state.epoch >= stage.max_epochs and not state.stopped:
             state.stopped = "max_epochs"
-        return best
 
-    def _end_stage(
-        self,
-        task: TrainingTask,
-        stage: Stage,
-        optimizers: dict[str, torch.optim.Optimizer],
-        state: TrainState,
-        best: BestWeights | None,
-        stages: Sequence[Stage],
-    ) -> BestWeights | None:
+    def _end_stage(self, run: _Fit, stage: Stage, stages: Sequence[Stage]) -> None:
         """Restore the stage's best weights if asked, record it, and enter the next stage."""
-        if stage.restore_best and best is not None:
-            task.module.load_state_dict(best)
+        state = run.state
+        if stage.restore_best and run.best is not None:
+            run.task.module.load_state_dict(run.best)
         result = StageResult(
             name=stage.name,
             steps=state.stage_step,
@@ -312,17 +297,11 @@ class Runner:
             state.enter_stage(state.stage_index + 1, stages[state.stage_index + 1].name)
         else:
             state.stage_index += 1
-        self._save(task, optimizers, state, None)
-        return None
+        run.best = None
+        self._save(run)
 
-    def _evaluate(
-        self,
-        task: TrainingTask,
-        stage: Stage,
-        optimizers: dict[str, torch.optim.Optimizer],
-        state: TrainState,
-        best: BestWeights | None,
-    ) -> BestWeights | None:
+    def _evaluate(self, run: _Fit, stage: Stage) -> None:
+        task, state = run.task, run.state
         task.module.eval()
         task.prepare_eval(stage.name)
         with torch.no_grad():
@@ -344,30 +323,26 @@ class Runner:
             if better:
                 state.best, state.best_step, state.bad_evals = value, state.step, 0
                 if stage.restore_best:
-                    best = {k: v.detach().to("cpu", copy=True) for k, v in task.module.state_dict().items()}
+                    run.best = {
+                        k: v.detach().to("cpu", copy=True) for k, v in task.module.state_dict().items()
+                    }
             else:
                 state.bad_evals += 1
-                self._plateau(stage, optimizers, state.bad_evals)
+                self._plateau(stage, run.optimizers, state.bad_evals)
                 if stage.patience is not None and state.bad_evals > stage.patience:
                     state.stopped = "early_stopping"
         for cb in self.callbacks:
             cb.on_eval(self, state, metrics)
-        self._save(task, optimizers, state, best)
-        return best
+        self._save(run)
 
     # -- learning rates -----------------------------------------------------------------------
 
     @staticmethod
-    def _apply_epoch_lr(
-        stage: Stage,
-        optimizers: dict[str, torch.optim.Optimizer],
-        base_lrs: dict[str, list[float]],
-        epoch: int,
-    ) -> None:
+    def _apply_epoch_lr(stage: Stage, run: _Fit) -> None:
         for name in stage.schedule.optimizers():
             schedule = stage.settings(name).lr
-            for group, base in zip(optimizers[name].param_groups, base_lrs[name]):
-                lr = epoch_lr(schedule, base, epoch)
+            for group, base in zip(run.optimizers[name].param_groups, run.base_lrs[name]):
+                lr = epoch_lr(schedule, base, run.state.epoch)
                 if lr is not None:
                     group["lr"] = lr
 
@@ -451,25 +426,19 @@ class Runner:
             **self.info,
         }
 
-    def _save(
-        self,
-        task: TrainingTask,
-        optimizers: Mapping[str, torch.optim.Optimizer],
-        state: TrainState,
-        best: BestWeights | None,
-    ) -> None:
+    def _save(self, run: _Fit) -> None:
         path = self._checkpoint_path()
         if path is not None:
             save_checkpoint(
                 path,
                 config=self._resolved_config(),
-                task=task,
-                optimizers=optimizers,
-                state=state,
-                best=best,
+                task=run.task,
+                optimizers=run.optimizers,
+                state=run.state,
+                best=run.best,
             )
 
 
 def _consumes_data(stage: Stage) -> bool:
-    """Whether any update of the stage's first cycle takes a batch (checked on the first 10k steps)."""
+    """Whether any update of the stage takes a batch (checked on its first 10,000 updates)."""
     return any(stage.schedule.at(i).batch for i in range(10_000))
