@@ -16,10 +16,19 @@ from textgen_eval.data.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocab
 from textgen_eval.generators import generator_class, generator_registry, load_generator
 from textgen_eval.generators.lstm_lm.config import LSTMLMConfig, TrainConfig
 from textgen_eval.generators.lstm_lm.model import LMNet, LSTMLanguageModel, token_nll
+from textgen_eval.generators.vae.config import LSTMVAEConfig, VAEConfig
+from textgen_eval.generators.vae.lstm_vae import LSTMVAE
 from textgen_eval.testing import GENERATOR_CHECKS, GeneratorContract
 
 #: Tiny configs of every built-in generator, by registry name.
 TINY = {
+    "lstm-vae": lambda: LSTMVAE(
+        {
+            "model": LSTMVAEConfig(emb_dim=8, hidden_size=8, latent_size=4),
+            "train": TrainConfig(batch_size=4),
+            "vae": VAEConfig(kl_end=4, word_dropout=0.3),
+        }
+    ),
     "lstm-lm": lambda: LSTMLanguageModel(
         {
             "model": LSTMLMConfig(emb_dim=8, hidden_size=8, recurrent_dropout=0.2),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from textgen_eval.core.schedules import exponential_decay
 from textgen_eval.core.training import LRSchedule
-from textgen_eval.training.schedules import exponential_decay
 
 
 def epoch_lr(schedule: LRSchedule, base: float, epoch: int) -> float | None:

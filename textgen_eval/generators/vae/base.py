@@ -1,0 +1,237 @@
+"""What the text VAEs share: the training task (rec + β_t·KL + α·aux, one stage configured by
+``[runner]``), sampling from z ~ N(0, I), the labelled importance-weighted bound, persistence."""
+
+from __future__ import annotations
+
+import math
+from abc import abstractmethod
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from textgen_eval.core.errors import ConfigError, InputError
+from textgen_eval.core.protocols import TokenScores
+from textgen_eval.core.training import (
+    BaseTask,
+    Cycle,
+    RunnerConfig,
+    Stage,
+    StepContext,
+    TaskRunner,
+    TrainResult,
+    Update,
+)
+from textgen_eval.data.batching import EncodedCorpus, encode_corpus, iterate_batches, sorted_batches
+from textgen_eval.data.vocab import PAD_ID, UNK_ID, Vocab
+from textgen_eval.generators.text.generator import AutoregressiveGenerator
+from textgen_eval.generators.text.optim import TrainConfig, make_optimizer
+from textgen_eval.generators.text.sampler import Decoder, check_sampling_args, sample_tokens
+from textgen_eval.generators.vae.bounds import elbo_terms, iw_log_likelihood, validation_terms
+from textgen_eval.generators.vae.config import VAEConfig
+
+
+class VAEModule(nn.Module):
+    """A text VAE network: q(z|x), log p(x|z), an optional auxiliary term, and a one-token-at-a-time
+    decoder given z (it satisfies :class:`~textgen_eval.generators.vae.bounds.LatentTextNet`)."""
+
+    latent_size: int
+
+    def encode(self, batch: Tensor) -> tuple[Tensor, Tensor]:
+        """``(μ, log σ²)``, each ``(B, Z)``, for a padded ``[BOS] ids [EOS]`` batch."""
+        raise NotImplementedError
+
+    def reconstruction_nll(self, z: Tensor, batch: Tensor) -> tuple[Tensor, Tensor]:
+        """Summed −log p(x|z) per sentence ``(B,)`` and scored tokens ``(B,)`` (EOS scored)."""
+        raise NotImplementedError
+
+    def auxiliary_nll(self, z: Tensor, batch: Tensor) -> Tensor | None:
+        """The auxiliary reconstruction term per sentence, or ``None`` (no auxiliary head)."""
+        return None
+
+    def latent_decoder(self, z: Tensor) -> Decoder:
+        """The decoder given z ``(B, Z)`` as the shared sampler's one-step decoder."""
+        raise NotImplementedError
+
+
+class VAETask(BaseTask):
+    """J = rec + β_t·KL + α·aux averaged over the sentences of a batch (Semeniuta 2019 eq. 5.3.3;
+    α = 0 without an auxiliary head); the logged ``bound`` is rec + KL per token (β = 1)."""
+
+    def __init__(
+        self, model: TextVAE, train: EncodedCorpus, valid: EncodedCorpus | None, runner_config: RunnerConfig
+    ) -> None:
+        self.model, self.train, self.valid = model, train, valid
+        self.runner_config = runner_config
+        self.seed = runner_config.seed
+        self.vae: VAEConfig = model.configs["vae"]
+        self.train_cfg: TrainConfig = model.configs["train"]
+        self.module: VAEModule = model.build_net()
+        self.device = torch.device("cpu")
+        self._optimizer: torch.optim.Optimizer | None = None
+
+    def setup(self, device: torch.device) -> None:
+        self.device = device
+        self.module = self.model.build_net().to(device)
+        self._optimizer = make_optimizer(self.module.parameters(), self.train_cfg)
+
+    def optimizers(self) -> Mapping[str, torch.optim.Optimizer]:
+        assert self._optimizer is not None
+        return {"main": self._optimizer}
+
+    def stages(self) -> Sequence[Stage]:
+        return [self.runner_config.single_stage(Cycle((Update("main"),)))]
+
+    def batches_per_epoch(self, stage: str) -> int:
+        return math.ceil(len(self.train) / self.train_cfg.batch_size)
+
+    def num_data(self) -> int:
+        return len(self.train)
+
+    def train_batches(self, stage: str, epoch: int) -> Iterator[np.ndarray]:
+        return iterate_batches(self.train, self.train_cfg.batch_size, seed=self.seed, epoch=epoch)
+
+    def training_step(self, batch: np.ndarray, ctx: StepContext) -> Mapping[str, Tensor | float]:
+        ids = torch.from_numpy(self.model.prepare_batch(batch)).to(self.device)
+        eps = torch.randn(ids.shape[0], self.module.latent_size, device=self.device)
+        terms = elbo_terms(self.module, ids, eps)
+        weight = self.vae.weight(ctx.step)
+        objective = terms.rec + weight * terms.kl
+        out: dict[str, Tensor | float] = {}
+        if terms.aux is not None:
+            objective = objective + self.model.alpha * terms.aux
+            out["aux"] = terms.aux.mean()
+        out.update(
+            {
+                "loss": objective.mean(),
+                "rec": terms.rec.mean(),  # nats per sentence
+                "kl": terms.kl.mean(),  # nats per sentence
+                "kl_weight": weight,
+                "bound": (terms.rec + terms.kl).sum() / terms.tokens.sum(),  # nats per token, β = 1
+            }
+        )
+        return out
+
+    def validate(self, stage: str) -> Mapping[str, float]:
+        if self.valid is None:
+            return {}
+        totals = validation_terms(self.module, self.valid, self.train_cfg.eval_batch_size, self.device)
+        out = {
+            "valid_loss": (totals["rec"] + totals["kl"]) / totals["tokens"],
+            "valid_rec": totals["rec"] / totals["sentences"],
+            "valid_kl": totals["kl"] / totals["sentences"],
+        }
+        if self.model.has_aux:
+            out["valid_aux"] = totals["aux"] / totals["sentences"]
+        return out
+
+
+class TextVAE(AutoregressiveGenerator):
+    """Base of the text VAEs: sampling from the prior, the IW bound, persistence."""
+
+    #: weight α of the auxiliary reconstruction term (0 for models without one)
+    alpha: float = 0.0
+    has_aux: bool = False
+
+    def __init__(self, configs: Mapping[str, Any], *, vocab: Vocab | None = None) -> None:
+        super().__init__(configs, vocab=vocab)
+        self.net: VAEModule | None = None
+
+    @abstractmethod
+    def build_net(self) -> VAEModule:
+        """The network for the current vocabulary and config."""
+
+    def prepare_batch(self, batch: np.ndarray) -> np.ndarray:
+        """A padded ``[BOS] ids [EOS]`` batch as the network takes it (fixed-length models pad)."""
+        return batch
+
+    def fit(
+        self, train: Sequence[str], valid: Sequence[str] | None, runner: TaskRunner, *, resume: bool = False
+    ) -> TrainResult:
+        train_corpus, valid_corpus = self.prepare_corpora(train, valid)
+        task = VAETask(self, train_corpus, valid_corpus, runner.config)
+        result = runner.fit(task, resume=resume)
+        self.net = task.module.eval()
+        self.device = task.device
+        return result
+
+    def _ready(self) -> VAEModule:
+        if self.net is None or self.vocab is None:
+            raise ConfigError("the model is not trained or loaded")
+        self.net.eval()
+        return self.net
+
+    def decoder(self) -> Decoder:
+        raise ConfigError(f"{self.name} decodes from a latent code z: use sample(), which draws z ~ N(0, I)")
+
+    def max_sample_len(self, requested: int) -> int:
+        return requested
+
+    def sample(
+        self,
+        n: int,
+        *,
+        max_len: int = 50,
+        temperature: float = 1.0,
+        seed: int = 0,
+        progress: Callable[[int], object] | None = None,
+        batch_size: int = 1000,
+    ) -> list[str]:
+        """Draw z ~ N(0, I), then decode with ``temperature`` (0: greedy), all seeded."""
+        check_sampling_args(n, max_len, temperature)
+        net, vocab = self._ready(), self.require_vocab()
+        max_len = self.max_sample_len(max_len)
+        gen = torch.Generator(device=self.device).manual_seed(seed)
+        out: list[str] = []
+        with torch.no_grad():
+            for start in range(0, n, batch_size):
+                size = min(batch_size, n - start)
+                z = torch.randn(size, net.latent_size, generator=gen, device=self.device)
+                drawn = sample_tokens(
+                    net.latent_decoder(z),
+                    size,
+                    max_len=max_len,
+                    temperature=temperature,
+                    generator=gen,
+                    device=self.device,
+                )
+                out.extend(vocab.decode(row) for row in drawn.tokens.cpu().tolist())
+                if progress is not None:
+                    progress(size)
+        return out
+
+    def score_texts(
+        self, texts: Sequence[str], *, k: int | None = None, seed: int = 0, batch_size: int = 64
+    ) -> TokenScores:
+        """Per-sentence −(IW bound) with ``k`` samples (default ``[vae] iw_samples``): an upper
+        bound on the NLL in nats, labelled as such (``estimate="iw"``); seeded."""
+        net, vocab = self._ready(), self.require_vocab()
+        k = k if k is not None else self.configs["vae"].iw_samples
+        corpus = encode_corpus(texts, vocab, max_len=self.score_max_len(), long="error", source="texts")
+        oov = np.asarray([int((seq[1:-1] == UNK_ID).sum()) for seq in corpus.sequences], dtype=np.int64)
+        nll = np.zeros(len(corpus), dtype=np.float64)
+        tokens = np.zeros(len(corpus), dtype=np.int64)
+        gen = torch.Generator(device=self.device).manual_seed(seed)
+        with torch.no_grad():
+            for idx, batch in sorted_batches(corpus.sequences, batch_size):
+                ids = torch.from_numpy(self.prepare_batch(batch)).to(self.device)
+                nll[idx] = (-iw_log_likelihood(net, ids, k, gen)).double().cpu().numpy()
+                tokens[idx] = (ids[:, 1:] != PAD_ID).sum(dim=1).cpu().numpy()
+        return TokenScores(nll=nll, tokens=tokens, oov=oov, estimate="iw", importance_samples=k)
+
+    def score_max_len(self) -> int | None:
+        """Longest sentence (tokens) the model can score; ``None``: any."""
+        return None
+
+    def state_dict(self) -> dict[str, Any]:
+        return dict(self._ready().state_dict())
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        net = self.build_net()
+        try:
+            net.load_state_dict(state)
+        except RuntimeError as exc:
+            raise InputError(f"saved weights do not match the saved config: {exc}") from None
+        self.net = net.eval()

@@ -1,0 +1,82 @@
+"""Configuration of the LSTM VAE: ``[model]`` (architecture, vocabulary), ``[train]`` (optimizer,
+batches), ``[vae]`` (KL schedule, word dropout, importance samples)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from textgen_eval.generators.text.optim import TrainConfig
+
+__all__ = ["LSTMVAEConfig", "TrainConfig", "VAEConfig"]
+
+
+@dataclass(frozen=True)
+class LSTMVAEConfig:
+    """Architecture and vocabulary (Bowman et al. 2016; Semeniuta 2019 §5.3.1, Fig. 5.1).
+
+    Attributes:
+        tokenizer / min_freq / max_vocab / max_len: as for ``lstm-lm`` (``char`` for characters).
+        emb_dim: token embedding size (encoder and decoder share the embedding).
+        hidden_size: units of the encoder and of the decoder LSTM.
+        latent_size: dimension of z.
+        layer_norm: layer-normalised LSTMs (the thesis uses them, §5.5 L1193).
+    """
+
+    tokenizer: str = "whitespace"
+    min_freq: int = 1
+    max_vocab: int | None = None
+    max_len: int = 100
+    emb_dim: int = 128
+    hidden_size: int = 256
+    latent_size: int = 32
+    layer_norm: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("emb_dim", "hidden_size", "latent_size", "max_len", "min_freq"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    """The objective.
+
+    Attributes:
+        kl_schedule: ``linear`` (weight 0 before ``kl_start``, 1 after ``kl_end``, linear in
+            between — Bowman et al.'s annealing), ``constant`` (``kl_weight`` throughout) or
+            ``zero`` (a stochastic autoencoder: the historyless variant of §5.5.1).
+        kl_start / kl_end: steps of the linear schedule (global update count).
+        kl_weight: the weight of the ``constant`` schedule.
+        word_dropout: probability that a decoder input token is replaced by UNK (Bowman et al.'s
+            "word dropout"; §5.5, Table 5.2); 1 is the historyless decoder, which then sees UNK
+            at every position at training and at sampling time.
+        iw_samples: K of the importance-weighted bound that ``score_texts`` reports.
+    """
+
+    kl_schedule: Literal["linear", "constant", "zero"] = "linear"
+    kl_start: int = 0
+    kl_end: int = 1000
+    kl_weight: float = 1.0
+    word_dropout: float = 0.0
+    iw_samples: int = 10
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.word_dropout <= 1.0:
+            raise ValueError(f"word_dropout must be in [0, 1], got {self.word_dropout}")
+        if self.kl_start < 0 or self.kl_end < self.kl_start:
+            raise ValueError(f"need 0 ≤ kl_start ≤ kl_end, got {self.kl_start}, {self.kl_end}")
+        if self.kl_weight < 0:
+            raise ValueError(f"kl_weight must be ≥ 0, got {self.kl_weight}")
+        if self.iw_samples < 1:
+            raise ValueError(f"iw_samples must be ≥ 1, got {self.iw_samples}")
+
+    def weight(self, step: int) -> float:
+        """The KL weight at update ``step`` (the reported bound always uses weight 1)."""
+        from textgen_eval.core.schedules import linear_anneal
+
+        if self.kl_schedule == "zero":
+            return 0.0
+        if self.kl_schedule == "constant":
+            return self.kl_weight
+        return linear_anneal(step, start=self.kl_start, end=self.kl_end)
