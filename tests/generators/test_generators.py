@@ -16,12 +16,27 @@ from textgen_eval.data.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocab
 from textgen_eval.generators import generator_class, generator_registry, load_generator
 from textgen_eval.generators.lstm_lm.config import LSTMLMConfig, TrainConfig
 from textgen_eval.generators.lstm_lm.model import LMNet, LSTMLanguageModel, token_nll
-from textgen_eval.generators.vae.config import LSTMVAEConfig, VAEConfig
+from textgen_eval.generators.vae.config import (
+    HybridObjectiveConfig,
+    HybridVAEConfig,
+    LSTMVAEConfig,
+    VAEConfig,
+)
+from textgen_eval.generators.vae.hybrid import HybridVAE
 from textgen_eval.generators.vae.lstm_vae import LSTMVAE
 from textgen_eval.testing import GENERATOR_CHECKS, GeneratorContract
 
 #: Tiny configs of every built-in generator, by registry name.
 TINY = {
+    "hybrid-vae": lambda: HybridVAE(
+        {
+            "model": HybridVAEConfig(
+                length=36, emb_dim=8, channels=4, feature_size=6, latent_size=4, head="lstm", head_size=8
+            ),
+            "train": TrainConfig(batch_size=4),
+            "vae": HybridObjectiveConfig(kl_end=4, alpha=0.2, word_dropout=0.2),
+        }
+    ),
     "lstm-vae": lambda: LSTMVAE(
         {
             "model": LSTMVAEConfig(emb_dim=8, hidden_size=8, latent_size=4),

@@ -70,7 +70,8 @@ class AutoregressiveGenerator(Generator):
         self, train: Sequence[str], valid: Sequence[str] | None
     ) -> tuple[EncodedCorpus, EncodedCorpus | None]:
         """Build the vocabulary from ``train`` (unless given or loaded) and encode both splits:
-        training sentences longer than ``max_len`` are dropped, validation sentences are kept."""
+        training sentences longer than ``max_len`` are dropped, validation sentences are kept
+        (up to :meth:`valid_max_len`)."""
         settings = self.vocab_settings()
         if self.vocab is None:
             self.vocab = Vocab.build(
@@ -83,10 +84,17 @@ class AutoregressiveGenerator(Generator):
             raise InputError(f"no training sentence has at most max_len={settings.max_len} tokens")
         valid_corpus = None
         if valid is not None:
-            valid_corpus = encode_corpus(valid, self.vocab, max_len=None, source="validation text")
+            valid_corpus = encode_corpus(
+                valid, self.vocab, max_len=self.valid_max_len(), long="drop", source="validation text"
+            )
             if len(valid_corpus) == 0:
                 raise InputError("the validation text is empty")
         return train_corpus, valid_corpus
+
+    def valid_max_len(self) -> int | None:
+        """Validation sentences longer than this are left out (``None``: keep all). Fixed-length
+        models (the hybrid VAE) cannot score longer sentences at all."""
+        return None
 
     # -- sampling ------------------------------------------------------------------------------------
 

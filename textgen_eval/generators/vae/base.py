@@ -117,7 +117,13 @@ class VAETask(BaseTask):
     def validate(self, stage: str) -> Mapping[str, float]:
         if self.valid is None:
             return {}
-        totals = validation_terms(self.module, self.valid, self.train_cfg.eval_batch_size, self.device)
+        totals = validation_terms(
+            self.module,
+            self.valid,
+            self.train_cfg.eval_batch_size,
+            self.device,
+            prepare=self.model.prepare_batch,
+        )
         out = {
             "valid_loss": (totals["rec"] + totals["kl"]) / totals["tokens"],
             "valid_rec": totals["rec"] / totals["sentences"],

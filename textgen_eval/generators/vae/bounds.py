@@ -7,9 +7,11 @@ a batch for a given noise ε; ``iw_log_likelihood`` the importance-weighted boun
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -58,14 +60,20 @@ def elbo_terms(net: LatentTextNet, batch: Tensor, eps: Tensor) -> ElboTerms:
 
 
 def validation_terms(
-    net: LatentTextNet, corpus: EncodedCorpus, batch_size: int, device: torch.device, seed: int = 0
+    net: LatentTextNet,
+    corpus: EncodedCorpus,
+    batch_size: int,
+    device: torch.device,
+    seed: int = 0,
+    prepare: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> dict[str, float]:
-    """Summed reconstruction NLL, KL (β = 1) and aux term, tokens and sentences; seeded noise."""
+    """Summed reconstruction NLL, KL (β = 1) and aux term, tokens and sentences; seeded noise.
+    ``prepare`` shapes each padded batch as the net takes it (fixed-length models pad to L)."""
     gen = torch.Generator(device=device).manual_seed(seed)
     out = {"rec": 0.0, "kl": 0.0, "aux": 0.0, "tokens": 0.0, "sentences": 0.0}
     with torch.no_grad():
         for _, batch in sorted_batches(corpus.sequences, batch_size):
-            ids = torch.from_numpy(batch).to(device)
+            ids = torch.from_numpy(prepare(batch) if prepare is not None else batch).to(device)
             eps = torch.randn(ids.shape[0], net.latent_size, generator=gen, device=device)
             terms = elbo_terms(net, ids, eps)
             out["rec"] += float(terms.rec.double().sum())

@@ -8,7 +8,7 @@ from typing import Literal
 
 from textgen_eval.generators.text.optim import TrainConfig
 
-__all__ = ["LSTMVAEConfig", "TrainConfig", "VAEConfig"]
+__all__ = ["HybridObjectiveConfig", "HybridVAEConfig", "LSTMVAEConfig", "TrainConfig", "VAEConfig"]
 
 
 @dataclass(frozen=True)
@@ -80,3 +80,73 @@ class VAEConfig:
         if self.kl_schedule == "constant":
             return self.kl_weight
         return linear_anneal(step, start=self.kl_start, end=self.kl_end)
+
+
+@dataclass(frozen=True)
+class HybridVAEConfig:
+    """The hybrid convolutional-deconvolutional VAE (Semeniuta 2019 §5.3.2–5.3.4, Figs. 5.2–5.3).
+
+    Attributes:
+        tokenizer / min_freq / max_vocab: as for ``lstm-lm`` (``char`` for characters).
+        length: L, the fixed number of positions (tokens plus EOS, then padding); sentences with
+            more than L − 1 tokens are dropped in training. It must be divisible by 2^conv_layers.
+        emb_dim: input embedding size of the encoder and of the autoregressive head.
+        conv_layers: strided convolutions of the encoder (each halves the length), mirrored by the
+            transposed convolutions of the decoder (each doubles it).
+        channels: channels of the first convolution; each later one doubles them.
+        kernel_size: kernel of the (transposed) convolutions (odd).
+        feature_size: channels of the last deconvolution: the per-position feature the head reads.
+        latent_size: dimension of z.
+        head: the autoregressive head on top of the deconvolution: ``none`` (historyless,
+            Fig. 5.2), ``lstm`` (Fig. 5.3a) or ``bytenet`` (masked convolutions, Fig. 5.3b).
+        head_size: LSTM units, or channels of the ByteNet layers.
+        bytenet_layers: N masked convolutions of kernel 2, no dilation, no skips: the head sees
+            the previous N + 1 symbols (§5.5.2).
+    """
+
+    tokenizer: str = "whitespace"
+    min_freq: int = 1
+    max_vocab: int | None = None
+    length: int = 36
+    emb_dim: int = 64
+    conv_layers: int = 2
+    channels: int = 128
+    kernel_size: int = 3
+    feature_size: int = 128
+    latent_size: int = 32
+    head: Literal["none", "lstm", "bytenet"] = "lstm"
+    head_size: int = 256
+    bytenet_layers: int = 3
+
+    def __post_init__(self) -> None:
+        for name in ("length", "emb_dim", "conv_layers", "channels", "feature_size", "latent_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+        if self.length % 2**self.conv_layers:
+            raise ValueError(
+                f"length {self.length} is not divisible by 2^conv_layers = {2**self.conv_layers} "
+                f"(conv_layers {self.conv_layers}); each deconvolution doubles the length"
+            )
+        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd, got {self.kernel_size}")
+        if self.head == "bytenet" and self.bytenet_layers < 1:
+            raise ValueError(f"bytenet_layers must be ≥ 1, got {self.bytenet_layers}")
+
+    @property
+    def max_len(self) -> int:
+        """Tokens per sentence (EOS takes the last position)."""
+        return self.length - 1
+
+
+@dataclass(frozen=True)
+class HybridObjectiveConfig(VAEConfig):
+    """The hybrid's objective: the VAE's plus α, the weight of the auxiliary reconstruction term
+    J_aux = −E_q[Σ_t log p(x_t|z)] read from the last deconvolution (eqs. 5.3.2–5.3.4); it is a
+    regulariser, reported apart from the bound. ``word_dropout`` applies to the head's inputs."""
+
+    alpha: float = 0.2
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.alpha < 0:
+            raise ValueError(f"alpha must be ≥ 0, got {self.alpha}")
