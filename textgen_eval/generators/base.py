@@ -43,6 +43,11 @@ class Generator(Model[Sequence[str]]):
         """Per-sentence NLL totals, exact or a labelled bound (``TokenScores.estimate``)."""
         raise NotImplementedError(f"generator {self.name!r} does not define a likelihood")
 
+    def diagnostics(self, texts: Sequence[str]) -> dict[str, float]:
+        """Model-specific numbers about ``texts`` that explain the likelihood (a VAE's KL and
+        reconstruction terms); ``tge evaluate RUN_DIR`` reports them beside ``model-nll``."""
+        return {}
+
     def nll(self, texts: Sequence[str]) -> np.ndarray:
         """Negative log-likelihood in nats of each sentence (EOS scored, BOS not), as a float64
         array; raises ``NotImplementedError`` for generators without a likelihood (GANs)."""

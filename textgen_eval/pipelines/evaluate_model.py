@@ -130,5 +130,6 @@ def model_likelihood(model: Generator, bundle: str, model_ref: str) -> Score | N
         "oov_rate": float(scores.oov.sum()) / max(1, int((scores.tokens - 1).sum())),
         "estimate": scores.estimate,
         "importance_samples": scores.importance_samples,
+        **model.diagnostics(lines),
     }
     return Score("model-nll", nll, "lower", len(lines), make_signature("model-nll", settings), details)

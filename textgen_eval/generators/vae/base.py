@@ -215,7 +215,7 @@ class TextVAE(AutoregressiveGenerator):
         bound on the NLL in nats, labelled as such (``estimate="iw"``); seeded."""
         net, vocab = self._ready(), self.require_vocab()
         k = k if k is not None else self.configs["vae"].iw_samples
-        corpus = encode_corpus(texts, vocab, max_len=self.score_max_len(), long="error", source="texts")
+        corpus = encode_corpus(texts, vocab, max_len=self.score_max_len(), long="error", source="scored text")
         oov = np.asarray([int((seq[1:-1] == UNK_ID).sum()) for seq in corpus.sequences], dtype=np.int64)
         nll = np.zeros(len(corpus), dtype=np.float64)
         tokens = np.zeros(len(corpus), dtype=np.int64)
@@ -226,6 +226,26 @@ class TextVAE(AutoregressiveGenerator):
                 nll[idx] = (-iw_log_likelihood(net, ids, k, gen)).double().cpu().numpy()
                 tokens[idx] = (ids[:, 1:] != PAD_ID).sum(dim=1).cpu().numpy()
         return TokenScores(nll=nll, tokens=tokens, oov=oov, estimate="iw", importance_samples=k)
+
+    def diagnostics(self, texts: Sequence[str]) -> dict[str, float]:
+        """Reconstruction, KL (β = 1) and auxiliary terms of ``texts`` in nats per sentence, the KL
+        in bits per character, and the bound per token: a collapsed KL shows at a glance."""
+        net, vocab = self._ready(), self.require_vocab()
+        corpus = encode_corpus(texts, vocab, max_len=self.score_max_len(), long="drop", source="texts")
+        totals = validation_terms(
+            net, corpus, self.configs["train"].eval_batch_size, self.device, prepare=self.prepare_batch
+        )
+        sentences, chars = max(totals["sentences"], 1.0), max(sum(len(t) for t in texts), 1)
+        out = {
+            "rec_per_sentence": totals["rec"] / sentences,
+            "kl_per_sentence": totals["kl"] / sentences,
+            "kl_bits_per_char": totals["kl"] / math.log(2) / chars,
+            "elbo_bound_per_token": (totals["rec"] + totals["kl"]) / max(totals["tokens"], 1.0),
+            "sentences": totals["sentences"],
+        }
+        if self.has_aux:
+            out["aux_per_sentence"] = totals["aux"] / sentences
+        return out
 
     def score_max_len(self) -> int | None:
         """Longest sentence (tokens) the model can score; ``None``: any."""
