@@ -145,3 +145,16 @@ def test_the_shipped_thesis_space_builds_every_drawn_configuration() -> None:
     assert len(spec.search_slots()) == 100 and spec.direction == "lower"
     assert spec.trial_kind == "text"
     assert spec.trial_options == {"samples": 1000, "max_len": 50, "lm_recipe": {}}
+
+
+@pytest.mark.parametrize("model", ["lstm-vae", "hybrid-vae"])
+def test_the_shipped_vae_spaces_build_every_drawn_configuration(model: str) -> None:
+    from tests.conftest import ROOT
+    from textgen_eval.pipelines.tune import build_spec
+
+    for space_path in (None, ROOT / "examples" / "spaces" / f"{model}-thesis.toml"):
+        spec = build_spec(
+            model, "coco", name="v", budget=40, retrain=2, objective="fd", metrics=None,
+            space_path=space_path, overrides={}, trial_options={}, seed=0, trial_timeout=None,
+        )  # fmt: skip
+        assert len(spec.search_slots()) == 40
