@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -15,21 +15,18 @@ from textgen_eval.core.errors import ConfigError, InputError
 from textgen_eval.core.protocols import TokenScores
 from textgen_eval.core.space import SearchSpace
 from textgen_eval.core.training import (
-    BaseTask,
-    Cycle,
     RunnerConfig,
-    Stage,
     StepContext,
     TaskRunner,
     TrainResult,
-    Update,
 )
-from textgen_eval.data.batching import EncodedCorpus, encode_corpus, iterate_batches, sorted_batches
+from textgen_eval.data.batching import EncodedCorpus, encode_corpus, sorted_batches
 from textgen_eval.data.vocab import PAD_ID, UNK_ID, Vocab
 from textgen_eval.generators.lstm_lm.cells import RecurrentDropoutLSTM
-from textgen_eval.generators.lstm_lm.config import LSTMLMConfig, TrainConfig, make_optimizer
+from textgen_eval.generators.lstm_lm.config import LSTMLMConfig, TrainConfig
 from textgen_eval.generators.lstm_lm.space import SEARCH_SPACE
 from textgen_eval.generators.text.generator import AutoregressiveGenerator
+from textgen_eval.generators.text.task import SingleNetworkTask
 
 
 class LMNet(nn.Module):
@@ -98,7 +95,7 @@ def token_nll(net: LMNet, batch: Tensor) -> tuple[Tensor, Tensor]:
     return (nll * mask).sum(dim=1), mask.sum(dim=1)
 
 
-class LMTask(BaseTask):
+class LMTask(SingleNetworkTask[LMNet]):
     """The LM as a :class:`~textgen_eval.core.training.TrainingTask`: one stage configured by
     ``[runner]``, one optimizer (``main``), maximum likelihood on every batch."""
 
@@ -109,39 +106,7 @@ class LMTask(BaseTask):
         valid: EncodedCorpus | None,
         runner_config: RunnerConfig,
     ) -> None:
-        self.model = model
-        self.train = train
-        self.valid = valid
-        self.seed = runner_config.seed
-        self.runner_config = runner_config
-        cfg: TrainConfig = model.configs["train"]
-        self.batch_size = cfg.batch_size
-        # bucketing chunks hold whole batches except the last, so this is exact
-        self.steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
-        self.module: LMNet = model.build_net()
-        self._optimizer: torch.optim.Optimizer | None = None
-        self.device = torch.device("cpu")
-
-    def setup(self, device: torch.device) -> None:
-        self.device = device
-        self.module = self.model.build_net().to(device)
-        self._optimizer = make_optimizer(self.module.parameters(), self.model.configs["train"])
-
-    def optimizers(self) -> Mapping[str, torch.optim.Optimizer]:
-        assert self._optimizer is not None
-        return {"main": self._optimizer}
-
-    def stages(self) -> Sequence[Stage]:
-        return [self.runner_config.single_stage(Cycle((Update("main"),)))]
-
-    def batches_per_epoch(self, stage: str) -> int:
-        return self.steps_per_epoch
-
-    def num_data(self) -> int:
-        return len(self.train)
-
-    def train_batches(self, stage: str, epoch: int) -> Iterator[np.ndarray]:
-        return iterate_batches(self.train, self.batch_size, seed=self.seed, epoch=epoch)
+        super().__init__(model.build_net, train, valid, runner_config, model.configs["train"])
 
     def training_step(self, batch: np.ndarray, ctx: StepContext) -> Mapping[str, Tensor]:
         nll, count = token_nll(self.module, torch.from_numpy(batch).to(self.device))
@@ -150,9 +115,7 @@ class LMTask(BaseTask):
     def validate(self, stage: str) -> Mapping[str, float]:
         if self.valid is None:
             return {}
-        total, count = corpus_nll(
-            self.module, self.valid, self.model.configs["train"].eval_batch_size, self.device
-        )
+        total, count = corpus_nll(self.module, self.valid, self.train_config.eval_batch_size, self.device)
         loss = total / count
         return {"valid_loss": loss, "valid_ppl": math.exp(min(loss, 700.0))}
 

@@ -108,13 +108,17 @@ class AutoregressiveGenerator(Generator):
         progress: Callable[[int], object] | None = None,
         batch_size: int = 1000,
     ) -> list[str]:
-        """Ancestral sampling (``temperature`` 0: greedy) in batches of ``batch_size``."""
+        """Ancestral sampling (``temperature`` 0: greedy) in batches of ``batch_size``; one seeded
+        generator draws everything (latent codes too, for models that have them)."""
         check_sampling_args(n, max_len, temperature)
-        decoder, vocab = self.decoder(), self.require_vocab()
+        vocab = self.require_vocab()
+        max_len = self.max_sample_len(max_len)
         gen = torch.Generator(device=self.device).manual_seed(seed)
         out: list[str] = []
         for start in range(0, n, batch_size):
             size = min(batch_size, n - start)
+            with torch.no_grad():
+                decoder = self.batch_decoder(size, gen)
             batch = sample_tokens(
                 decoder, size, max_len=max_len, temperature=temperature, generator=gen, device=self.device
             )
@@ -122,6 +126,15 @@ class AutoregressiveGenerator(Generator):
             if progress is not None:
                 progress(size)
         return out
+
+    def batch_decoder(self, size: int, generator: torch.Generator) -> Decoder:
+        """The decoder of one batch of ``size`` samples (a latent-variable model draws its codes
+        here with ``generator``); by default :meth:`decoder`."""
+        return self.decoder()
+
+    def max_sample_len(self, requested: int) -> int:
+        """The longest sample the model can draw (fixed-length models cap ``requested``)."""
+        return requested
 
     # -- persistence ---------------------------------------------------------------------------------
 

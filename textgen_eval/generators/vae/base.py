@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,20 +15,16 @@ from torch import Tensor, nn
 from textgen_eval.core.errors import ConfigError, InputError
 from textgen_eval.core.protocols import TokenScores
 from textgen_eval.core.training import (
-    BaseTask,
-    Cycle,
     RunnerConfig,
-    Stage,
     StepContext,
     TaskRunner,
     TrainResult,
-    Update,
 )
-from textgen_eval.data.batching import EncodedCorpus, encode_corpus, iterate_batches, sorted_batches
+from textgen_eval.data.batching import EncodedCorpus, encode_corpus, sorted_batches
 from textgen_eval.data.vocab import PAD_ID, UNK_ID, Vocab
 from textgen_eval.generators.text.generator import AutoregressiveGenerator
-from textgen_eval.generators.text.optim import TrainConfig, make_optimizer
-from textgen_eval.generators.text.sampler import Decoder, check_sampling_args, sample_tokens
+from textgen_eval.generators.text.sampler import Decoder
+from textgen_eval.generators.text.task import SingleNetworkTask
 from textgen_eval.generators.vae.bounds import elbo_terms, iw_log_likelihood, validation_terms
 from textgen_eval.generators.vae.config import VAEConfig
 
@@ -56,42 +52,16 @@ class VAEModule(nn.Module):
         raise NotImplementedError
 
 
-class VAETask(BaseTask):
+class VAETask(SingleNetworkTask[VAEModule]):
     """J = rec + β_t·KL + α·aux averaged over the sentences of a batch (Semeniuta 2019 eq. 5.3.3;
     α = 0 without an auxiliary head); the logged ``bound`` is rec + KL per token (β = 1)."""
 
     def __init__(
         self, model: TextVAE, train: EncodedCorpus, valid: EncodedCorpus | None, runner_config: RunnerConfig
     ) -> None:
-        self.model, self.train, self.valid = model, train, valid
-        self.runner_config = runner_config
-        self.seed = runner_config.seed
+        super().__init__(model.build_net, train, valid, runner_config, model.configs["train"])
+        self.model = model
         self.vae: VAEConfig = model.configs["vae"]
-        self.train_cfg: TrainConfig = model.configs["train"]
-        self.module: VAEModule = model.build_net()
-        self.device = torch.device("cpu")
-        self._optimizer: torch.optim.Optimizer | None = None
-
-    def setup(self, device: torch.device) -> None:
-        self.device = device
-        self.module = self.model.build_net().to(device)
-        self._optimizer = make_optimizer(self.module.parameters(), self.train_cfg)
-
-    def optimizers(self) -> Mapping[str, torch.optim.Optimizer]:
-        assert self._optimizer is not None
-        return {"main": self._optimizer}
-
-    def stages(self) -> Sequence[Stage]:
-        return [self.runner_config.single_stage(Cycle((Update("main"),)))]
-
-    def batches_per_epoch(self, stage: str) -> int:
-        return math.ceil(len(self.train) / self.train_cfg.batch_size)
-
-    def num_data(self) -> int:
-        return len(self.train)
-
-    def train_batches(self, stage: str, epoch: int) -> Iterator[np.ndarray]:
-        return iterate_batches(self.train, self.train_cfg.batch_size, seed=self.seed, epoch=epoch)
 
     def training_step(self, batch: np.ndarray, ctx: StepContext) -> Mapping[str, Tensor | float]:
         ids = torch.from_numpy(self.model.prepare_batch(batch)).to(self.device)
@@ -120,7 +90,7 @@ class VAETask(BaseTask):
         totals = validation_terms(
             self.module,
             self.valid,
-            self.train_cfg.eval_batch_size,
+            self.train_config.eval_batch_size,
             self.device,
             prepare=self.model.prepare_batch,
         )
@@ -172,41 +142,11 @@ class TextVAE(AutoregressiveGenerator):
     def decoder(self) -> Decoder:
         raise ConfigError(f"{self.name} decodes from a latent code z: use sample(), which draws z ~ N(0, I)")
 
-    def max_sample_len(self, requested: int) -> int:
-        return requested
-
-    def sample(
-        self,
-        n: int,
-        *,
-        max_len: int = 50,
-        temperature: float = 1.0,
-        seed: int = 0,
-        progress: Callable[[int], object] | None = None,
-        batch_size: int = 1000,
-    ) -> list[str]:
-        """Draw z ~ N(0, I), then decode with ``temperature`` (0: greedy), all seeded."""
-        check_sampling_args(n, max_len, temperature)
-        net, vocab = self._ready(), self.require_vocab()
-        max_len = self.max_sample_len(max_len)
-        gen = torch.Generator(device=self.device).manual_seed(seed)
-        out: list[str] = []
-        with torch.no_grad():
-            for start in range(0, n, batch_size):
-                size = min(batch_size, n - start)
-                z = torch.randn(size, net.latent_size, generator=gen, device=self.device)
-                drawn = sample_tokens(
-                    net.latent_decoder(z),
-                    size,
-                    max_len=max_len,
-                    temperature=temperature,
-                    generator=gen,
-                    device=self.device,
-                )
-                out.extend(vocab.decode(row) for row in drawn.tokens.cpu().tolist())
-                if progress is not None:
-                    progress(size)
-        return out
+    def batch_decoder(self, size: int, generator: torch.Generator) -> Decoder:
+        """Draw z ~ N(0, I) for ``size`` samples; the decoder then samples given z."""
+        net = self._ready()
+        z = torch.randn(size, net.latent_size, generator=generator, device=self.device)
+        return net.latent_decoder(z)
 
     def score_texts(
         self, texts: Sequence[str], *, k: int | None = None, seed: int = 0, batch_size: int = 64
