@@ -25,6 +25,7 @@ and reconstruction against the training step.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import statistics
@@ -136,6 +137,8 @@ def experiments() -> list[Run]:
         Run("hybrid α=0 no anneal L=64", "alpha", 64, hybrid(64, 0.0, False)),
         Run("hybrid α=0.2 no anneal L=64", "alpha", 64, hybrid(64, 0.2, False)),
         Run("hybrid α=0.5 no anneal L=64", "alpha", 64, hybrid(64, 0.5, False)),
+        Run("hybrid α=1 no anneal L=64", "alpha-high", 64, hybrid(64, 1.0, False)),
+        Run("hybrid α=2 no anneal L=64", "alpha-high", 64, hybrid(64, 2.0, False)),
         Run("hybrid α=0.2 anneal L=64", "hybrid", 64, hybrid(64, 0.2, True)),
         Run("bytenet N=1 α=0 L=64", "bytenet", 64, hybrid(64, 0.0, False, head="bytenet", layers=1)),
         Run("bytenet N=4 α=0 L=64", "bytenet", 64, hybrid(64, 0.0, False, head="bytenet", layers=4)),
@@ -184,7 +187,8 @@ def summarise(run: Run) -> dict[str, str]:
     for key in ("rec_bpc", "kl_bpc", "bound_bpc"):
         values = [s[key] for s in run.seeds]
         std = statistics.stdev(values) if len(values) > 1 else 0.0
-        out[key] = f"{statistics.mean(values):.3f} ± {std:.3f}"
+        digits = 4 if key == "kl_bpc" else 3
+        out[key] = f"{statistics.mean(values):.{digits}f} ± {std:.{digits}f}"
     return out
 
 
@@ -192,87 +196,101 @@ def mean(run: Run, key: str) -> float:
     return statistics.mean(s[key] for s in run.seeds)
 
 
+COLLAPSED = 0.01  # bits per character: below this the KL has collapsed (GENERATORS.md §10)
+
+
 def verdict(full: bool, direction: bool) -> str:
     return "reproduced" if full else ("direction only" if direction else "not reproduced")
 
 
+def clearly_greater(a: Run, b: Run, key: str) -> bool:
+    """Mean of ``a`` above mean of ``b`` by more than two standard errors of the difference."""
+    xs, ys = [s[key] for s in a.seeds], [s[key] for s in b.seeds]
+    var = (statistics.variance(xs) if len(xs) > 1 else 0.0) / len(xs)
+    var += (statistics.variance(ys) if len(ys) > 1 else 0.0) / len(ys)
+    return statistics.mean(xs) - statistics.mean(ys) > 2 * math.sqrt(var)
+
+
 def verdicts(runs: dict[str, Run]) -> list[tuple[str, str, str]]:
-    """(claim, measured, verdict) for each claim whose runs were made."""
+    """(claim, measured, verdict) for each claim whose runs were made. A difference counts only
+    beyond two standard errors over seeds; a KL below 0.01 bits/char counts as collapsed."""
     out = []
 
     def have(*names: str) -> bool:
         return all(n in runs and runs[n].seeds for n in names)
 
-    if have("lstm-vae p=0.2 L=64", "lstm-vae p=0.5 L=64", "lstm-vae p=0.2 L=32", "lstm-vae p=0.5 L=32"):
-        rows = []
-        ok = True
-        for length in (32, 64):
-            lo, hi = runs[f"lstm-vae p=0.2 L={length}"], runs[f"lstm-vae p=0.5 L={length}"]
-            kl_up = mean(hi, "kl_bpc") > mean(lo, "kl_bpc")
-            rec_up = mean(hi, "rec_bpc") > mean(lo, "rec_bpc")
-            ok &= kl_up and rec_up
-            rows.append(
-                f"L={length}: KL {mean(lo, 'kl_bpc'):.3f} → {mean(hi, 'kl_bpc'):.3f}, "
-                f"rec {mean(lo, 'rec_bpc'):.3f} → {mean(hi, 'rec_bpc'):.3f} bpc"
-            )
-        out.append(
-            (
-                "Table 5.2: KL and reconstruction rise with word dropout p (0.2 → 0.5)",
-                "; ".join(rows),
-                "reproduced" if ok else "not reproduced",
-            )
-        )
-        rows, ok = [], True
+    def kl(name: str) -> float:
+        return mean(runs[name], "kl_bpc")
+
+    lstm = [f"lstm-vae p={p} L={n}" for n in (32, 64) for p in (0.2, 0.5)]
+    if have(*lstm):
+        kl_rows, rec_rows, kl_ok, rec_ok, alive = [], [], True, True, False
+        for n in (32, 64):
+            lo, hi = runs[f"lstm-vae p=0.2 L={n}"], runs[f"lstm-vae p=0.5 L={n}"]
+            alive |= max(mean(lo, "kl_bpc"), mean(hi, "kl_bpc")) > COLLAPSED
+            kl_ok &= clearly_greater(hi, lo, "kl_bpc")
+            rec_ok &= clearly_greater(hi, lo, "rec_bpc")
+            kl_rows.append(f"L={n}: {mean(lo, 'kl_bpc'):.4f} → {mean(hi, 'kl_bpc'):.4f} bpc")
+            rec_rows.append(f"L={n}: {mean(lo, 'rec_bpc'):.3f} → {mean(hi, 'rec_bpc'):.3f} bpc")
+        claim = "Table 5.2: the LSTM VAE's reconstruction term rises with word dropout p (0.2 → 0.5)"
+        out.append((claim, "; ".join(rec_rows), verdict(rec_ok, rec_ok)))
+        claim = "Table 5.2: the LSTM VAE's KL rises with word dropout p (0.2 → 0.5)"
+        reason = "" if alive else " — KL collapsed (< 0.01 bpc) at both p"
+        out.append((claim, "; ".join(kl_rows) + reason, verdict(kl_ok and alive, False)))
+        rows, ok, alive = [], True, False
         for p in (0.2, 0.5):
-            short, long = runs[f"lstm-vae p={p} L=32"], runs[f"lstm-vae p={p} L=64"]
-            ok &= mean(long, "kl_bpc") < mean(short, "kl_bpc")
-            rows.append(f"p={p}: {mean(short, 'kl_bpc'):.3f} (L=32) → {mean(long, 'kl_bpc'):.3f} (L=64) bpc")
-        out.append(
-            (
-                "Fig. 5.6: the LSTM VAE's KL per character falls as L grows",
-                "; ".join(rows),
-                "reproduced" if ok else "not reproduced",
-            )
-        )
+            short, long = f"lstm-vae p={p} L=32", f"lstm-vae p={p} L=64"
+            alive |= kl(short) > COLLAPSED
+            ok &= clearly_greater(runs[short], runs[long], "kl_bpc")
+            rows.append(f"p={p}: {kl(short):.4f} (L=32) → {kl(long):.4f} (L=64) bpc")
+        claim = "Fig. 5.6: the LSTM VAE keeps a KL at short L that falls towards 0 as L grows"
+        reason = "" if alive else " — already collapsed at L = 32"
+        out.append((claim, "; ".join(rows) + reason, verdict(ok and alive, False)))
     if have("lstm-vae p=0 no anneal L=64"):
-        kl = mean(runs["lstm-vae p=0 no anneal L=64"], "kl_bpc")
-        out.append(
-            (
-                "Collapse: p = 0 without annealing ends with KL ≤ 0.01 bits/char",
-                f"KL {kl:.4f} bpc",
-                "reproduced" if kl <= 0.01 else "not reproduced",
-            )
-        )
+        value = kl("lstm-vae p=0 no anneal L=64")
+        claim = "Collapse: p = 0 without annealing ends with KL ≤ 0.01 bits/char"
+        out.append((claim, f"KL {value:.5f} bpc", verdict(value <= COLLAPSED, value <= COLLAPSED)))
     if have("lstm AE p=1 (KL weight 0) L=64", "conv-deconv AE (KL weight 0) L=64"):
-        lstm, conv = runs["lstm AE p=1 (KL weight 0) L=64"], runs["conv-deconv AE (KL weight 0) L=64"]
-        a, b = mean(lstm, "rec_bpc"), mean(conv, "rec_bpc")
+        a = mean(runs["lstm AE p=1 (KL weight 0) L=64"], "rec_bpc")
+        b = mean(runs["conv-deconv AE (KL weight 0) L=64"], "rec_bpc")
         claim = "Fig. 5.5: historyless, the conv-deconv AE reconstructs with < ½ the LSTM AE's bpc"
         measured = f"LSTM AE {a:.3f}, conv-deconv {b:.3f} bpc (ratio {b / a:.2f})"
         out.append((claim, measured, verdict(b < 0.5 * a, b < a)))
-    if have("hybrid α=0 no anneal L=64", "hybrid α=0.2 no anneal L=64", "hybrid α=0.5 no anneal L=64"):
-        kls = [mean(runs[f"hybrid α={a} no anneal L=64"], "kl_bpc") for a in (0, 0.2, 0.5)]
-        rising = kls[0] < kls[1] < kls[2]
-        claim = "Fig. 5.7: without annealing the hybrid's KL rises with α; α = 0 collapses (KL ≈ 0)"
-        measured = "KL " + ", ".join(f"α={a}: {k:.4f}" for a, k in zip((0, 0.2, 0.5), kls)) + " bpc"
-        out.append((claim, measured, verdict(rising and kls[0] <= 0.01, rising)))
+    values = [a for a in (0, 0.2, 0.5, 1, 2) if have(f"hybrid α={a} no anneal L=64")]
+    if len(values) >= 3:
+        alphas = [f"hybrid α={a} no anneal L=64" for a in values]
+        kls = [kl(n) for n in alphas]
+        # KL never clearly falls as α grows, and the largest α clearly exceeds α = 0
+        never_falls = not any(
+            clearly_greater(runs[a], runs[b], "kl_bpc") for a, b in itertools.pairwise(alphas)
+        )
+        rising = never_falls and clearly_greater(runs[alphas[-1]], runs[alphas[0]], "kl_bpc")
+        claim = (
+            "Fig. 5.7: without annealing the hybrid's KL rises with α; α = 0 collapses, a large enough α "
+            "keeps a non-zero KL"
+        )
+        measured = "KL " + ", ".join(f"α={a}: {k:.4f}" for a, k in zip(values, kls)) + " bpc"
+        nonzero = max(kls) > COLLAPSED
+        bounds = ", ".join(f"{mean(runs[n], 'bound_bpc'):.3f}" for n in alphas)
+        measured += f"; bound {bounds} bpc"
+        out.append((claim, measured, verdict(rising and kls[0] <= COLLAPSED and nonzero, nonzero or rising)))
     if have("hybrid α=0.2 anneal L=64", "lstm-vae p=0.2 L=64"):
         h, lv = runs["hybrid α=0.2 anneal L=64"], runs["lstm-vae p=0.2 L=64"]
         ratio = mean(h, "kl_bpc") / max(mean(lv, "kl_bpc"), 1e-9)
+        alive = mean(h, "kl_bpc") > COLLAPSED
         claim = "Table 5.2: hybrid (α = 0.2) keeps ≥ 3× the LSTM VAE's (p = 0.2) KL at a comparable bound"
         measured = (
-            f"KL {mean(h, 'kl_bpc'):.3f} vs {mean(lv, 'kl_bpc'):.3f} bpc (×{ratio:.1f}); bound "
+            f"KL {mean(h, 'kl_bpc'):.4f} vs {mean(lv, 'kl_bpc'):.4f} bpc (×{ratio:.1f}); bound "
             f"{mean(h, 'bound_bpc'):.3f} vs {mean(lv, 'bound_bpc'):.3f} bpc"
         )
-        out.append((claim, measured, verdict(ratio >= 3, ratio > 1)))
-    if have("bytenet N=1 α=0 L=64", "bytenet N=4 α=0 L=64", "bytenet N=4 α=0.2 L=64"):
-        k1, k4, k4a = (
-            mean(runs[n], "kl_bpc")
-            for n in ("bytenet N=1 α=0 L=64", "bytenet N=4 α=0 L=64", "bytenet N=4 α=0.2 L=64")
-        )
-        ok = k4 <= 0.01 and k4a > 0.01
+        out.append((claim, measured, verdict(alive and ratio >= 3, clearly_greater(h, lv, "kl_bpc"))))
+    names = ("bytenet N=1 α=0 L=64", "bytenet N=4 α=0 L=64", "bytenet N=4 α=0.2 L=64")
+    if have(*names):
+        k1, k4, k4a = (kl(n) for n in names)
         claim = "Fig. 5.8: α = 0 and receptive field 5 (N = 4) collapses; α = 0.2 does not"
         measured = f"KL N=1 α=0: {k1:.4f}; N=4 α=0: {k4:.4f}; N=4 α=0.2: {k4a:.4f} bpc"
-        out.append((claim, measured, verdict(ok, k4a > k4)))
+        ok = k4 <= COLLAPSED < k4a
+        out.append((claim, measured, verdict(ok, clearly_greater(runs[names[2]], runs[names[1]], "kl_bpc"))))
     return out
 
 
@@ -309,19 +327,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--only", default="lstm,ae,alpha,hybrid,bytenet")
+    parser.add_argument("--only", default="lstm,ae,alpha,alpha-high,hybrid,bytenet")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "vae")
+    parser.add_argument(
+        "--report-only", type=Path, metavar="RESULTS_JSON", help="Re-render the table of an earlier run."
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     groups = set(args.only.split(","))
-    text = (ROOT / "data" / "coco" / "train.txt").read_text(encoding="utf-8")
     runs = [r for r in experiments() if r.group in groups]
-    for run in runs:
-        for seed in range(args.seeds):
-            result, curve = train_one(run, args.steps, seed, text)
-            run.seeds.append(result)
-            run.curves.append(curve)
-            print(f"{run.name} seed {seed}: {result}", file=sys.stderr, flush=True)
+    if args.report_only is not None:
+        saved = json.loads(args.report_only.read_text(encoding="utf-8"))
+        for run in runs:
+            run.seeds = saved.get(run.name, {}).get("seeds", [])
+            run.curves = saved.get(run.name, {}).get("curves", [])
+        runs = [r for r in runs if r.seeds]
+    else:
+        text = (ROOT / "data" / "coco" / "train.txt").read_text(encoding="utf-8")
+        for run in runs:
+            for seed in range(args.seeds):
+                result, curve = train_one(run, args.steps, seed, text)
+                run.seeds.append(result)
+                run.curves.append(curve)
+                print(f"{run.name} seed {seed}: {result}", file=sys.stderr, flush=True)
     table = ["| run | rec (bpc) | KL (bpc) | bound (bpc) | steps/s |", "|---|---:|---:|---:|---:|"]
     for run in runs:
         s = summarise(run)
@@ -341,7 +369,10 @@ def main() -> None:
     print(report)
     (args.out / "table.md").write_text(report + "\n", encoding="utf-8")
     (args.out / "results.json").write_text(
-        json.dumps({r.name: {"group": r.group, "seeds": r.seeds} for r in runs}, indent=2), encoding="utf-8"
+        json.dumps(
+            {r.name: {"group": r.group, "seeds": r.seeds, "curves": r.curves} for r in runs}, indent=2
+        ),
+        encoding="utf-8",
     )
     for path in plot(runs, args.out):
         print(f"wrote {path}", file=sys.stderr)
