@@ -45,6 +45,8 @@ def test_train_sample_and_evaluate_a_vae(model: str, tge, tiny_bundle: Path, tmp
     assert "|bound:iw-3|" in nll["signature"] and nll["details"]["estimate"] == "iw"
     assert {"kl_per_sentence", "rec_per_sentence", "kl_bits_per_char"} <= set(nll["details"])
     assert ("aux_per_sentence" in nll["details"]) == (model == "hybrid-vae")
+    last = nll["details"]["last_training_record"]  # the annealing weight where training ended
+    assert last["step"] == 4 and "kl_weight" in last and "kl" in last
 
 
 def test_character_level_vae(tge, tiny_bundle: Path, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from textgen_eval.core.hashing import file_digest
 from textgen_eval.core.model import CONFIG_FILE, WEIGHTS_FILE
 from textgen_eval.core.models import model_directory
 from textgen_eval.core.signature import make_signature
-from textgen_eval.core.training import RUN_INFO
+from textgen_eval.core.training import LOG, RUN_INFO
 from textgen_eval.data.bundles import DEFAULT_REFERENCE, resolve_bundle
 from textgen_eval.generators.base import Generator
 from textgen_eval.generators.registry import load_generator
@@ -91,6 +92,9 @@ def evaluate_model(
     model_ref = f"{model.name}@{file_digest(str(weights), 12)}"
     own = model_likelihood(model, bundle, model_ref)
     if own is not None:
+        last = last_training_record(path)
+        if last:  # e.g. a VAE's final KL weight, KL and reconstruction terms on its training batches
+            own = replace(own, details={**own.details, "last_training_record": last})
         result.scores.append(own)
     result.samples = {
         "source": f"model:{model_directory(path)}",
@@ -103,6 +107,23 @@ def evaluate_model(
     }
     result.notes[:0] = notes
     return result
+
+
+def last_training_record(path: str | Path) -> dict[str, Any]:
+    """The last ``train`` record of the run's ``log.jsonl`` (``{}`` for a bare model directory)."""
+    path = Path(path)
+    for log in (path / LOG, model_directory(path).parent / LOG):
+        if log.is_file():
+            last: dict[str, Any] = {}
+            for line in log.read_text(encoding="utf-8").splitlines():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if record.get("event") == "train":
+                    last = record
+            return last
+    return {}
 
 
 def model_likelihood(model: Generator, bundle: str, model_ref: str) -> Score | None:
