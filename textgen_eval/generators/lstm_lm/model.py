@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from textgen_eval.core.errors import ConfigError, InputError
+from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.protocols import TokenScores
 from textgen_eval.core.space import SearchSpace
 from textgen_eval.core.training import (
@@ -25,7 +25,7 @@ from textgen_eval.data.vocab import PAD_ID, UNK_ID, Vocab
 from textgen_eval.generators.lstm_lm.cells import RecurrentDropoutLSTM
 from textgen_eval.generators.lstm_lm.config import LSTMLMConfig, TrainConfig
 from textgen_eval.generators.lstm_lm.space import SEARCH_SPACE
-from textgen_eval.generators.text.generator import AutoregressiveGenerator
+from textgen_eval.generators.text.generator import AutoregressiveGenerator, load_weights
 from textgen_eval.generators.text.task import SingleNetworkTask
 
 
@@ -231,12 +231,7 @@ class LSTMLanguageModel(AutoregressiveGenerator):
         return dict(net.state_dict())
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        net = self.build_net()
-        try:
-            net.load_state_dict(state)
-        except RuntimeError as exc:
-            raise InputError(f"saved weights do not match the saved config: {exc}") from None
-        self.net = net.eval()
+        self.net = load_weights(self.build_net(), state)
 
     def to(self, device: str | torch.device) -> LSTMLanguageModel:
         self.device = torch.device(device)

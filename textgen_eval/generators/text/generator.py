@@ -13,9 +13,10 @@ from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
+from torch import nn
 
 from textgen_eval.core.errors import ConfigError, InputError
 from textgen_eval.data.batching import EncodedCorpus, encode_corpus
@@ -38,6 +39,18 @@ class VocabSettings:
     min_freq: int = 1
     max_vocab: int | None = None
     max_len: int = 100
+
+
+NetT = TypeVar("NetT", bound=nn.Module)
+
+
+def load_weights(net: NetT, state: Mapping[str, Any]) -> NetT:
+    """``net`` with ``state`` loaded, in eval mode; a mismatch is an input error, not a crash."""
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as exc:
+        raise InputError(f"saved weights do not match the saved config: {exc}") from None
+    return net.eval()
 
 
 class AutoregressiveGenerator(Generator):

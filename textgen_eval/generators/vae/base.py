@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from textgen_eval.core.errors import ConfigError, InputError
+from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.protocols import TokenScores
 from textgen_eval.core.training import (
     RunnerConfig,
@@ -22,7 +22,7 @@ from textgen_eval.core.training import (
 )
 from textgen_eval.data.batching import EncodedCorpus, encode_corpus, sorted_batches
 from textgen_eval.data.vocab import PAD_ID, UNK_ID, Vocab
-from textgen_eval.generators.text.generator import AutoregressiveGenerator
+from textgen_eval.generators.text.generator import AutoregressiveGenerator, load_weights
 from textgen_eval.generators.text.sampler import Decoder
 from textgen_eval.generators.text.task import SingleNetworkTask
 from textgen_eval.generators.vae.bounds import elbo_terms, iw_log_likelihood, validation_terms
@@ -195,9 +195,4 @@ class TextVAE(AutoregressiveGenerator):
         return dict(self._ready().state_dict())
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        net = self.build_net()
-        try:
-            net.load_state_dict(state)
-        except RuntimeError as exc:
-            raise InputError(f"saved weights do not match the saved config: {exc}") from None
-        self.net = net.eval()
+        self.net = load_weights(self.build_net(), state)
