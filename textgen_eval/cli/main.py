@@ -301,7 +301,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry_point() -> None:
     """The console script and ``python -m textgen_eval`` (tuning workers too)."""
-    from textgen_eval.core.threads import configure_openmp
+    command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), None)
+    if command in TRAINS:
+        from textgen_eval.core.threads import configure_openmp
 
-    configure_openmp()  # before torch is first imported: OpenMP reads its environment once
+        configure_openmp()  # before torch is first imported: OpenMP reads its environment once
     sys.exit(main())
+
+
+#: Commands that run torch models (they get the OpenMP choice; the others start at once).
+TRAINS = frozenset({"train", "tune", "evaluate", "sample"})
