@@ -206,3 +206,16 @@ def test_strict_config_loading(tmp_path: Path) -> None:
         build_sections(sections, None, {"model.recurrent_dropout_kind": "zaremba"})
     with pytest.raises(ConfigError, match="recurrent_dropout must be in"):
         build_sections(sections, None, {"model.recurrent_dropout": "1.5"})
+
+
+def test_a_checkpoint_state_written_before_stages_maps_to_the_single_train_stage() -> None:
+    from textgen_eval.training.state import TrainState
+
+    old = {  # the "state" of a format-1 checkpoint: no stage fields, no format key
+        "step": 13, "epoch": 1, "batch_in_epoch": 3, "best": 4.2, "best_step": 10, "bad_evals": 1,
+        "elapsed": 7.5, "evaluations": [{"step": 10, "epoch": 1, "valid_loss": 4.2}], "stopped": "",
+    }  # fmt: skip
+    state = TrainState.from_payload(old)
+    assert (state.stage_index, state.stage, state.stage_step, state.stage_elapsed) == (0, "train", 13, 7.5)
+    assert (state.step, state.epoch, state.batch_in_epoch, state.best, state.bad_evals) == (13, 1, 3, 4.2, 1)
+    assert TrainState.from_payload(state.to_payload()) == state
