@@ -74,3 +74,9 @@ def resolve_bundle(name: str) -> Bundle:
         known = ", ".join(list_bundles()) or "none found"
         raise InputError(f"no bundled corpus called {name!r} (bundles in {root}: {known})")
     return Bundle(name, path)
+
+
+def bundle_reference(spec: str) -> str:
+    """How runs record a bundle so any process finds it again: a bundled name as it is, a
+    directory as its absolute path."""
+    return str(resolve_bundle(spec).path.resolve()) if Path(spec).is_dir() else spec

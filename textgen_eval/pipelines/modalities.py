@@ -34,15 +34,16 @@ class TextData:
     or the ``--train``/``--valid`` files."""
 
     def from_bundle(self, bundle: str) -> TrainingData:
-        from pathlib import Path
 
-        from textgen_eval.data.bundles import resolve_bundle
+        from textgen_eval.data.bundles import bundle_reference, resolve_bundle
         from textgen_eval.pipelines.resources import BundleTexts
 
-        resolved = resolve_bundle(bundle)
-        texts = BundleTexts(resolved)
-        name = str(resolved.path.resolve()) if Path(bundle).is_dir() else bundle
-        source = {"bundle": name, "train_digest": texts.train_digest, "valid": texts.valid_policy}
+        texts = BundleTexts(resolve_bundle(bundle))
+        source = {
+            "bundle": bundle_reference(bundle),
+            "train_digest": texts.train_digest,
+            "valid": texts.valid_policy,
+        }
         return TrainingData(list(texts.train), list(texts.valid), source)
 
     def from_files(self, train: str, valid: str | None) -> TrainingData:

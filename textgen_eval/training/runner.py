@@ -92,7 +92,6 @@ class Runner:
         self.info = dict(info or {})
         self.device: torch.device | None = None
         self.task: TrainingTask | None = None
-        self.stage: Stage | None = None
         self.log = RunLog(self.run_dir)
 
     @property
@@ -133,7 +132,6 @@ class Runner:
             try:
                 while state.stage_index < len(stages):
                     stage = stages[state.stage_index]
-                    self.stage = stage
                     self._run_stage(run, stage)
                     if state.stopped == "interrupted":
                         break

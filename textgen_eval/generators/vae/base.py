@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,27 +29,27 @@ from textgen_eval.generators.vae.bounds import elbo_terms, iw_log_likelihood, va
 from textgen_eval.generators.vae.config import VAEConfig
 
 
-class VAEModule(nn.Module):
+class VAEModule(nn.Module, ABC):
     """A text VAE network: q(z|x), log p(x|z), an optional auxiliary term, and a one-token-at-a-time
     decoder given z (it satisfies :class:`~textgen_eval.generators.vae.bounds.LatentTextNet`)."""
 
     latent_size: int
 
+    @abstractmethod
     def encode(self, batch: Tensor) -> tuple[Tensor, Tensor]:
         """``(μ, log σ²)``, each ``(B, Z)``, for a padded ``[BOS] ids [EOS]`` batch."""
-        raise NotImplementedError
 
+    @abstractmethod
     def reconstruction_nll(self, z: Tensor, batch: Tensor) -> tuple[Tensor, Tensor]:
         """Summed −log p(x|z) per sentence ``(B,)`` and scored tokens ``(B,)`` (EOS scored)."""
-        raise NotImplementedError
 
     def auxiliary_nll(self, z: Tensor, batch: Tensor) -> Tensor | None:
         """The auxiliary reconstruction term per sentence, or ``None`` (no auxiliary head)."""
         return None
 
+    @abstractmethod
     def latent_decoder(self, z: Tensor) -> Decoder:
         """The decoder given z ``(B, Z)`` as the shared sampler's one-step decoder."""
-        raise NotImplementedError
 
 
 class VAETask(SingleNetworkTask[VAEModule]):

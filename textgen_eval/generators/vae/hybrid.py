@@ -23,7 +23,6 @@ from torch.nn import functional as F
 
 from textgen_eval.core.space import SearchSpace
 from textgen_eval.data.vocab import PAD_ID
-from textgen_eval.generators.text.generator import VocabSettings
 from textgen_eval.generators.vae.base import TextVAE, VAEModule
 from textgen_eval.generators.vae.config import HybridObjectiveConfig, HybridVAEConfig, TrainConfig
 from textgen_eval.generators.vae.lstm_vae import word_dropout
@@ -186,10 +185,6 @@ class HybridVAE(TextVAE):
     @property
     def has_aux(self) -> bool:  # type: ignore[override]
         return self.cfg.head != "none"
-
-    def vocab_settings(self) -> VocabSettings:
-        c = self.cfg
-        return VocabSettings(c.tokenizer, c.min_freq, c.max_vocab, c.max_len)
 
     def build_net(self) -> HybridVAENet:
         return HybridVAENet(self.cfg, len(self.require_vocab()), self.configs["vae"].word_dropout)

@@ -20,7 +20,6 @@ from torch.nn import functional as F
 from textgen_eval.core.space import SearchSpace
 from textgen_eval.data.vocab import PAD_ID, UNK_ID
 from textgen_eval.generators.lstm_lm.cells import RecurrentDropoutLSTM
-from textgen_eval.generators.text.generator import VocabSettings
 from textgen_eval.generators.vae.base import TextVAE, VAEModule
 from textgen_eval.generators.vae.config import LSTMVAEConfig, TrainConfig, VAEConfig
 from textgen_eval.generators.vae.space import LSTM_VAE_SPACE
@@ -114,10 +113,6 @@ class LSTMVAE(TextVAE):
     def cfg(self) -> LSTMVAEConfig:
         cfg: LSTMVAEConfig = self.configs["model"]
         return cfg
-
-    def vocab_settings(self) -> VocabSettings:
-        c = self.cfg
-        return VocabSettings(c.tokenizer, c.min_freq, c.max_vocab, c.max_len)
 
     def build_net(self) -> LSTMVAENet:
         return LSTMVAENet(self.cfg, len(self.require_vocab()), self.configs["vae"].word_dropout)

@@ -55,11 +55,9 @@ class TextTrialKind:
         return out
 
     def data(self, data: str) -> tuple[str, str]:
-        from textgen_eval.data.bundles import resolve_bundle
+        from textgen_eval.data.bundles import bundle_reference, resolve_bundle
 
-        bundle = resolve_bundle(data)
-        reference = str(bundle.path.resolve()) if Path(data).is_dir() else data
-        return reference, file_digest(str(bundle.split("train")), 12)
+        return bundle_reference(data), file_digest(str(resolve_bundle(data).split("train")), 12)
 
     def build(self, spec: TuneSpec, out: Path, device: str | None) -> TextTrial:
         return TextTrial(spec, out, device=device)
