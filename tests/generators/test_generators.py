@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from tests.conftest import coco_lines
+from tests.generators.test_wgan import tiny_deconv, tiny_lstm
 from textgen_eval.core.errors import InputError
 from textgen_eval.data.batching import batch_order, encode_corpus, pad
 from textgen_eval.data.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocab
@@ -44,6 +45,8 @@ TINY = {
             "vae": VAEConfig(kl_end=4, word_dropout=0.3),
         }
     ),
+    "wgan-conv-deconv": tiny_deconv,
+    "wgan-conv-lstm": tiny_lstm,
     "lstm-lm": lambda: LSTMLanguageModel(
         {
             "model": LSTMLMConfig(emb_dim=8, hidden_size=8, recurrent_dropout=0.2),

@@ -24,6 +24,8 @@ model_registry: Registry[type[Model[Any]]] = Registry("model", group=ENTRY_POINT
 model_registry.register("lstm-lm", "textgen_eval.generators.lstm_lm.model:LSTMLanguageModel")
 model_registry.register("lstm-vae", "textgen_eval.generators.vae.lstm_vae:LSTMVAE")
 model_registry.register("hybrid-vae", "textgen_eval.generators.vae.hybrid:HybridVAE")
+model_registry.register("wgan-conv-deconv", "textgen_eval.generators.wgan.model:WGANConvDeconv")
+model_registry.register("wgan-conv-lstm", "textgen_eval.generators.wgan.model:WGANConvLSTM")
 
 
 def model_class(name: str) -> type[Model[Any]]:

@@ -322,7 +322,7 @@ class RunnerConfig:
             after ``plateau_patience`` + 1 evaluations without improvement).
         eval_every: evaluate every N updates (``None``: at the end of every epoch).
         checkpoint_every: checkpoint every N updates (``None``: at every evaluation).
-        log_every: write a training record to ``log.jsonl`` every N updates.
+        log_every: write a training record to ``log.jsonl`` every N updates of each optimizer.
         seed: seeds Python, NumPy, torch and the batch order.
         deterministic: ask torch for deterministic kernels.
         device: ``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda``, ``cuda:N``.

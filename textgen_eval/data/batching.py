@@ -95,12 +95,20 @@ def batch_order(
 
 
 def iterate_batches(
-    corpus: EncodedCorpus, batch_size: int, *, seed: int, epoch: int, shuffle: bool = True
+    corpus: EncodedCorpus,
+    batch_size: int,
+    *,
+    seed: int,
+    epoch: int,
+    shuffle: bool = True,
+    bucket: int = 50,
 ) -> Iterator[np.ndarray]:
-    """Padded batches of ``corpus`` for one epoch (in corpus order when ``shuffle`` is false)."""
+    """Padded batches of ``corpus`` for one epoch (in corpus order when ``shuffle`` is false);
+    ``bucket=1`` gives uniformly random batches (no grouping by length: what a GAN's critic must
+    see, so that real batches are not more homogeneous in length than generated ones)."""
     seqs = corpus.sequences
     if shuffle:
-        for idx in batch_order([len(s) for s in seqs], batch_size, seed=seed, epoch=epoch):
+        for idx in batch_order([len(s) for s in seqs], batch_size, seed=seed, epoch=epoch, bucket=bucket):
             yield pad([seqs[i] for i in idx])
     else:
         for start in range(0, len(seqs), batch_size):

@@ -211,11 +211,12 @@ class Runner:
             values = self._update(run, stage, batch, ctx)
             state.step += 1
             state.stage_step += 1
+            state.updates[update.optimizer] = state.updates.get(update.optimizer, 0) + 1
             if update.batch:
                 state.batch_in_epoch += 1
             state.elapsed = time.monotonic() - run.started
             state.stage_elapsed = time.monotonic() - stage_started
-            if state.step % cfg.log_every == 0:
+            if state.updates[update.optimizer] % cfg.log_every == 0:
                 self.log.write(
                     {
                         "event": "train",

@@ -22,6 +22,8 @@ class TrainState:
         evaluations: every validation record of the run, each tagged with its stage.
         finished: results of the stages already done (dicts of ``StageResult``).
         stopped: why the current stage stopped (``""`` while it runs).
+        updates: updates per optimizer over all stages (``log_every`` counts these, so a GAN's
+            generator is logged as often as its critic whatever ``n_critic`` is).
     """
 
     step: int = 0
@@ -38,6 +40,7 @@ class TrainState:
     evaluations: list[dict[str, Any]] = field(default_factory=list)
     finished: list[dict[str, Any]] = field(default_factory=list)
     stopped: str = ""
+    updates: dict[str, int] = field(default_factory=dict)
 
     def enter_stage(self, index: int, name: str) -> None:
         """Reset the per-stage position for stage ``index``."""

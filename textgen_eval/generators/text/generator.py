@@ -1,10 +1,14 @@
-"""The base of autoregressive text generators: vocabulary lifecycle, encoding, sampling through
-the shared sampler, and the vocabulary saved beside the weights.
+"""The bases of token-level text generators.
 
-A subclass implements :meth:`decoder` (its trained network as a one-step
-:class:`~textgen_eval.generators.text.sampler.Decoder`), ``fit`` (build a task for the runner,
-usually after :meth:`prepare_corpora`), ``state_dict``/``load_state_dict``; sampling, argument
-checks and persistence of the vocabulary come from here.
+:class:`TokenGenerator`: the vocabulary lifecycle (built from the training text, reused when given
+or loaded, saved beside the weights) and corpus encoding; every model that emits tokens of a
+learned vocabulary (the LM, the VAEs, the WGANs) has it.
+
+:class:`AutoregressiveGenerator`: a token generator that samples one token at a time through the
+shared sampler. A subclass implements :meth:`~AutoregressiveGenerator.decoder` (its trained network
+as a one-step :class:`~textgen_eval.generators.text.sampler.Decoder`), ``fit`` (build a task for
+the runner, usually after :meth:`~TokenGenerator.prepare_corpora`) and
+``state_dict``/``load_state_dict``; sampling and its argument checks come from here.
 """
 
 from __future__ import annotations
@@ -53,8 +57,8 @@ def load_weights(net: NetT, state: Mapping[str, Any]) -> NetT:
     return net.eval()
 
 
-class AutoregressiveGenerator(Generator):
-    """A text generator that emits one token at a time from a learned vocabulary."""
+class TokenGenerator(Generator):
+    """A text generator over a vocabulary learned from its training text."""
 
     def __init__(self, configs: Mapping[str, Any], *, vocab: Vocab | None = None) -> None:
         super().__init__(configs)
@@ -67,10 +71,6 @@ class AutoregressiveGenerator(Generator):
         """By default the ``tokenizer``/``min_freq``/``max_vocab``/``max_len`` of ``[model]``."""
         cfg = self.configs["model"]
         return VocabSettings(cfg.tokenizer, cfg.min_freq, cfg.max_vocab, cfg.max_len)
-
-    @abstractmethod
-    def decoder(self) -> Decoder:
-        """The trained network as a one-step decoder (raises if the model is not trained or loaded)."""
 
     # -- vocabulary and corpora --------------------------------------------------------------------
 
@@ -108,6 +108,22 @@ class AutoregressiveGenerator(Generator):
         """Validation sentences longer than this are left out (``None``: keep all). Fixed-length
         models (the hybrid VAE) cannot score longer sentences at all."""
         return None
+
+    # -- persistence ---------------------------------------------------------------------------------
+
+    def save_extra(self, directory: Path) -> None:
+        self.require_vocab().save(directory)
+
+    def load_extra(self, directory: Path) -> None:
+        self.vocab = Vocab.load(directory)
+
+
+class AutoregressiveGenerator(TokenGenerator):
+    """A token generator that emits one token at a time through the shared sampler."""
+
+    @abstractmethod
+    def decoder(self) -> Decoder:
+        """The trained network as a one-step decoder (raises if the model is not trained or loaded)."""
 
     # -- sampling ------------------------------------------------------------------------------------
 
@@ -148,11 +164,3 @@ class AutoregressiveGenerator(Generator):
     def max_sample_len(self, requested: int) -> int:
         """The longest sample the model can draw (fixed-length models cap ``requested``)."""
         return requested
-
-    # -- persistence ---------------------------------------------------------------------------------
-
-    def save_extra(self, directory: Path) -> None:
-        self.require_vocab().save(directory)
-
-    def load_extra(self, directory: Path) -> None:
-        self.vocab = Vocab.load(directory)
