@@ -147,8 +147,8 @@ def test_the_shipped_thesis_space_builds_every_drawn_configuration() -> None:
     assert spec.trial_options == {"samples": 1000, "max_len": 50, "lm_recipe": {}}
 
 
-@pytest.mark.parametrize("model", ["lstm-vae", "hybrid-vae"])
-def test_the_shipped_vae_spaces_build_every_drawn_configuration(model: str) -> None:
+@pytest.mark.parametrize("model", ["lstm-vae", "hybrid-vae", "wgan-conv-deconv", "wgan-conv-lstm"])
+def test_the_shipped_model_spaces_build_every_drawn_configuration(model: str) -> None:
     from tests.conftest import ROOT
     from textgen_eval.pipelines.tune import build_spec
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from tests.conftest import coco_lines
+from tests.generators.test_discrete_gan import TINY as TINY_DISCRETE
 from tests.generators.test_wgan import tiny_deconv, tiny_lstm
 from textgen_eval.core.errors import InputError
 from textgen_eval.data.batching import batch_order, encode_corpus, pad
@@ -45,6 +46,7 @@ TINY = {
             "vae": VAEConfig(kl_end=4, word_dropout=0.3),
         }
     ),
+    **TINY_DISCRETE,
     "wgan-conv-deconv": tiny_deconv,
     "wgan-conv-lstm": tiny_lstm,
     "lstm-lm": lambda: LSTMLanguageModel(

@@ -145,7 +145,7 @@ def test_contract_catches_a_discriminator_optimizer_that_also_moves_the_generato
 
     monkeypatch.setattr(TinyGANTask, "training_step", leaky_step)
     monkeypatch.setattr(TinyGANTask, "setup", setup)
-    shared = r"parameters in more than one optimizer: gen\.decoder\.bias \(gen, disc\)"
+    shared = r"parameters in more than one optimizer of a stage: gen\.decoder\.bias \(gen, disc\)"
     with pytest.raises(AssertionError, match=shared):
         GENERATOR_CHECKS["optimizers_own_their_parameters"](tiny_gan, TEXTS)
 

@@ -26,6 +26,15 @@ model_registry.register("lstm-vae", "textgen_eval.generators.vae.lstm_vae:LSTMVA
 model_registry.register("hybrid-vae", "textgen_eval.generators.vae.hybrid:HybridVAE")
 model_registry.register("wgan-conv-deconv", "textgen_eval.generators.wgan.model:WGANConvDeconv")
 model_registry.register("wgan-conv-lstm", "textgen_eval.generators.wgan.model:WGANConvLSTM")
+for _name, _cls in (
+    ("seqgan-reinforce", "SeqGANReinforce"),
+    ("seqgan-step", "SeqGANStep"),
+    ("seqgan-rollout", "SeqGANRollout"),
+    ("leakgan-leak", "LeakGANLeak"),
+    ("leakgan-noleak", "LeakGANNoLeak"),
+    ("leakgan-mixed", "LeakGANMixed"),
+):
+    model_registry.register(_name, f"textgen_eval.generators.discrete.model:{_cls}")
 
 
 def model_class(name: str) -> type[Model[Any]]:

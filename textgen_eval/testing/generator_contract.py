@@ -138,17 +138,26 @@ class _Ownership(Callback):
 
     def on_start(self, runner: Runner, state: TrainState) -> None:
         assert runner.task is not None
+        together: list[frozenset[str]] = []
         for stage in runner.task.stages():
             self.declared |= {(stage.name, opt) for opt in stage.schedule.optimizers()}
+            together.append(stage.schedule.optimizers())
         names = {id(p): n for n, p in runner.task.module.named_parameters()}
         owners: dict[int, list[str]] = {}
         for opt_name, opt in runner.task.optimizers().items():
             for group in opt.param_groups:
                 for p in group["params"]:
                     owners.setdefault(id(p), []).append(opt_name)
-        shared = sorted(f"{names.get(i, '?')} ({', '.join(o)})" for i, o in owners.items() if len(o) > 1)
-        if shared:  # e.g. a discriminator optimizer over model.parameters() also moves the generator
-            self.problems.append(f"parameters in more than one optimizer: {', '.join(shared[:5])}")
+        # two optimizers may share parameters only if no stage steps both (an MLE optimizer and
+        # an adversarial one over the same generator); a discriminator optimizer over
+        # model.parameters() that also moves the generator is the bug this catches
+        shared = sorted(
+            f"{names.get(i, '?')} ({', '.join(o)})"
+            for i, o in owners.items()
+            if any(len(set(o) & stage_opts) > 1 for stage_opts in together)
+        )
+        if shared:
+            self.problems.append(f"parameters in more than one optimizer of a stage: {', '.join(shared[:5])}")
 
     def on_update_start(self, runner: Runner, ctx: StepContext) -> None:
         assert runner.task is not None

@@ -11,14 +11,13 @@ validation logs ``valid_wdist`` (held-out sentences against a fixed noise batch)
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from textgen_eval.core.training import (
     BaseTask,
@@ -30,6 +29,7 @@ from textgen_eval.core.training import (
     Update,
 )
 from textgen_eval.data.batching import EncodedCorpus, iterate_batches, pad
+from textgen_eval.generators.text.frozen import frozen
 from textgen_eval.generators.text.ngram_js import js_divergence, ngram_counts
 from textgen_eval.generators.wgan.config import WGANConfig, WGANTrainConfig
 from textgen_eval.generators.wgan.nets import WGANPair
@@ -47,20 +47,6 @@ if TYPE_CHECKING:
 
 STAGE = "adversarial"
 JS_ORDERS = (1, 2, 3, 4)
-
-
-@contextlib.contextmanager
-def frozen(module: nn.Module) -> Iterator[None]:
-    """Parameters of ``module`` do not require gradients inside the block, so a graph built there
-    cannot put gradients into them (the generator's loss must not reach the critic)."""
-    flags = [(p, p.requires_grad) for p in module.parameters()]
-    for p, _ in flags:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
 
 
 class WGANTask(BaseTask):

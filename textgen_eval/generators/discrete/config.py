@@ -1,0 +1,148 @@
+"""Configuration of the discrete text GANs: ``[model]`` (the generator), ``[discriminator]``,
+``[train]`` (three Adams: MLE pretraining, adversarial generator, discriminator) and ``[gan]``
+(stages, credit assignment). The thesis gives no sizes and no ranges for these models (Semeniuta
+2019 §5.6.2; GENERATORS.md §0, §12); every default is tagged in docs/training.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from textgen_eval.generators.lstm_lm.config import LSTMLMConfig
+
+
+@dataclass(frozen=True)
+class GANGeneratorConfig(LSTMLMConfig):
+    """The one-layer LSTM generator (Semeniuta 2019 §5.6.4, L1392), the LM's network: a saved
+    ``lstm-lm`` of the same sizes initialises it (``gan.init_from``). ``max_len`` is also the
+    length of the sentences the generator samples while training (CPU default 24: COCO's p99
+    is 21 words)."""
+
+    max_len: int = 24
+    emb_dim: int = 64
+    hidden_size: int = 128
+
+
+@dataclass(frozen=True)
+class LeakGeneratorConfig(GANGeneratorConfig):
+    """The thesis' LeakGAN generator (§5.4.2, L1177–1187): the next-token distribution is a
+    one-layer MLP over D's state h_d (``leak``), G's own LSTM state h_g (``noleak``) or [h_g; h_d]
+    (``mixed``).
+
+    Attributes:
+        mlp_width: hidden units of the MLP (not stated by the thesis; default: ``hidden_size``,
+            GENERATORS.md §6's proposal).
+    """
+
+    mlp_width: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.mlp_width is not None and self.mlp_width < 1:
+            raise ValueError(f"mlp_width must be ≥ 1, got {self.mlp_width}")
+        if self.num_layers != 1 or self.tie_embeddings:
+            raise ValueError("the LeakGAN generator is a one-layer LSTM without tied embeddings")
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    """The recurrent discriminator of every variant (GENERATORS.md §5 proposal): an LSTM with a
+    real/fake probability at every prefix (per-step D, whose state is LeakGAN's h_d), read at the
+    last non-pad position as the per-sequence D, so the variants differ only in credit assignment.
+
+    Attributes:
+        emb_dim / hidden_size: sizes (CPU default 64 / 128).
+    """
+
+    emb_dim: int = 64
+    hidden_size: int = 128
+
+    def __post_init__(self) -> None:
+        for name in ("emb_dim", "hidden_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class GANTrainConfig:
+    """Optimisers: Adam for MLE pretraining, and Adam for G and for D in the adversarial phase,
+    tuned separately (Semeniuta 2019 §5.6.2).
+
+    Attributes:
+        mle_lr: learning rate of G's maximum-likelihood pretraining.
+        g_lr / d_lr: adversarial learning rates of G and D (0 for G: no adversarial change).
+        g_beta1 / d_beta1: Adam's β₁ of G and D (β₂ = 0.999 for both).
+        g_grad_clip: max-norm clipping of G's gradient in every G stage (SeqGAN's code: 5.0).
+        batch_size: sentences per update (real and generated); eval_batch_size for validation.
+    """
+
+    mle_lr: float = 1e-3
+    g_lr: float = 1e-4
+    d_lr: float = 1e-4
+    g_beta1: float = 0.9
+    d_beta1: float = 0.9
+    g_grad_clip: float | None = 5.0
+    batch_size: int = 64
+    eval_batch_size: int = 256
+
+    def __post_init__(self) -> None:
+        if self.mle_lr <= 0 or self.d_lr <= 0 or self.g_lr < 0:
+            raise ValueError("need mle_lr > 0, d_lr > 0 and g_lr ≥ 0")
+        for name in ("g_beta1", "d_beta1"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.g_grad_clip is not None and self.g_grad_clip <= 0:
+            raise ValueError(f"g_grad_clip must be > 0, got {self.g_grad_clip}")
+        if self.batch_size < 1 or self.eval_batch_size < 1:
+            raise ValueError("batch sizes must be ≥ 1")
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    """Stages and credit assignment.
+
+    Attributes:
+        init_from: a saved ``lstm-lm`` run or model directory to start G from (SeqGAN variants;
+            its sizes must match ``[model]``); MLE pretraining is then skipped.
+        pretrain_epochs: G's MLE pretraining epochs (early-stopped on the validation NLL, best
+            weights restored); 0 skips it (the "no pretraining" experiment).
+        pretrain_d_steps: D updates on real vs generated batches before the adversarial phase.
+        adversarial_steps: G updates in the adversarial phase.
+        d_steps: D updates (each on a fresh real and a fresh generated batch) after every G update.
+        gamma: discount of the per-step rewards (``step`` and every LeakGAN variant).
+        rollouts: Monte-Carlo completions per prefix (``rollout``; SeqGAN's code 16, LeakGAN's 4).
+        rollout_lag: the rollout policy θ' ← lag·θ' + (1 − lag)·θ after every G update; 0 (default)
+            rolls out with the live G, as the SeqGAN paper says (its code's 0.8 is debated:
+            SeqGAN#23/#28/#29).
+        baseline: ``none`` (default: the thesis' formula and SeqGAN's code) or ``moving-average``
+            (b ← decay·b + (1 − decay)·mean reward, subtracted from every reward; unbiased since b
+            does not depend on the current sample).
+        eval_every: validate every this many G updates of the adversarial phase.
+    """
+
+    init_from: str | None = None
+    pretrain_epochs: int = 10
+    pretrain_d_steps: int = 100
+    adversarial_steps: int = 150
+    d_steps: int = 1
+    gamma: float = 0.9
+    rollouts: int = 4
+    rollout_lag: float = 0.0
+    baseline: Literal["none", "moving-average"] = "none"
+    baseline_decay: float = 0.9
+    eval_every: int = 50
+
+    def __post_init__(self) -> None:
+        for name in ("pretrain_epochs", "pretrain_d_steps", "adversarial_steps"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be ≥ 0, got {getattr(self, name)}")
+        for name in ("d_steps", "rollouts", "eval_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+        if not 0.0 <= self.gamma <= 1.0:
+            raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
+        if not 0.0 <= self.rollout_lag < 1.0:
+            raise ValueError(f"rollout_lag must be in [0, 1), got {self.rollout_lag}")
+        if not 0.0 <= self.baseline_decay < 1.0:
+            raise ValueError(f"baseline_decay must be in [0, 1), got {self.baseline_decay}")

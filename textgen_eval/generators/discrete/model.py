@@ -1,0 +1,230 @@
+"""The six discrete GANs of Semeniuta 2019 Table 5.4 (§5.4.2, Fig. 5.4).
+
+SeqGAN (Yu et al. 2017) with three credit assignments — ``seqgan-reinforce`` (D(y) for every
+token), ``seqgan-step`` (discounted per-step D), ``seqgan-rollout`` (Monte-Carlo completions) —
+and the thesis' LeakGAN (not Guo et al.'s hierarchical Manager/Worker model): the generator's
+next-token distribution is an MLP over D's state (``leakgan-leak``), its own LSTM state
+(``leakgan-noleak``) or both (``leakgan-mixed``), with per-step rewards. A variant is a name, a
+credit assignment and a generator; everything else is shared.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from textgen_eval.core.errors import ConfigError
+from textgen_eval.core.protocols import TokenScores
+from textgen_eval.core.space import SearchSpace
+from textgen_eval.core.training import TaskRunner, TrainResult
+from textgen_eval.data.batching import encode_corpus, sorted_batches
+from textgen_eval.data.vocab import UNK_ID, Vocab
+from textgen_eval.generators.discrete.config import (
+    DiscriminatorConfig,
+    GANConfig,
+    GANGeneratorConfig,
+    GANTrainConfig,
+    LeakGeneratorConfig,
+)
+from textgen_eval.generators.discrete.nets import LeakDecoder, LeakNet, RecurrentDiscriminator, leak_token_nll
+from textgen_eval.generators.discrete.space import (
+    LEAKGAN_SPACE,
+    ROLLOUT_SPACE,
+    SEQGAN_SPACE,
+    SEQGAN_STEP_SPACE,
+)
+from textgen_eval.generators.discrete.task import ADVERSARIAL, PRETRAIN_D, PRETRAIN_G, DiscreteGANTask
+from textgen_eval.generators.lstm_lm.model import LMNet, token_nll
+from textgen_eval.generators.lstm_lm.pretrained import PretrainedLM, init_decoder, load_pretrained_lm
+from textgen_eval.generators.text.generator import AutoregressiveGenerator, load_weights
+from textgen_eval.generators.text.sampler import Decoder
+
+
+class GANPair(nn.Module):
+    """The generator and the discriminator (weights ``gen.*`` and ``disc.*``)."""
+
+    def __init__(self, gen: nn.Module, disc: RecurrentDiscriminator) -> None:
+        super().__init__()
+        self.gen = gen
+        self.disc = disc
+
+
+class DiscreteGAN(AutoregressiveGenerator):
+    """Shared by the six variants: stages, sampling, exact likelihood, persistence."""
+
+    #: ``reinforce``, ``step`` or ``rollout`` (``textgen_eval.generators.discrete.task.CREDIT``)
+    credit: ClassVar[str]
+    #: the order of the stages (a stage with no update is left out)
+    stage_order: ClassVar[tuple[str, ...]] = (PRETRAIN_G, PRETRAIN_D, ADVERSARIAL)
+
+    def __init__(self, configs: Mapping[str, Any], *, vocab: Vocab | None = None) -> None:
+        super().__init__(configs, vocab=vocab)
+        self.net: GANPair | None = None
+        self._pretrained: PretrainedLM | None = None
+
+    @abstractmethod
+    def build_generator(self, vocab_size: int) -> nn.Module:
+        """The generator network for ``vocab_size`` tokens."""
+
+    @abstractmethod
+    def policy(self, pair: GANPair) -> Decoder:
+        """The generator of ``pair`` as the shared sampler's one-step decoder."""
+
+    @abstractmethod
+    def token_nll(self, pair: GANPair, batch: Tensor) -> tuple[Tensor, Tensor]:
+        """Summed NLL per sentence and predicted tokens of a ``[BOS] ids [EOS]`` batch."""
+
+    def build_module(self) -> GANPair:
+        size = len(self.require_vocab())
+        return GANPair(
+            self.build_generator(size), RecurrentDiscriminator(self.configs["discriminator"], size)
+        )
+
+    def initialise_generator(self, pair: GANPair) -> None:
+        """Load ``gan.init_from``'s LM weights into the generator (when set)."""
+        if self._pretrained is not None:
+            assert isinstance(pair.gen, LMNet)
+            init_decoder(pair.gen, self._pretrained)
+
+    def fit(
+        self, train: Sequence[str], valid: Sequence[str] | None, runner: TaskRunner, *, resume: bool = False
+    ) -> TrainResult:
+        gan: GANConfig = self.configs["gan"]
+        if gan.init_from is not None:
+            self._pretrained = load_pretrained_lm(gan.init_from)
+            if self.vocab is None:
+                self.vocab = self._pretrained.vocab
+        train_corpus, valid_corpus = self.prepare_corpora(train, valid)
+        task = DiscreteGANTask(self, train_corpus, valid_corpus, runner.config)
+        result = runner.fit(task, resume=resume)
+        self.net = task.module.eval()
+        self.device = task.device
+        return result
+
+    def _ready(self) -> GANPair:
+        if self.net is None or self.vocab is None:
+            raise ConfigError("the model is not trained or loaded")
+        return self.net.eval()
+
+    def decoder(self) -> Decoder:
+        return self.policy(self._ready())
+
+    def score_texts(self, texts: Sequence[str], *, batch_size: int = 256) -> TokenScores:
+        """Exact per-sentence NLL in nats under the generator (EOS scored, BOS not): every variant
+        is an autoregressive model whose conditionals are computed, not estimated."""
+        net, vocab = self._ready(), self.require_vocab()
+        corpus = encode_corpus(texts, vocab, max_len=None, source="scored text")
+        oov = np.asarray([int((seq[1:-1] == UNK_ID).sum()) for seq in corpus.sequences], dtype=np.int64)
+        nll = np.zeros(len(corpus), dtype=np.float64)
+        tokens = np.zeros(len(corpus), dtype=np.int64)
+        with torch.no_grad():
+            for idx, batch in sorted_batches(corpus.sequences, batch_size):
+                sums, counts = self.token_nll(net, torch.from_numpy(batch).to(self.device))
+                nll[idx] = sums.double().cpu().numpy()
+                tokens[idx] = counts.cpu().numpy()
+        return TokenScores(nll=nll, tokens=tokens, oov=oov)
+
+    def state_dict(self) -> dict[str, Any]:
+        return dict(self._ready().state_dict())
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.net = load_weights(self.build_module(), state)
+
+
+_SECTIONS = {"discriminator": DiscriminatorConfig, "train": GANTrainConfig, "gan": GANConfig}
+
+
+class SeqGAN(DiscreteGAN):
+    """SeqGAN: the LM's one-layer LSTM generator trained by REINFORCE against the recurrent D."""
+
+    paper = "Yu et al. 2017; Semeniuta 2019 §5.4.2, Table 5.4"
+    config_sections: ClassVar[Mapping[str, type]] = {"model": GANGeneratorConfig, **_SECTIONS}
+
+    def build_generator(self, vocab_size: int) -> LMNet:
+        return LMNet(self.configs["model"], vocab_size)
+
+    def policy(self, pair: GANPair) -> Decoder:
+        gen: LMNet = pair.gen  # type: ignore[assignment]
+        return gen
+
+    def token_nll(self, pair: GANPair, batch: Tensor) -> tuple[Tensor, Tensor]:
+        gen: LMNet = pair.gen  # type: ignore[assignment]
+        return token_nll(gen, batch)
+
+
+class SeqGANReinforce(SeqGAN):
+    name = "seqgan-reinforce"
+    description = "SeqGAN, REINFORCE with the per-sequence reward D(y) for every token"
+    credit = "reinforce"
+    search_space: ClassVar[SearchSpace | None] = SEQGAN_SPACE
+
+
+class SeqGANStep(SeqGAN):
+    name = "seqgan-step"
+    description = "SeqGAN with a per-step D and discounted rewards R_t = γR_{t+1} + D(y_1:t)"
+    credit = "step"
+    search_space: ClassVar[SearchSpace | None] = SEQGAN_STEP_SPACE
+
+
+class SeqGANRollout(SeqGAN):
+    name = "seqgan-rollout"
+    description = "SeqGAN with Monte-Carlo rollouts of every prefix scored by a per-sequence D"
+    credit = "rollout"
+    search_space: ClassVar[SearchSpace | None] = ROLLOUT_SPACE
+
+
+class LeakGAN(DiscreteGAN):
+    """The thesis' LeakGAN: an MLP over D's and/or G's state, per-step rewards, D frozen while G
+    trains; D is pretrained first so that G's MLE pretraining sees its features."""
+
+    paper = "Semeniuta 2019 §5.4.2 (Fig. 5.4), Table 5.4; after Guo et al. 2018"
+    config_sections: ClassVar[Mapping[str, type]] = {"model": LeakGeneratorConfig, **_SECTIONS}
+    credit = "step"
+    stage_order = (PRETRAIN_D, PRETRAIN_G, ADVERSARIAL)
+    search_space: ClassVar[SearchSpace | None] = LEAKGAN_SPACE
+    mode: ClassVar[str]
+
+    def __init__(self, configs: Mapping[str, Any], *, vocab: Vocab | None = None) -> None:
+        super().__init__(configs, vocab=vocab)
+        if configs["gan"].init_from is not None:
+            raise ConfigError(
+                f"{self.name}: gan.init_from loads an lstm-lm, whose softmax layer this generator does "
+                "not have (its output is an MLP over D's and/or its own state); pretrain it with "
+                "gan.pretrain_epochs"
+            )
+
+    def build_generator(self, vocab_size: int) -> LeakNet:
+        return LeakNet(
+            self.configs["model"], vocab_size, self.mode, self.configs["discriminator"].hidden_size
+        )
+
+    def policy(self, pair: GANPair) -> Decoder:
+        gen: LeakNet = pair.gen  # type: ignore[assignment]
+        return LeakDecoder(gen, pair.disc)
+
+    def token_nll(self, pair: GANPair, batch: Tensor) -> tuple[Tensor, Tensor]:
+        gen: LeakNet = pair.gen  # type: ignore[assignment]
+        return leak_token_nll(gen, pair.disc, batch)
+
+
+class LeakGANLeak(LeakGAN):
+    name = "leakgan-leak"
+    description = "LeakGAN (thesis): next token from an MLP over D's state h_d only"
+    mode = "leak"
+
+
+class LeakGANNoLeak(LeakGAN):
+    name = "leakgan-noleak"
+    description = "LeakGAN (thesis): next token from an MLP over G's own LSTM state h_g"
+    mode = "noleak"
+
+
+class LeakGANMixed(LeakGAN):
+    name = "leakgan-mixed"
+    description = "LeakGAN (thesis): next token from an MLP over [h_g; h_d]"
+    mode = "mixed"

@@ -1,0 +1,121 @@
+"""Networks of the discrete GANs: the recurrent discriminator and the thesis' LeakGAN generator.
+
+Token rows are ids without BOS, ``(B, L)``, PAD after EOS.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from textgen_eval.data.vocab import BOS_ID, PAD_ID
+from textgen_eval.generators.discrete.config import DiscriminatorConfig, LeakGeneratorConfig
+
+State = tuple[Tensor, Tensor]
+
+
+class RecurrentDiscriminator(nn.Module):
+    """Embedding → one-layer LSTM → linear: a real/fake logit after every prefix y_{1:t}.
+
+    Per-step D: ``step_logits``. Per-sequence D: the same logit read at the last non-pad position
+    (``sequence_logits``). Its hidden state after y_{1:t} is LeakGAN's h_d (``states``, ``step``).
+    """
+
+    def __init__(self, cfg: DiscriminatorConfig, vocab_size: int) -> None:
+        super().__init__()
+        self.hidden_size = cfg.hidden_size
+        self.embedding = nn.Embedding(vocab_size, cfg.emb_dim, padding_idx=PAD_ID)
+        self.rnn = nn.LSTM(cfg.emb_dim, cfg.hidden_size, batch_first=True)
+        self.out = nn.Linear(cfg.hidden_size, 1)
+
+    def states(self, tokens: Tensor) -> Tensor:
+        """h_d after each prefix: ``(B, L)`` → ``(B, L, H)``."""
+        hidden, _ = self.rnn(self.embedding(tokens))
+        return hidden
+
+    def step_logits(self, tokens: Tensor) -> Tensor:
+        """Logit of D(y_{1:t}) at every position: ``(B, L)``."""
+        return self.out(self.states(tokens)).squeeze(-1)
+
+    def sequence_logits(self, tokens: Tensor) -> Tensor:
+        """Logit of D(y) read at each row's last non-pad position: ``(B,)``."""
+        last = ((tokens != PAD_ID).sum(dim=1) - 1).clamp(min=0)  # (B,)
+        return self.step_logits(tokens).gather(1, last.unsqueeze(1)).squeeze(1)
+
+    def step(self, tokens: Tensor, state: State | None) -> tuple[Tensor, State]:
+        """Read one token per row: ``(B,)`` → h_d ``(B, H)`` and the new state."""
+        hidden, state = self.rnn(self.embedding(tokens).unsqueeze(1), state)  # (B, 1, H)
+        return hidden[:, -1], state
+
+
+class LeakNet(nn.Module):
+    """The thesis' LeakGAN generator: p(y_t | y_<t) = softmax(MLP(f_t)) with f_t = h_d (``leak``:
+    G has no state of its own), h_g (``noleak``) or [h_g; h_d] (``mixed``), where h_g is G's LSTM
+    state and h_d D's state after y_{1:t−1} (zeros before any token). D is an input here: its
+    weights belong to the discriminator and are frozen whenever G is trained."""
+
+    def __init__(self, cfg: LeakGeneratorConfig, vocab_size: int, mode: str, d_hidden: int) -> None:
+        super().__init__()
+        if mode not in ("leak", "noleak", "mixed"):
+            raise ValueError(f"LeakGAN mode {mode!r}: expected leak, noleak or mixed")
+        self.mode, self.d_hidden = mode, d_hidden
+        self.uses_own_state = mode != "leak"
+        self.uses_d_state = mode != "noleak"
+        features = (cfg.hidden_size if self.uses_own_state else 0) + (d_hidden if self.uses_d_state else 0)
+        width = cfg.mlp_width or cfg.hidden_size
+        self.embedding: nn.Embedding | None = None
+        self.rnn: nn.LSTM | None = None
+        if self.uses_own_state:
+            self.embedding = nn.Embedding(vocab_size, cfg.emb_dim, padding_idx=PAD_ID)
+            self.rnn = nn.LSTM(cfg.emb_dim, cfg.hidden_size, batch_first=True)
+        self.mlp = nn.Sequential(nn.Linear(features, width), nn.ReLU(), nn.Linear(width, vocab_size))
+
+    def logits(self, inputs: Tensor, h_d: Tensor, state: State | None = None) -> tuple[Tensor, State | None]:
+        """``inputs (B, L)`` (BOS first) and D's states ``h_d (B, L, H_d)`` before each position →
+        logits ``(B, L, V)`` and G's own LSTM state."""
+        parts = []
+        if self.uses_own_state:
+            assert self.embedding is not None and self.rnn is not None
+            h_g, state = self.rnn(self.embedding(inputs), state)
+            parts.append(h_g)
+        if self.uses_d_state:
+            parts.append(h_d)
+        return self.mlp(torch.cat(parts, dim=-1)), state
+
+
+def d_states_before(disc: RecurrentDiscriminator, inputs: Tensor) -> Tensor:
+    """h_d before each position of teacher-forced ``inputs = [BOS, y₁, …, y_{L−1}]`` ``(B, L)``:
+    zeros before y₁, then D's state after y_{1:t−1} → ``(B, L, H_d)``."""
+    read = disc.states(inputs[:, 1:])  # (B, L−1, H_d): after y_1 … y_{L−1}
+    zeros = read.new_zeros(inputs.shape[0], 1, disc.hidden_size)
+    return torch.cat([zeros, read], dim=1)
+
+
+class LeakDecoder:
+    """:class:`LeakNet` as the shared sampler's one-step decoder (state: G's and D's)."""
+
+    def __init__(self, net: LeakNet, disc: RecurrentDiscriminator) -> None:
+        self.net, self.disc = net, disc
+
+    def step(
+        self, tokens: Tensor, state: tuple[State | None, State | None] | None
+    ) -> tuple[Tensor, tuple[State | None, State | None]]:
+        g_state, d_state = state if state is not None else (None, None)
+        if state is None:  # before any token: D has read nothing
+            if bool((tokens != BOS_ID).any()):
+                raise ValueError("LeakDecoder starts from BOS")
+            h_d = torch.zeros(tokens.shape[0], self.disc.hidden_size, device=tokens.device)
+        else:
+            h_d, d_state = self.disc.step(tokens, d_state)
+        logits, g_state = self.net.logits(tokens.unsqueeze(1), h_d.unsqueeze(1), g_state)  # (B, 1, V)
+        return logits[:, -1], (g_state, d_state)
+
+
+def leak_token_nll(net: LeakNet, disc: RecurrentDiscriminator, batch: Tensor) -> tuple[Tensor, Tensor]:
+    """Summed NLL per sentence and predicted tokens for a padded ``[BOS] ids [EOS]`` batch."""
+    inputs, targets = batch[:, :-1], batch[:, 1:]
+    logits, _ = net.logits(inputs, d_states_before(disc, inputs))
+    nll = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=PAD_ID, reduction="none")
+    mask = targets != PAD_ID
+    return (nll * mask).sum(dim=1), mask.sum(dim=1)

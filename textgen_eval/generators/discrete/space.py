@@ -1,0 +1,29 @@
+"""Default CPU-scale search spaces of the discrete GANs (``tge tune seqgan-*`` / ``leakgan-*``).
+
+The thesis names the dimensions — Adam settings of G and D tuned separately, and the discount γ
+for models with a per-step discriminator (Semeniuta 2019 §5.6.2) — but gives no ranges; these are
+this project's proposal (GENERATORS.md §7). The G learning rate reaches 1e-6, small enough that
+adversarial training does next to nothing (the thesis' search favoured such values, §5.7). The
+SeqGAN spaces start from a cached pretrained LM when the tuning spec fixes ``gan.init_from``;
+GPU-scale spaces: ``examples/spaces/{seqgan,leakgan}-thesis.toml``.
+"""
+
+from __future__ import annotations
+
+from textgen_eval.core.space import SearchSpace, choice, loguniform, uniform
+
+_ADVERSARIAL = {
+    "train.g_lr": loguniform(1e-6, 1e-3),
+    "train.d_lr": loguniform(1e-5, 1e-3),
+    "train.g_beta1": choice(0.0, 0.5, 0.9),
+    "train.d_beta1": choice(0.0, 0.5, 0.9),
+    "gan.d_steps": choice(1, 3, 5),
+}
+_FIXED = {"gan.pretrain_epochs": 5, "gan.pretrain_d_steps": 100, "gan.adversarial_steps": 100}
+
+SEQGAN_SPACE = SearchSpace(dict(_ADVERSARIAL), fixed=_FIXED)
+SEQGAN_STEP_SPACE = SearchSpace({**_ADVERSARIAL, "gan.gamma": uniform(0.5, 1.0)}, fixed=_FIXED)
+ROLLOUT_SPACE = SearchSpace({**_ADVERSARIAL, "gan.rollouts": choice(4, 8, 16)}, fixed=_FIXED)
+LEAKGAN_SPACE = SearchSpace(
+    {**_ADVERSARIAL, "gan.gamma": uniform(0.5, 1.0), "model.mlp_width": choice(64, 128, 256)}, fixed=_FIXED
+)

@@ -1,0 +1,283 @@
+"""Training of the discrete GANs as runner stages.
+
+SeqGAN variants: ``pretrain-g`` (MLE, early-stopped, best weights restored; skipped with
+``gan.init_from``) → ``pretrain-d`` (D on real vs generated batches) → ``adversarial`` (one
+data-free REINFORCE update of G, then ``d_steps`` D updates). LeakGAN variants pretrain D first
+(G's features include D's state, GENERATORS.md §6 proposal): ``pretrain-d`` → ``pretrain-g``
+(MLE on frozen D features) → ``adversarial``. A stage with no update is left out.
+
+Logged: ``mle`` updates ``loss``; D updates ``loss``, ``d_real`` and ``d_fake`` (mean probability
+of real / generated batches); G updates ``loss``, ``reward`` (mean per-token reward),
+``baseline``, ``sample_len``. Validation: ``valid_loss`` (G's NLL per token on the validation
+text) and D's mean probability of validation sentences and of a fixed-seed generated batch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+from textgen_eval.core.training import (
+    BaseTask,
+    Cycle,
+    OptimizerSettings,
+    RunnerConfig,
+    Stage,
+    StepContext,
+    Update,
+)
+from textgen_eval.data.batching import EncodedCorpus, iterate_batches, sorted_batches
+from textgen_eval.generators.discrete.config import GANConfig, GANTrainConfig
+from textgen_eval.generators.discrete.rewards import (
+    discounted_rewards,
+    policy_gradient_loss,
+    rollout_rewards,
+    sequence_rewards,
+    token_mask,
+)
+from textgen_eval.generators.text.frozen import frozen
+from textgen_eval.generators.text.sampler import Decoder, sample_tokens
+
+if TYPE_CHECKING:
+    from textgen_eval.generators.discrete.model import DiscreteGAN, GANPair
+
+PRETRAIN_G, PRETRAIN_D, ADVERSARIAL = "pretrain-g", "pretrain-d", "adversarial"
+
+
+def _probability(logits: Tensor) -> Tensor:
+    return torch.sigmoid(logits)
+
+
+def reinforce_credit(task: DiscreteGANTask, tokens: Tensor) -> Tensor:
+    """Every token gets D(y) (per-sequence D)."""
+    return sequence_rewards(_probability(task.module.disc.sequence_logits(tokens)), token_mask(tokens))
+
+
+def step_credit(task: DiscreteGANTask, tokens: Tensor) -> Tensor:
+    """R_t = γ·R_{t+1} + D(y_{1:t}) (per-step D)."""
+    scores = _probability(task.module.disc.step_logits(tokens))
+    return discounted_rewards(scores, token_mask(tokens), task.gan.gamma)
+
+
+def rollout_credit(task: DiscreteGANTask, tokens: Tensor) -> Tensor:
+    """Mean D of ``gan.rollouts`` completions of every prefix, D(y) at the end (per-sequence D)."""
+    disc = task.module.disc
+    return rollout_rewards(
+        task.rollout_policy(),
+        lambda rows: _probability(disc.sequence_logits(rows)),
+        tokens,
+        n_rollouts=task.gan.rollouts,
+    )
+
+
+#: credit assignment by name: ``(task, sampled tokens (B, L)) → rewards (B, L)``
+CREDIT: dict[str, Callable[[DiscreteGANTask, Tensor], Tensor]] = {
+    "reinforce": reinforce_credit,
+    "step": step_credit,
+    "rollout": rollout_credit,
+}
+#: the discriminator each credit assignment trains: per-sequence or per-step
+D_KIND = {"reinforce": "sequence", "step": "step", "rollout": "sequence"}
+
+
+def discriminator_loss(task: DiscreteGANTask, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Binary cross-entropy of D on real (label 1) and generated (label 0) rows; a per-step D is
+    trained at every non-pad position of both. Returns the loss and the mean D(real), D(fake)."""
+    disc = task.module.disc
+    if D_KIND[task.model.credit] == "sequence":
+        lr, lf = disc.sequence_logits(real), disc.sequence_logits(fake)
+        loss = F.binary_cross_entropy_with_logits(
+            lr, torch.ones_like(lr)
+        ) + F.binary_cross_entropy_with_logits(lf, torch.zeros_like(lf))
+        return loss, _probability(lr).mean(), _probability(lf).mean()
+    lr, lf = disc.step_logits(real), disc.step_logits(fake)  # (B, L)
+    mr, mf = token_mask(real), token_mask(fake)
+    bce_r = F.binary_cross_entropy_with_logits(lr, torch.ones_like(lr), reduction="none")
+    bce_f = F.binary_cross_entropy_with_logits(lf, torch.zeros_like(lf), reduction="none")
+    loss = (bce_r * mr).sum() / mr.sum() + (bce_f * mf).sum() / mf.sum()
+    return loss, (_probability(lr) * mr).sum() / mr.sum(), (_probability(lf) * mf).sum() / mf.sum()
+
+
+class DiscreteGANTask(BaseTask):
+    """The generator ``module.gen`` (optimizers ``mle`` and ``gen``, never in the same stage) and
+    the discriminator ``module.disc`` (optimizer ``disc``)."""
+
+    def __init__(
+        self,
+        model: DiscreteGAN,
+        train: EncodedCorpus,
+        valid: EncodedCorpus | None,
+        runner_config: RunnerConfig,
+    ) -> None:
+        self.model, self.train, self.valid, self.runner_config = model, train, valid, runner_config
+        self.gan: GANConfig = model.configs["gan"]
+        self.train_config: GANTrainConfig = model.configs["train"]
+        self.max_len: int = model.configs["model"].max_len
+        self.module: GANPair = model.build_module()
+        self.device = torch.device("cpu")
+        self._opts: dict[str, torch.optim.Optimizer] = {}
+        self.baseline = 0.0
+        self.lagged: dict[str, Tensor] = {}  # the rollout policy's weights when gan.rollout_lag > 0
+
+    def setup(self, device: torch.device) -> None:
+        self.device = device
+        self.module = self.model.build_module().to(device)
+        self.model.initialise_generator(self.module)
+        cfg = self.train_config
+        gen, disc = self.module.gen.parameters, self.module.disc.parameters
+        self._opts = {
+            "mle": torch.optim.Adam(gen(), lr=cfg.mle_lr),
+            "gen": torch.optim.Adam(gen(), lr=cfg.g_lr, betas=(cfg.g_beta1, 0.999)),
+            "disc": torch.optim.Adam(disc(), lr=cfg.d_lr, betas=(cfg.d_beta1, 0.999)),
+        }
+
+    def optimizers(self) -> Mapping[str, torch.optim.Optimizer]:
+        return self._opts
+
+    def stages(self) -> Sequence[Stage]:
+        gan, clip = self.gan, OptimizerSettings(grad_clip=self.train_config.g_grad_clip)
+        cap = self.runner_config.time_budget
+        stages: dict[str, Stage] = {}
+        if gan.pretrain_epochs > 0 and gan.init_from is None:
+            stages[PRETRAIN_G] = Stage(
+                PRETRAIN_G,
+                Cycle((Update("mle"),)),
+                optimizers={"mle": clip},
+                max_epochs=gan.pretrain_epochs,
+                time_budget=cap,
+                monitor="valid_loss" if self.valid is not None else None,
+                patience=1,
+                restore_best=self.valid is not None,
+            )
+        if gan.pretrain_d_steps > 0:
+            stages[PRETRAIN_D] = Stage(PRETRAIN_D, Cycle((Update("disc"),)), max_steps=gan.pretrain_d_steps)
+        if gan.adversarial_steps > 0:
+            per_g = 1 + gan.d_steps
+            stages[ADVERSARIAL] = Stage(
+                ADVERSARIAL,
+                Cycle((Update("gen", 1, batch=False), Update("disc", gan.d_steps))),
+                optimizers={"gen": clip},
+                max_steps=gan.adversarial_steps * per_g,
+                time_budget=cap,
+                eval_every=gan.eval_every * per_g,
+            )
+        order = self.model.stage_order
+        out = [stages[name] for name in order if name in stages]
+        if not out:
+            raise ValueError(
+                "no training stage: pretrain_epochs, pretrain_d_steps and adversarial_steps are all 0"
+            )
+        return out
+
+    def batches_per_epoch(self, stage: str) -> int:
+        return math.ceil(len(self.train) / self.train_config.batch_size)
+
+    def num_data(self) -> int:
+        return len(self.train)
+
+    def train_batches(self, stage: str, epoch: int) -> Iterator[np.ndarray]:
+        # MLE: length-bucketed like the LM; D: uniformly random real batches
+        bucket = 50 if stage == PRETRAIN_G else 1
+        return iterate_batches(
+            self.train, self.train_config.batch_size, seed=self.runner_config.seed, epoch=epoch, bucket=bucket
+        )
+
+    # -- updates -------------------------------------------------------------------------------------
+
+    def _sample(
+        self, rows: int, *, keep_graph: bool = False, generator: torch.Generator | None = None
+    ) -> Any:
+        return sample_tokens(
+            self.model.policy(self.module),
+            rows,
+            max_len=self.max_len,
+            generator=generator,
+            device=self.device,
+            keep_graph=keep_graph,
+        )
+
+    def rollout_policy(self) -> Decoder:
+        """The live generator, or its lagged copy (``gan.rollout_lag``)."""
+        if not self.lagged:
+            return self.model.policy(self.module)
+        copy = self.model.build_module().to(self.device)
+        copy.disc.load_state_dict(self.module.disc.state_dict())
+        copy.gen.load_state_dict(self.lagged)
+        return self.model.policy(copy.eval())
+
+    def _update_lagged(self, ctx: StepContext) -> None:
+        lag = self.gan.rollout_lag
+        if lag == 0.0 or self.model.credit != "rollout":
+            return
+        live = {k: v.detach().clone() for k, v in self.module.gen.state_dict().items()}
+        if ctx.stage_step == 0 or not self.lagged:  # the first G update: the copy starts as G
+            self.lagged = live
+        else:  # θ' ← lag·θ' + (1 − lag)·θ, applied before the rollouts of this update
+            self.lagged = {k: lag * self.lagged[k] + (1 - lag) * v for k, v in live.items()}
+
+    def training_step(self, batch: np.ndarray | None, ctx: StepContext) -> Mapping[str, Tensor | float]:
+        if ctx.optimizer == "mle":
+            assert batch is not None
+            nll, count = self.model.token_nll(self.module, torch.from_numpy(batch).to(self.device))
+            return {"loss": nll.sum() / count.sum()}
+        if ctx.optimizer == "disc":
+            assert batch is not None
+            real = torch.from_numpy(batch[:, 1:]).to(self.device)  # drop BOS
+            with torch.no_grad():
+                fake = self._sample(real.shape[0]).tokens
+            loss, d_real, d_fake = discriminator_loss(self, real, fake)
+            return {"loss": loss, "d_real": d_real.detach(), "d_fake": d_fake.detach()}
+        self._update_lagged(ctx)
+        with frozen(self.module.disc):  # G's loss (and a leaking G's features) never reach D
+            drawn = self._sample(self.train_config.batch_size, keep_graph=True)
+        mask = token_mask(drawn.tokens)
+        with torch.no_grad():
+            rewards = CREDIT[self.model.credit](self, drawn.tokens)
+        loss = policy_gradient_loss(drawn.logprobs, rewards, mask, self.baseline)
+        mean_reward = float((rewards.sum() / mask.sum()).detach())
+        out: dict[str, Tensor | float] = {
+            "loss": loss,
+            "reward": mean_reward,
+            "baseline": self.baseline,
+            "sample_len": float(mask.sum(dim=1).mean()),
+        }
+        if self.gan.baseline == "moving-average":  # updated after use: b never depends on this sample
+            decay = self.gan.baseline_decay
+            self.baseline = decay * self.baseline + (1 - decay) * mean_reward
+        return out
+
+    # -- validation ----------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def validate(self, stage: str) -> Mapping[str, float]:
+        if self.valid is None:
+            return {}
+        total, count = 0.0, 0
+        d_real = []
+        for _, batch in sorted_batches(self.valid.sequences, self.train_config.eval_batch_size):
+            ids = torch.from_numpy(batch).to(self.device)
+            nll, n = self.model.token_nll(self.module, ids)
+            total, count = total + float(nll.double().sum()), count + int(n.sum())
+            d_real.append(_probability(self.module.disc.sequence_logits(ids[:, 1:])))
+        g = torch.Generator(device=self.device).manual_seed(self.runner_config.seed * 7919 + 29)
+        fake = self._sample(self.train_config.eval_batch_size, generator=g).tokens
+        loss = total / count
+        return {
+            "valid_loss": loss,
+            "valid_ppl": math.exp(min(loss, 700.0)),
+            "valid_d_real": float(torch.cat(d_real).mean()),
+            "valid_d_fake": float(_probability(self.module.disc.sequence_logits(fake)).mean()),
+        }
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"baseline": self.baseline, "lagged": dict(self.lagged)}
+
+    def load_extra_state(self, state: Mapping[str, Any]) -> None:
+        self.baseline = float(state.get("baseline", 0.0))
+        self.lagged = {k: v.to(self.device) for k, v in dict(state.get("lagged", {})).items()}
