@@ -64,7 +64,11 @@ def js_all(samples: list[str], reference: dict[int, Any]) -> dict[str, float]:
     return {f"js{n}": js_divergence(ngram_counts(tokens, n), reference[n]) for n in (1, 2, 3, 4)}
 
 
-def score(samples: list[str], metrics: str) -> dict[str, float]:
+def score(samples: list[str], metrics: str) -> dict[str, float | None]:
+    """The metrics of ``samples``; every metric is ``None`` when all samples are empty (a
+    generator that emits EOS or PAD first has collapsed, and no metric is defined)."""
+    if not any(s.strip() for s in samples):
+        return dict.fromkeys(metrics.split(","))
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as handle:
         handle.write("".join(s + "\n" for s in samples))
     result = evaluate(handle.name, metrics=metrics, fd_n=len(samples))
@@ -124,6 +128,8 @@ def table(rows: list[dict[str, Any]]) -> str:
 
         def ms(get: Any, digits: int = 3, rs: list[dict[str, Any]] = rs) -> str:
             values = [get(r) for r in rs]
+            if any(v is None for v in values):
+                return " / ".join("empty" if v is None else f"{v:.{digits}f}" for v in values)
             if len(values) == 1:
                 return f"{values[0]:.{digits}f}"
             return f"{statistics.fmean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"

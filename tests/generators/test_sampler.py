@@ -118,3 +118,26 @@ def test_bad_sampling_arguments_name_the_option(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         check_sampling_args(n, max_len, temperature)
+
+
+def test_inverse_cdf_draws_follow_the_distribution_and_never_a_zero_probability_token() -> None:
+    from textgen_eval.generators.text.sampler import inverse_cdf
+
+    probs = torch.tensor([0.5, 0.0, 0.2, 0.3, 0.0]).expand(200_000, 5)
+    u = torch.rand(200_000, generator=torch.Generator().manual_seed(0))
+    counts = torch.bincount(inverse_cdf(probs, u).squeeze(1), minlength=5).double() / 200_000
+    assert counts[1] == 0 and counts[4] == 0
+    assert torch.allclose(counts, probs[0].double(), atol=4 * (0.25 / 200_000) ** 0.5)
+    edge = inverse_cdf(torch.tensor([[0.4, 0.6, 0.0]]), torch.tensor([0.9999999]))
+    assert int(edge) == 1  # rounding at the top never lands on the zero-probability tail
+
+
+def test_fixed_uniforms_make_draws_independent_of_how_rows_are_batched() -> None:
+    torch.manual_seed(0)
+    net = LMNet(LSTMLMConfig(emb_dim=8, hidden_size=16), 30)
+    uniforms = torch.rand(10, 12, generator=torch.Generator().manual_seed(1))
+    whole = sample_tokens(net, 10, max_len=12, uniforms=uniforms).tokens
+    halves = [sample_tokens(net, 5, max_len=12, uniforms=uniforms[i : i + 5]).tokens for i in (0, 5)]
+    width = whole.shape[1]
+    padded = [torch.nn.functional.pad(h, (0, width - h.shape[1]), value=PAD_ID) for h in halves]
+    assert torch.equal(whole, torch.cat(padded))

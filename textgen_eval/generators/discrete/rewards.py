@@ -56,17 +56,25 @@ def rollout_rewards(
     *,
     n_rollouts: int,
     generator: torch.Generator | None = None,
+    uniforms: Tensor | None = None,
 ) -> Tensor:
     """Monte-Carlo rewards for ``(B, L)`` sampled tokens: the mean score of ``n_rollouts``
     completions of every prefix y_{1:t}, t < L, drawn by ``policy`` in one batched pass; at
     t = L the score of y itself. A prefix that already ends in EOS completes to y, so its reward is
-    D(y) exactly. Returns ``(B, L)`` with PAD positions 0."""
+    D(y) exactly. ``uniforms (B, L−1, R, L)`` fixes the draws (see ``sample_tokens``). Returns
+    ``(B, L)`` with PAD positions 0."""
     batch, length = tokens.shape
     final = score(tokens)  # (B,)
     rewards = final.unsqueeze(1).repeat(1, length)  # (B, L); column L−1 stays D(y)
     if length > 1:
         completed = rollouts(
-            policy, tokens, n_rollouts=n_rollouts, max_len=length, generator=generator, device=tokens.device
+            policy,
+            tokens,
+            n_rollouts=n_rollouts,
+            max_len=length,
+            generator=generator,
+            device=tokens.device,
+            uniforms=uniforms,
         )  # (B, L−1, R, L): completion r of prefix y_{1:p+1} of sequence b
         flat = completed.reshape(-1, length)  # (B·(L−1)·R, L), rows ordered (b, p, r)
         means = score(flat).view(batch, length - 1, n_rollouts).mean(dim=2)  # (B, L−1)

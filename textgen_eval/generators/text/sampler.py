@@ -78,6 +78,8 @@ def sample_tokens(
     prefix: Tensor | None = None,
     prefix_len: Tensor | None = None,
     keep_graph: bool = False,
+    uniforms: Tensor | None = None,
+    with_logprobs: bool = True,
 ) -> SampleBatch:
     """Draw ``rows`` sequences of at most ``max_len`` tokens.
 
@@ -85,6 +87,16 @@ def sample_tokens(
         prefix: ``(rows, P)`` token ids (no BOS) forced at the first ``prefix_len[i]``
             positions of row ``i``; ``prefix_len`` defaults to ``P`` for every row.
         keep_graph: keep the autograd graph of ``logprobs`` (otherwise no graph is built).
+        uniforms: ``(rows, max_len)`` numbers in [0, 1) that fix every draw by inverse CDF
+            instead of ``generator`` (row ``i``'s token at position ``t`` depends on
+            ``uniforms[i, t]`` alone, so two computations that batch rows differently draw the
+            same tokens: how the rollout benchmark checks its per-prefix peer).
+        with_logprobs: compute ``logprobs`` (``False``: zeros, and no log-softmax over the
+            vocabulary at each step; what rollouts use).
+
+    Each token is drawn by inverse CDF from one uniform per row and step (``generator``'s stream,
+    or ``uniforms``), which costs a cumulative sum over the vocabulary — several times less than
+    ``torch.multinomial``'s exponential noise on CPU (docs/performance.md).
     """
     device = torch.device(device)
     if prefix is not None:
@@ -102,29 +114,60 @@ def sample_tokens(
         for position in range(max_len):
             logits, state = decoder.step(tokens, state)
             logits = logits.float().index_fill(1, never, -math.inf)
-            if temperature == 0:
-                nxt = logits.argmax(dim=-1, keepdim=True)
-                scaled = logits
-            else:
-                scaled = logits / temperature
-                probs = torch.softmax(scaled, dim=-1)
-                nxt = torch.multinomial(probs.detach(), 1, generator=generator)
+            scaled = logits if temperature in (0, 1) else logits / temperature
+            forced = torch.zeros(rows, dtype=torch.bool, device=device)
             if prefix is not None and position < prefix.shape[1]:
                 assert prefix_len is not None
-                forced = (position < prefix_len).unsqueeze(1)
-                nxt = torch.where(forced, prefix[:, position : position + 1], nxt)
-            nxt = nxt.masked_fill(done.unsqueeze(1), PAD_ID)
-            logp = torch.log_softmax(scaled, dim=-1).gather(1, nxt).squeeze(1)
-            logps.append(logp.masked_fill(done, 0.0))
+                forced = position < prefix_len
+            # one uniform per row and step, drawn for every row, so the stream does not depend on
+            # which rows are free; only free rows (not forced, not done) are sampled
+            u = None
+            if temperature != 0:
+                u = (
+                    uniforms[:, position].to(device)
+                    if uniforms is not None
+                    else _uniforms(rows, generator, device)
+                )
+            free = (~forced & ~done).nonzero().squeeze(1)  # (F,)
+            nxt = torch.full((rows,), PAD_ID, dtype=torch.long, device=device)
+            if free.numel():
+                if temperature == 0:
+                    nxt[free] = scaled[free].argmax(dim=-1)
+                else:
+                    assert u is not None
+                    probs = torch.softmax(scaled.detach()[free], dim=-1)  # (F, V)
+                    nxt[free] = inverse_cdf(probs, u[free]).squeeze(1)
+            if prefix is not None and position < prefix.shape[1]:
+                nxt = torch.where(forced & ~done, prefix[:, position], nxt)
+            nxt = nxt.unsqueeze(1)  # (rows, 1)
+            if with_logprobs:
+                logp = torch.log_softmax(scaled, dim=-1).gather(1, nxt).squeeze(1)
+                logps.append(logp.masked_fill(done, 0.0))
             drawn.append(nxt)
             done = done | (nxt.squeeze(1) == EOS_ID)
             tokens = nxt.squeeze(1)
             if bool(done.all()):
                 break
         ids = torch.cat(drawn, dim=1)  # (rows, L)
-        logprobs = torch.stack(logps, dim=1)  # (rows, L)
+        logprobs = torch.stack(logps, dim=1) if with_logprobs else torch.zeros(ids.shape, device=device)
     lengths = (ids != PAD_ID).sum(dim=1)
     return SampleBatch(ids, logprobs, lengths)
+
+
+def _uniforms(rows: int, generator: torch.Generator | None, device: torch.device) -> Tensor:
+    if generator is not None and generator.device != device:
+        return torch.rand(rows, generator=generator, device=generator.device).to(device)
+    return torch.rand(rows, generator=generator, device=device)
+
+
+def inverse_cdf(probs: Tensor, u: Tensor) -> Tensor:
+    """The token of each row ``(N, V)`` whose cumulative probability first exceeds ``u (N,)`` of
+    the row's total → ``(N, 1)`` (tokens of probability 0 are never drawn)."""
+    cdf = probs.cumsum(dim=-1)  # (N, V)
+    target = (u.to(cdf.dtype) * cdf[:, -1]).unsqueeze(1)  # (N, 1)
+    idx = torch.searchsorted(cdf, target, right=True).clamp(max=probs.shape[1] - 1)
+    # a row whose remaining tokens all have probability 0 never lands on them
+    return torch.where(probs.gather(1, idx) > 0, idx, probs.argmax(dim=-1, keepdim=True))
 
 
 def rollouts(
@@ -137,6 +180,7 @@ def rollouts(
     generator: torch.Generator | None = None,
     device: torch.device | str = "cpu",
     prefix_lengths: list[int] | None = None,
+    uniforms: Tensor | None = None,
 ) -> Tensor:
     """Monte-Carlo completions of every prefix of every sequence, in one batched pass.
 
@@ -144,6 +188,8 @@ def rollouts(
         sequences: ``(B, T)`` token ids without BOS (PAD after EOS).
         prefix_lengths: which prefixes ``y_{1:t}`` to complete (default ``1 … T−1``; the full
             sequence needs no rollout).
+        uniforms: ``(B, P, R, max_len)`` inverse-CDF draws (see :func:`sample_tokens`) instead of
+            ``generator``.
 
     Returns:
         ``(B, P, R, max_len)`` ids: completion ``r`` of prefix ``p`` of sequence ``b``; its first
@@ -169,6 +215,8 @@ def rollouts(
         device=device,
         prefix=prefix,
         prefix_len=plen,
+        uniforms=None if uniforms is None else uniforms.reshape(-1, max_len),
+        with_logprobs=False,
     ).tokens
     full = torch.full((out.shape[0], max_len), PAD_ID, dtype=torch.long, device=out.device)
     full[:, : out.shape[1]] = out
