@@ -147,12 +147,17 @@ def test_the_shipped_thesis_space_builds_every_drawn_configuration() -> None:
     assert spec.trial_options == {"samples": 1000, "max_len": 50, "lm_recipe": {}}
 
 
-@pytest.mark.parametrize("model", ["lstm-vae", "hybrid-vae", "wgan-conv-deconv", "wgan-conv-lstm"])
+SHIPPED = ["lstm-vae", "hybrid-vae", "wgan-conv-deconv", "wgan-conv-lstm", "seqgan-reinforce", "seqgan-step",
+           "seqgan-rollout", "leakgan-leak", "leakgan-noleak", "leakgan-mixed"]  # fmt: skip
+
+
+@pytest.mark.parametrize("model", SHIPPED)
 def test_the_shipped_model_spaces_build_every_drawn_configuration(model: str) -> None:
     from tests.conftest import ROOT
     from textgen_eval.pipelines.tune import build_spec
 
-    for space_path in (None, ROOT / "examples" / "spaces" / f"{model}-thesis.toml"):
+    file = "leakgan" if model.startswith("leakgan") else model
+    for space_path in (None, ROOT / "examples" / "spaces" / f"{file}-thesis.toml"):
         spec = build_spec(
             model, "coco", name="v", budget=40, retrain=2, objective="fd", metrics=None,
             space_path=space_path, overrides={}, trial_options={}, seed=0, trial_timeout=None,

@@ -44,6 +44,7 @@ from textgen_eval.generators.discrete.task import DiscreteGANTask
 from textgen_eval.generators.lstm_lm.config import LSTMLMConfig, TrainConfig
 from textgen_eval.generators.lstm_lm.model import LSTMLanguageModel
 from textgen_eval.generators.text.sampler import sample_tokens
+from textgen_eval.testing import GeneratorContract
 from textgen_eval.training import Runner
 
 TEXTS = [s for s in coco_lines("train")[:200] if s]
@@ -377,3 +378,25 @@ def test_the_moving_average_baseline_is_checkpointed_and_recorded(tmp_path: Path
     first = task.training_step(None, ctx)
     assert first["baseline"] == 0.0 and task.baseline == pytest.approx(0.5 * float(first["reward"]))
     assert task.extra_state()["baseline"] == task.baseline
+
+
+def test_a_lagged_rollout_policy_starts_as_g_and_then_follows_it_by_a_moving_average() -> None:
+    model = SeqGANRollout(_configs(_seqgan_cfg(), rollout_lag=0.8))
+    task = _task(model)
+    first = StepContext("adversarial", "gen", 0, 0, 0, 0, None, None)
+    task.training_step(None, first)["loss"].backward()  # type: ignore[union-attr]
+    start = {k: v.clone() for k, v in task.module.gen.state_dict().items()}
+    assert all(torch.equal(task.lagged[k], v) for k, v in start.items())
+    task.optimizers()["gen"].step()
+    live = {k: v.clone() for k, v in task.module.gen.state_dict().items()}
+    task.training_step(None, StepContext("adversarial", "gen", 2, 2, 0, 0, None, None))
+    for key, value in live.items():
+        assert torch.allclose(task.lagged[key], 0.8 * start[key] + 0.2 * value)
+    assert set(task.extra_state()["lagged"]) == set(live)
+
+
+class TestLaggedRolloutsWithABaselineThroughTheShippedContractClass(GeneratorContract):
+    """Resume in every stage restores the lagged policy and the baseline (extra task state)."""
+
+    def make_generator(self) -> SeqGANRollout:
+        return SeqGANRollout(_configs(_seqgan_cfg(), rollout_lag=0.5, baseline="moving-average"))
