@@ -1,11 +1,13 @@
 """Batched Monte-Carlo rollouts against a per-prefix loop, and where an adversarial iteration of
 ``seqgan-rollout`` spends its time (issue 12; GENERATORS.md §5).
 
-Both sides compute SeqGAN's rollout rewards (Yu et al. 2017, eq. 4) for the same sampled batch
-with the same generator and discriminator: the batched side completes every prefix × rollout in
-one pass of the shared sampler (``textgen_eval.generators.discrete.rewards.rollout_rewards``);
-the peer loops over prefixes y_{1:t}, completing B × R rows per prefix and scoring them, as
-TextGAN-PyTorch's and SeqGAN's ``get_reward`` loops do. Every draw comes from the same table of
+All sides compute SeqGAN's rollout rewards (Yu et al. 2017, eq. 4) for the same sampled batch
+with the same generator and discriminator: the batched side branches every prefix × rollout from
+the generator's state after the prefix and advances all of them together
+(``textgen_eval.generators.discrete.rewards.rollout_rewards``); the peer loops over prefixes
+y_{1:t}, completing B × R rows per prefix (re-reading the prefix) and scoring them, as
+TextGAN-PyTorch's and SeqGAN's ``get_reward`` loops do; a second peer re-reads every prefix for
+every completion in one batched pass. Every draw comes from the same table of
 uniforms (inverse CDF), so the two draw the same completions; the benchmark reports how many
 completions differ (batching changes floating-point rounding, so a draw that falls within ~1e-7
 of a CDF boundary may flip) and the largest reward difference.
@@ -61,6 +63,17 @@ def loop_rollout_rewards(
     return rewards * token_mask(tokens), torch.stack(completions, dim=1)  # (B, L−1, R, L)
 
 
+class ReRead:
+    """The policy without ``state_batch_dim``: ``rollouts`` then re-reads every prefix for every
+    completion in one batched pass (the method before branching)."""
+
+    def __init__(self, inner: Decoder) -> None:
+        self.inner = inner
+
+    def step(self, tokens: torch.Tensor, state):
+        return self.inner.step(tokens, state)
+
+
 def build_task(batch: int, length: int, rollouts: int) -> DiscreteGANTask:
     sets = {"train.batch_size": str(batch), "model.max_len": str(length), "gan.rollouts": str(rollouts),
             "runner.device": "cpu"}  # fmt: skip
@@ -98,15 +111,18 @@ def main() -> None:
         full[:, : tokens.shape[1]] = tokens
         uniforms = torch.rand(opts.batch, opts.length - 1, opts.rollouts, opts.length,
                               generator=torch.Generator().manual_seed(2))  # fmt: skip
-        batched_t, loop_t = [], []
-        for _ in range(opts.repeats):  # interleaved, so both see the same machine load
+        batched_t, loop_t, reread_t = [], [], []
+        for _ in range(opts.repeats):  # interleaved, so all see the same machine load
             t0 = time.perf_counter()
             batched = rollout_rewards(policy, score, full, n_rollouts=opts.rollouts, uniforms=uniforms)
             t1 = time.perf_counter()
             looped, loop_completions = loop_rollout_rewards(policy, score, full, opts.rollouts, uniforms)
             t2 = time.perf_counter()
+            reread = rollout_rewards(ReRead(policy), score, full, n_rollouts=opts.rollouts, uniforms=uniforms)
+            t3 = time.perf_counter()
             batched_t.append(t1 - t0)
             loop_t.append(t2 - t1)
+            reread_t.append(t3 - t2)
         from textgen_eval.generators.text.sampler import rollouts as batched_rollouts
 
         completions = batched_rollouts(
@@ -122,6 +138,8 @@ def main() -> None:
         "batched_s": statistics.median(batched_t),
         "loop_s": statistics.median(loop_t),
         "speedup": statistics.median(loop_t) / statistics.median(batched_t),
+        "reread_batched_s": statistics.median(reread_t),
+        "max_reward_difference_reread": float((batched - reread).abs().max()),
         "completions": int(completions.shape[0] * completions.shape[1] * completions.shape[2]),
         "completions_differing": differ,
         "max_reward_difference": float((batched - looped).abs().max()),

@@ -167,11 +167,27 @@ def _toy_score(rows: Tensor) -> Tensor:
     return REWARD[rows[:, 0] - 4, rows[:, 1] - 4].float()
 
 
-def test_rollout_rewards_converge_to_the_conditional_expectation_and_end_with_d_of_y() -> None:
+class BranchingToyDecoder:
+    """The same toy with a per-row state (its position), so rollouts branch from prefix states."""
+
+    state_batch_dim = 0
+
+    def step(self, tokens: Tensor, state: Tensor | None) -> tuple[Tensor, Tensor]:
+        position = torch.zeros_like(tokens) if state is None else state
+        logits = torch.full((tokens.shape[0], 7), -math.inf, dtype=torch.float64)
+        first, second, last = position == 0, position == 1, position >= 2
+        logits[first, 4:] = A
+        logits[second, 4:] = B[(tokens[second] - 4).clamp(0, 2)]
+        logits[last, EOS_ID] = 0.0
+        return logits, position + 1
+
+
+@pytest.mark.parametrize("decoder", [ToyDecoder(), BranchingToyDecoder()], ids=["re-read", "branching"])
+def test_rollout_rewards_converge_to_the_conditional_expectation_and_end_with_d_of_y(decoder) -> None:
     tokens = torch.tensor([[4, 5, EOS_ID], [5, 6, EOS_ID], [6, 4, EOS_ID]])
     n = 20_000
     rewards = rollout_rewards(
-        ToyDecoder(), _toy_score, tokens, n_rollouts=n, generator=torch.Generator().manual_seed(1)
+        decoder, _toy_score, tokens, n_rollouts=n, generator=torch.Generator().manual_seed(1)
     )
     for row, (y1, y2) in enumerate([(0, 1), (1, 2), (2, 0)]):
         p2 = torch.softmax(B[y1], 0)
@@ -191,19 +207,56 @@ class AnyTokenDecoder:
         return logits, None
 
 
-def test_every_sample_gets_its_own_rollout_reward() -> None:
+class BranchingAnyTokenDecoder(AnyTokenDecoder):
+    state_batch_dim = 0
+
+    def step(self, tokens: Tensor, state: Tensor | None) -> tuple[Tensor, Tensor]:  # type: ignore[override]
+        logits, _ = super().step(tokens, None)
+        return logits, tokens.clone()  # a per-row state, so rows can be selected
+
+
+@pytest.mark.parametrize(
+    "decoder", [AnyTokenDecoder(), BranchingAnyTokenDecoder()], ids=["re-read", "branching"]
+)
+def test_every_sample_gets_its_own_rollout_reward(decoder) -> None:
     """A D that returns the sample's index (coded in its first token) must reward sample b with b."""
     batch, length = 12, 5
     tokens = torch.randint(20, 40, (batch, length))
     tokens[:, 0] = 4 + torch.arange(batch)
     rewards = rollout_rewards(
-        AnyTokenDecoder(),
-        lambda rows: (rows[:, 0] - 4).float(),
-        tokens,
-        n_rollouts=3,
-        generator=torch.Generator(),
+        decoder, lambda rows: (rows[:, 0] - 4).float(), tokens, n_rollouts=3, generator=torch.Generator()
     )
     assert torch.equal(rewards, torch.arange(batch).float().unsqueeze(1).expand(batch, length))
+
+
+def test_branching_rollouts_draw_exactly_what_re_reading_each_prefix_draws() -> None:
+    """With the same table of uniforms, completions branched from prefix states equal those of
+    the sampler re-reading every prefix (LSTM LM and LeakGAN decoders; sentences with and
+    without EOS inside the prefix)."""
+    from textgen_eval.generators.discrete.nets import LeakDecoder
+    from textgen_eval.generators.lstm_lm.model import LMNet
+    from textgen_eval.generators.text.sampler import rollouts
+
+    class ReRead:  # hides state_batch_dim: the generic path
+        def __init__(self, inner) -> None:
+            self.inner = inner
+
+        def step(self, tokens, state):
+            return self.inner.step(tokens, state)
+
+    torch.manual_seed(0)
+    lm = LMNet(LSTMLMConfig(emb_dim=6, hidden_size=8), 20).eval()
+    net, disc = _leak("mixed")
+    tokens = torch.tensor(
+        [[5, 6, EOS_ID, PAD_ID, PAD_ID, PAD_ID], [7, 8, 9, 10, 11, 12], [13, EOS_ID] + [PAD_ID] * 4]
+    )
+    for decoder in (lm, LeakDecoder(net.eval(), disc.eval())):
+        uniforms = torch.rand(3, 5, 4, 9, generator=torch.Generator().manual_seed(3))
+        branched = rollouts(decoder, tokens, n_rollouts=4, max_len=9, uniforms=uniforms)
+        reread = rollouts(ReRead(decoder), tokens, n_rollouts=4, max_len=9, uniforms=uniforms)
+        assert torch.equal(branched, reread)
+        assert torch.equal(branched[0, 2, :, :3], tokens[0, :3].expand(4, 3))  # complete prefix kept as is
+        assert bool((branched[0, 2, :, 3:] == PAD_ID).all())
 
 
 # -- networks ------------------------------------------------------------------------------------------

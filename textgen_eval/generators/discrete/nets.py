@@ -93,7 +93,10 @@ def d_states_before(disc: RecurrentDiscriminator, inputs: Tensor) -> Tensor:
 
 
 class LeakDecoder:
-    """:class:`LeakNet` as the shared sampler's one-step decoder (state: G's and D's)."""
+    """:class:`LeakNet` as the shared sampler's one-step decoder (state: G's and D's LSTM states,
+    each ``(1, B, H)``, so rollouts can branch from it)."""
+
+    state_batch_dim = 1
 
     def __init__(self, net: LeakNet, disc: RecurrentDiscriminator) -> None:
         self.net, self.disc = net, disc

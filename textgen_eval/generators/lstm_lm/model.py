@@ -32,6 +32,10 @@ from textgen_eval.generators.text.task import SingleNetworkTask
 class LMNet(nn.Module):
     """Embedding → (recurrent-dropout) LSTM → optional projection → softmax layer."""
 
+    #: the state ``(h, c)`` keeps the batch in dimension 1 (``(layers, B, H)``), so rollouts can
+    #: branch from it (:class:`~textgen_eval.generators.text.sampler.BranchingDecoder`)
+    state_batch_dim = 1
+
     def __init__(self, cfg: LSTMLMConfig, vocab_size: int) -> None:
         super().__init__()
         self.cfg = cfg

@@ -19,6 +19,7 @@ and its log-probabilities are 0 there.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -38,6 +39,41 @@ class Decoder(Protocol):
         """``tokens (B,)`` long → logits ``(B, V)`` for the next token and the new state
         (``state`` is ``None`` before the first step)."""
         ...
+
+
+class BranchingDecoder(Decoder, Protocol):
+    """A decoder whose state is tensors (nested in tuples/lists, ``None`` allowed) that all keep
+    the batch in dimension ``state_batch_dim`` (1 for torch's ``(layers, B, H)`` LSTM states).
+    :func:`rollouts` then branches completions from the state after each prefix instead of
+    re-reading the prefix for every completion."""
+
+    state_batch_dim: int
+
+
+def map_state(state: DecoderState, fn: Callable[[Tensor], Tensor]) -> DecoderState:
+    """``fn`` applied to every tensor of a nested state (tuples, lists and ``None`` kept)."""
+    if state is None:
+        return None
+    if isinstance(state, Tensor):
+        return fn(state)
+    if isinstance(state, (tuple, list)):
+        return type(state)(map_state(s, fn) for s in state)
+    raise TypeError(f"decoder state of type {type(state).__name__}: expected tensors in tuples/lists")
+
+
+def select_rows(state: DecoderState, dim: int, index: Tensor) -> DecoderState:
+    """The rows ``index`` (repeats allowed) of every tensor of a nested state."""
+    return map_state(state, lambda t: t.index_select(dim, index))
+
+
+def cat_states(states: list[DecoderState], dim: int) -> DecoderState:
+    """Concatenate nested states of the same structure along the batch dimension ``dim``."""
+    first = states[0]
+    if first is None:
+        return None
+    if isinstance(first, Tensor):
+        return torch.cat(states, dim=dim)
+    return type(first)(cat_states([s[i] for s in states], dim) for i in range(len(first)))
 
 
 @dataclass(frozen=True)
@@ -160,6 +196,90 @@ def _uniforms(rows: int, generator: torch.Generator | None, device: torch.device
     return torch.rand(rows, generator=generator, device=device)
 
 
+def _draw(logits: Tensor, temperature: float, u: Tensor | None) -> Tensor:
+    """One token per row of ``(N, V)`` logits (PAD and BOS excluded): argmax at temperature 0,
+    else inverse CDF of softmax(logits / temperature) at ``u (N,)``."""
+    never = torch.tensor([PAD_ID, BOS_ID], device=logits.device)
+    logits = logits.float().index_fill(1, never, -math.inf)
+    if temperature == 0:
+        return logits.argmax(dim=-1)
+    assert u is not None
+    scaled = logits if temperature == 1 else logits / temperature
+    return inverse_cdf(torch.softmax(scaled, dim=-1), u).squeeze(1)
+
+
+def _branching_rollouts(
+    decoder: BranchingDecoder,
+    sequences: Tensor,
+    lengths: list[int],
+    n_rollouts: int,
+    max_len: int,
+    temperature: float,
+    generator: torch.Generator | None,
+    device: torch.device,
+    uniforms: Tensor | None,
+) -> Tensor:
+    """:func:`rollouts` for a :class:`BranchingDecoder`: one teacher-forced pass over the
+    sequences gives the state and next-token logits after every prefix; every completion starts
+    there, and all completions advance together, each row leaving the batch at its EOS or at
+    ``max_len``. Compared with re-reading each prefix, no logits are computed at prefix positions
+    and finished rows cost nothing. Row ``(b, p, r)`` draws its token at position ``t`` from
+    ``uniforms[b, p, r, t]`` when given, exactly as :func:`sample_tokens` with that prefix would."""
+    batch, _ = sequences.shape
+    dim = decoder.state_batch_dim
+    n_prefix, rows = len(lengths), batch * len(lengths) * n_rollouts
+    with torch.no_grad():
+        # the teacher-forced pass: after feeding y_k, the state S_k and the logits of position k
+        wanted = set(lengths)
+        after: dict[int, tuple[Tensor, DecoderState]] = {}
+        tokens = torch.full((batch,), BOS_ID, dtype=torch.long, device=device)
+        state: DecoderState = None
+        for k in range(max(lengths) + 1):
+            logits, state = decoder.step(tokens, state)
+            if k in wanted:
+                after[k] = (logits, state)
+            if k < sequences.shape[1]:
+                tokens = sequences[:, k]
+        # rows ordered (p, b, r) while sampling; (b, p, r) in the result
+        base = torch.arange(batch, device=device).repeat_interleave(n_rollouts)  # (B·R,)
+        pending = torch.cat([after[k][0].index_select(0, base) for k in lengths])  # (N, V)
+        state = cat_states(
+            [map_state(after[k][1], lambda t: t.index_select(dim, base)) for k in lengths], dim
+        )
+        plen = torch.tensor(lengths, device=device).repeat_interleave(batch * n_rollouts)  # (N,)
+        seq_rows = sequences.index_select(0, base).repeat(n_prefix, 1)  # (N, T)
+        out = torch.full((rows, max_len), PAD_ID, dtype=torch.long, device=device)
+        width = min(max_len, seq_rows.shape[1])
+        keep = torch.arange(width, device=device).unsqueeze(0) < plen.unsqueeze(1)
+        out[:, :width] = torch.where(keep, seq_rows[:, :width], PAD_ID)
+        complete = ((out == EOS_ID).any(dim=1)) | (plen >= max_len)
+        table = None
+        if uniforms is not None:  # (B, P, R, L) → rows (p, b, r)
+            table = uniforms.to(device).permute(1, 0, 2, 3).reshape(rows, max_len)
+        active = (~complete).nonzero().squeeze(1)  # (A,) row ids
+        position = plen[active]
+        pending = pending.index_select(0, active)
+        state = select_rows(state, dim, active)
+        while active.numel():
+            u = None
+            if temperature != 0:
+                u = (
+                    table[active, position]
+                    if table is not None
+                    else _uniforms(active.numel(), generator, device)
+                )
+            drawn = _draw(pending, temperature, u)  # (A,)
+            out[active, position] = drawn
+            go_on = ((drawn != EOS_ID) & (position + 1 < max_len)).nonzero().squeeze(1)
+            if not go_on.numel():
+                break
+            active, position, drawn = active[go_on], position[go_on] + 1, drawn[go_on]
+            state = select_rows(state, dim, go_on)
+            pending, state = decoder.step(drawn, state)
+    # (P, B, R, L) → (B, P, R, L)
+    return out.view(n_prefix, batch, n_rollouts, max_len).permute(1, 0, 2, 3).contiguous()
+
+
 def inverse_cdf(probs: Tensor, u: Tensor) -> Tensor:
     """The token of each row ``(N, V)`` whose cumulative probability first exceeds ``u (N,)`` of
     the row's total → ``(N, 1)`` (tokens of probability 0 are never drawn)."""
@@ -201,6 +321,18 @@ def rollouts(
     lengths = prefix_lengths if prefix_lengths is not None else list(range(1, length))
     if not lengths:
         raise ConfigError("no prefix to roll out: sequences of length 1 are complete")
+    if isinstance(getattr(decoder, "state_batch_dim", None), int):
+        return _branching_rollouts(
+            decoder,  # type: ignore[arg-type]
+            sequences.to(device),
+            lengths,
+            n_rollouts,
+            max_len,
+            temperature,
+            generator,
+            torch.device(device),
+            uniforms,
+        )
     p = len(lengths)
     # rows ordered (b, p, r): sequence b repeated P·R times, prefix length per row
     prefix = sequences.to(device).repeat_interleave(p * n_rollouts, dim=0)  # (B·P·R, T)
