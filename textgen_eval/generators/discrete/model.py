@@ -99,11 +99,10 @@ class DiscreteGAN(AutoregressiveGenerator):
             self._pretrained = load_pretrained_lm(gan.init_from)
             if self.vocab is None:
                 self.vocab = self._pretrained.vocab
-        train_corpus, valid_corpus = self.prepare_corpora(train, valid)
-        task = DiscreteGANTask(self, train_corpus, valid_corpus, runner.config)
-        result = runner.fit(task, resume=resume)
+        task, result = self.fit_task(
+            lambda tr, va: DiscreteGANTask(self, tr, va, runner.config), train, valid, runner, resume=resume
+        )
         self.net = task.module.eval()
-        self.device = task.device
         return result
 
     def _ready(self) -> GANPair:

@@ -17,12 +17,13 @@ from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import torch
 from torch import nn
 
 from textgen_eval.core.errors import ConfigError, InputError
+from textgen_eval.core.training import TaskRunner, TrainingTask, TrainResult
 from textgen_eval.data.batching import EncodedCorpus, encode_corpus
 from textgen_eval.data.vocab import Vocab
 from textgen_eval.generators.base import Generator
@@ -46,6 +47,15 @@ class VocabSettings:
 
 
 NetT = TypeVar("NetT", bound=nn.Module)
+
+
+class DeviceTask(TrainingTask, Protocol):
+    """A training task that says which device it trained on."""
+
+    device: torch.device
+
+
+TaskT = TypeVar("TaskT", bound=DeviceTask)
 
 
 def load_weights(net: NetT, state: Mapping[str, Any]) -> NetT:
@@ -103,6 +113,23 @@ class TokenGenerator(Generator):
             if len(valid_corpus) == 0:
                 raise InputError("the validation text is empty")
         return train_corpus, valid_corpus
+
+    def fit_task(
+        self,
+        make_task: Callable[[EncodedCorpus, EncodedCorpus | None], TaskT],
+        train: Sequence[str],
+        valid: Sequence[str] | None,
+        runner: TaskRunner,
+        *,
+        resume: bool = False,
+    ) -> tuple[TaskT, TrainResult]:
+        """The body of most ``fit`` methods: encode the corpora, build the task from them, train it
+        with ``runner`` and remember the device; the caller keeps the task's trained module."""
+        train_corpus, valid_corpus = self.prepare_corpora(train, valid)
+        task = make_task(train_corpus, valid_corpus)
+        result = runner.fit(task, resume=resume)
+        self.device = task.device
+        return task, result
 
     def valid_max_len(self) -> int | None:
         """Validation sentences longer than this are left out (``None``: keep all). Fixed-length

@@ -74,11 +74,10 @@ class TextWGAN(TokenGenerator):
     def fit(
         self, train: Sequence[str], valid: Sequence[str] | None, runner: TaskRunner, *, resume: bool = False
     ) -> TrainResult:
-        train_corpus, valid_corpus = self.prepare_corpora(train, valid)
-        task = WGANTask(self, train_corpus, valid_corpus, runner.config)
-        result = runner.fit(task, resume=resume)
+        task, result = self.fit_task(
+            lambda tr, va: WGANTask(self, tr, va, runner.config), train, valid, runner, resume=resume
+        )
         self.net = task.module.eval()
-        self.device = task.device
         return result
 
     def _generator(self) -> TokenMatrixGenerator:
