@@ -453,3 +453,16 @@ class TestLaggedRolloutsWithABaselineThroughTheShippedContractClass(GeneratorCon
 
     def make_generator(self) -> SeqGANRollout:
         return SeqGANRollout(_configs(_seqgan_cfg(), rollout_lag=0.5, baseline="moving-average"))
+
+
+def test_step_credit_scores_a_token_by_its_prefix_only() -> None:
+    """With γ = 0, SeqGAN-step's reward R_t is the per-step score D(y_1:t): it must not change when
+    tokens after t change (with γ > 0, R_t adds later scores by definition)."""
+    from textgen_eval.generators.discrete.task import step_credit
+
+    task = _task(SeqGANStep(_configs(_seqgan_cfg(), gamma=0.0)))
+    a = torch.tensor([[5, 6, 7, 8, EOS_ID]])
+    b = torch.tensor([[5, 6, 9, 10, EOS_ID]])
+    with torch.no_grad():
+        ra, rb = step_credit(task, a), step_credit(task, b)
+    assert torch.equal(ra[:, :2], rb[:, :2]) and not torch.equal(ra[:, 2], rb[:, 2])
