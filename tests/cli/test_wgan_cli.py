@@ -34,8 +34,9 @@ def test_train_sample_and_evaluate_a_wgan(model: str, tge, tiny_bundle: Path, tm
     assert sample.code == 0 and len(sample.out.splitlines()) == 5
     refused = tge("sample", out, "-n", "5", "--temperature", "0.5", "--no-progress")
     assert refused.code == 2 and "decodes by argmax" in refused.err and "Traceback" not in refused.err
-    evaluation = tge("evaluate", out, "--samples", "30", "-m", "bleu-4,unique-ngrams-2", "--format", "json",
-                     "--no-progress", *tiny_recipe_args())  # fmt: skip
+    # repeated -m options add up
+    evaluation = tge("evaluate", out, "--samples", "30", "-m", "bleu-4", "-m", "unique-ngrams-2",
+                     "--format", "json", "--no-progress", *tiny_recipe_args())  # fmt: skip
     assert evaluation.code == 0, evaluation.err
     payload = json.loads(evaluation.out)
     assert {m["name"] for m in payload["metrics"]} == {

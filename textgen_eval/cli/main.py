@@ -40,8 +40,10 @@ def cli(debug: bool) -> None:
 @click.option(
     "--metrics",
     "-m",
+    "metric_lists",
     metavar="a,b,c",
-    help="Comma-separated metric names (see `tge metrics list`). "
+    multiple=True,
+    help="Comma-separated metric names (see `tge metrics list`); repeated options add up. "
     "Default: bleu-4,self-bleu-4,unique-ngrams-4,fd,lm-score,reverse-lm-score.",
 )
 @click.option(
@@ -138,7 +140,7 @@ def cli(debug: bool) -> None:
 def evaluate(
     samples: str,
     reference: str | None,
-    metrics: str | None,
+    metric_lists: tuple[str, ...],
     preset: str,
     tokenize: str,
     lowercase: bool,
@@ -177,7 +179,7 @@ def evaluate(
     if output is not None:
         _refuse_to_overwrite_inputs(output, [samples, reference])
     options: dict[str, Any] = dict(
-        metrics=metrics,
+        metrics=",".join(metric_lists) if metric_lists else None,
         preset=preset,
         tokenize=tokenize,
         lowercase=lowercase,

@@ -26,7 +26,12 @@ def _say(message: str) -> None:
     "--retrain", type=click.IntRange(min=1), default=7, show_default=True, help="Seeds for the best config."
 )
 @click.option("--objective", default="fd", show_default=True, help="Metric to optimise (any registered).")
-@click.option("--metrics", help="Comma-separated metrics per trial (default: the six of `tge evaluate`).")
+@click.option(
+    "--metrics",
+    "metric_lists",
+    multiple=True,
+    help="Comma-separated metrics per trial (default: the six of `tge evaluate`); repeated options add up.",
+)
 @click.option(
     "--space",
     "space_path",
@@ -80,7 +85,7 @@ def tune(
     budget: int,
     retrain: int,
     objective: str,
-    metrics: str | None,
+    metric_lists: tuple[str, ...],
     space_path: Path | None,
     sets: tuple[str, ...],
     samples: int,
@@ -143,7 +148,7 @@ def tune(
         budget=budget,
         retrain=retrain,
         objective=objective,
-        metrics=[m.strip() for m in metrics.split(",") if m.strip()] if metrics else None,
+        metrics=[m.strip() for ms in metric_lists for m in ms.split(",") if m.strip()] or None,
         space_path=space_path,
         overrides=parse_assignments(sets),
         trial_options={
