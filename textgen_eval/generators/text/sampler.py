@@ -45,7 +45,8 @@ class BranchingDecoder(Decoder, Protocol):
     """A decoder whose state is tensors (nested in tuples/lists, ``None`` allowed) that all keep
     the batch in dimension ``state_batch_dim`` (1 for torch's ``(layers, B, H)`` LSTM states).
     :func:`rollouts` then branches completions from the state after each prefix instead of
-    re-reading the prefix for every completion."""
+    re-reading the prefix for every completion; it may overwrite the logits ``step`` returns, so
+    ``step`` must return a new tensor each call (not a cached one)."""
 
     state_batch_dim: int
 
@@ -200,12 +201,16 @@ def _draw(logits: Tensor, temperature: float, u: Tensor | None) -> Tensor:
     """One token per row of ``(N, V)`` logits (PAD and BOS excluded): argmax at temperature 0,
     else inverse CDF of softmax(logits / temperature) at ``u (N,)``."""
     never = torch.tensor([PAD_ID, BOS_ID], device=logits.device)
-    logits = logits.float().index_fill(1, never, -math.inf)
+    logits = logits.float().index_fill_(1, never, -math.inf)  # the caller's fresh logits, no graph
     if temperature == 0:
         return logits.argmax(dim=-1)
     assert u is not None
     scaled = logits if temperature == 1 else logits / temperature
     return inverse_cdf(torch.softmax(scaled, dim=-1), u).squeeze(1)
+
+
+#: rows per decoder call while branching rollouts
+ROLLOUT_CHUNK = 1024
 
 
 def _branching_rollouts(
@@ -242,12 +247,12 @@ def _branching_rollouts(
                 tokens = sequences[:, k]
         # rows ordered (p, b, r) while sampling; (b, p, r) in the result
         base = torch.arange(batch, device=device).repeat_interleave(n_rollouts)  # (B·R,)
-        pending = torch.cat([after[k][0].index_select(0, base) for k in lengths])  # (N, V)
-        state = cat_states(
-            [map_state(after[k][1], lambda t: t.index_select(dim, base)) for k in lengths], dim
-        )
-        plen = torch.tensor(lengths, device=device).repeat_interleave(batch * n_rollouts)  # (N,)
-        seq_rows = sequences.index_select(0, base).repeat(n_prefix, 1)  # (N, T)
+        first_logits = torch.stack([after[k][0] for k in lengths])  # (P, B, V): logits at position k
+        state = cat_states([select_rows(after[k][1], dim, base) for k in lengths], dim)
+        row_prefix = torch.arange(n_prefix, device=device).repeat_interleave(batch * n_rollouts)  # (N,)
+        row_base = base.repeat(n_prefix)  # (N,)
+        plen = torch.tensor(lengths, device=device)[row_prefix]  # (N,)
+        seq_rows = sequences.index_select(0, row_base)  # (N, T)
         out = torch.full((rows, max_len), PAD_ID, dtype=torch.long, device=device)
         width = min(max_len, seq_rows.shape[1])
         keep = torch.arange(width, device=device).unsqueeze(0) < plen.unsqueeze(1)
@@ -258,24 +263,35 @@ def _branching_rollouts(
             table = uniforms.to(device).permute(1, 0, 2, 3).reshape(rows, max_len)
         active = (~complete).nonzero().squeeze(1)  # (A,) row ids
         position = plen[active]
-        pending = pending.index_select(0, active)
         state = select_rows(state, dim, active)
+        last: Tensor | None = None  # the tokens drawn at the previous step (None: none yet)
         while active.numel():
             u = None
-            if temperature != 0:
-                u = (
-                    table[active, position]
-                    if table is not None
-                    else _uniforms(active.numel(), generator, device)
-                )
-            drawn = _draw(pending, temperature, u)  # (A,)
+            if temperature != 0 and table is not None:
+                u = table[active, position]
+            elif temperature != 0:
+                u = _uniforms(active.numel(), generator, device)
+            drawn = torch.empty_like(active)
+            states = []
+            # chunks keep the (rows × vocabulary) tensors of a step in cache: one batch of all
+            # prefixes × rollouts at once is memory-bound (docs/performance.md)
+            for lo in range(0, active.numel(), ROLLOUT_CHUNK):
+                chunk = slice(lo, lo + ROLLOUT_CHUNK)
+                if last is None:  # position k of each row: the teacher-forced pass's logits
+                    logits = first_logits[row_prefix[active[chunk]], row_base[active[chunk]]]
+                else:
+                    index = torch.arange(lo, min(lo + ROLLOUT_CHUNK, active.numel()), device=device)
+                    logits, st = decoder.step(last[chunk], select_rows(state, dim, index))
+                    states.append(st)
+                drawn[chunk] = _draw(logits, temperature, None if u is None else u[chunk])
+            if states:
+                state = cat_states(states, dim)
             out[active, position] = drawn
             go_on = ((drawn != EOS_ID) & (position + 1 < max_len)).nonzero().squeeze(1)
             if not go_on.numel():
                 break
-            active, position, drawn = active[go_on], position[go_on] + 1, drawn[go_on]
+            active, position, last = active[go_on], position[go_on] + 1, drawn[go_on]
             state = select_rows(state, dim, go_on)
-            pending, state = decoder.step(drawn, state)
     # (P, B, R, L) → (B, P, R, L)
     return out.view(n_prefix, batch, n_rollouts, max_len).permute(1, 0, 2, 3).contiguous()
 
@@ -286,8 +302,14 @@ def inverse_cdf(probs: Tensor, u: Tensor) -> Tensor:
     cdf = probs.cumsum(dim=-1)  # (N, V)
     target = (u.to(cdf.dtype) * cdf[:, -1]).unsqueeze(1)  # (N, 1)
     idx = torch.searchsorted(cdf, target, right=True).clamp(max=probs.shape[1] - 1)
-    # a row whose remaining tokens all have probability 0 never lands on them
-    return torch.where(probs.gather(1, idx) > 0, idx, probs.argmax(dim=-1, keepdim=True))
+    # rounding at the top of the CDF can land on a zero-probability tail: take the last token of
+    # positive probability instead (rare, so only those rows are fixed)
+    bad = (probs.gather(1, idx) <= 0).squeeze(1).nonzero().squeeze(1)
+    if bad.numel():
+        positive = probs[bad] > 0  # (n_bad, V)
+        last = positive.shape[1] - 1 - positive.flip(1).int().argmax(dim=1)
+        idx[bad] = last.unsqueeze(1)
+    return idx
 
 
 def rollouts(
