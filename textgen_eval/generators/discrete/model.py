@@ -14,16 +14,13 @@ from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-import numpy as np
-import torch
 from torch import Tensor, nn
 
 from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.protocols import TokenScores
 from textgen_eval.core.space import SearchSpace
 from textgen_eval.core.training import TaskRunner, TrainResult
-from textgen_eval.data.batching import encode_corpus, sorted_batches
-from textgen_eval.data.vocab import UNK_ID, Vocab
+from textgen_eval.data.vocab import Vocab
 from textgen_eval.generators.discrete.config import (
     DiscriminatorConfig,
     GANConfig,
@@ -31,7 +28,13 @@ from textgen_eval.generators.discrete.config import (
     GANTrainConfig,
     LeakGeneratorConfig,
 )
-from textgen_eval.generators.discrete.nets import LeakDecoder, LeakNet, RecurrentDiscriminator, leak_token_nll
+from textgen_eval.generators.discrete.nets import (
+    GANPair,
+    LeakDecoder,
+    LeakNet,
+    RecurrentDiscriminator,
+    leak_token_nll,
+)
 from textgen_eval.generators.discrete.space import (
     LEAKGAN_SPACE,
     ROLLOUT_SPACE,
@@ -43,15 +46,7 @@ from textgen_eval.generators.lstm_lm.model import LMNet, token_nll
 from textgen_eval.generators.lstm_lm.pretrained import PretrainedLM, init_decoder, load_pretrained_lm
 from textgen_eval.generators.text.generator import AutoregressiveGenerator, load_weights
 from textgen_eval.generators.text.sampler import Decoder
-
-
-class GANPair(nn.Module):
-    """The generator and the discriminator (weights ``gen.*`` and ``disc.*``)."""
-
-    def __init__(self, gen: nn.Module, disc: RecurrentDiscriminator) -> None:
-        super().__init__()
-        self.gen = gen
-        self.disc = disc
+from textgen_eval.generators.text.scoring import exact_token_scores
 
 
 class DiscreteGAN(AutoregressiveGenerator):
@@ -117,16 +112,9 @@ class DiscreteGAN(AutoregressiveGenerator):
         """Exact per-sentence NLL in nats under the generator (EOS scored, BOS not): every variant
         is an autoregressive model whose conditionals are computed, not estimated."""
         net, vocab = self._ready(), self.require_vocab()
-        corpus = encode_corpus(texts, vocab, max_len=None, source="scored text")
-        oov = np.asarray([int((seq[1:-1] == UNK_ID).sum()) for seq in corpus.sequences], dtype=np.int64)
-        nll = np.zeros(len(corpus), dtype=np.float64)
-        tokens = np.zeros(len(corpus), dtype=np.int64)
-        with torch.no_grad():
-            for idx, batch in sorted_batches(corpus.sequences, batch_size):
-                sums, counts = self.token_nll(net, torch.from_numpy(batch).to(self.device))
-                nll[idx] = sums.double().cpu().numpy()
-                tokens[idx] = counts.cpu().numpy()
-        return TokenScores(nll=nll, tokens=tokens, oov=oov)
+        return exact_token_scores(
+            texts, vocab, lambda batch: self.token_nll(net, batch), self.device, batch_size=batch_size
+        )
 
     def state_dict(self) -> dict[str, Any]:
         return dict(self._ready().state_dict())

@@ -122,3 +122,12 @@ def leak_token_nll(net: LeakNet, disc: RecurrentDiscriminator, batch: Tensor) ->
     nll = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=PAD_ID, reduction="none")
     mask = targets != PAD_ID
     return (nll * mask).sum(dim=1), mask.sum(dim=1)
+
+
+class GANPair(nn.Module):
+    """The generator and the discriminator (weights ``gen.*`` and ``disc.*``)."""
+
+    def __init__(self, gen: nn.Module, disc: RecurrentDiscriminator) -> None:
+        super().__init__()
+        self.gen = gen
+        self.disc = disc

@@ -34,6 +34,7 @@ from textgen_eval.core.training import (
 )
 from textgen_eval.data.batching import EncodedCorpus, iterate_batches, sorted_batches
 from textgen_eval.generators.discrete.config import GANConfig, GANTrainConfig
+from textgen_eval.generators.discrete.nets import GANPair
 from textgen_eval.generators.discrete.rewards import (
     discounted_rewards,
     policy_gradient_loss,
@@ -45,7 +46,7 @@ from textgen_eval.generators.text.frozen import frozen
 from textgen_eval.generators.text.sampler import Decoder, sample_tokens
 
 if TYPE_CHECKING:
-    from textgen_eval.generators.discrete.model import DiscreteGAN, GANPair
+    from textgen_eval.generators.discrete.model import DiscreteGAN
 
 PRETRAIN_G, PRETRAIN_D, ADVERSARIAL = "pretrain-g", "pretrain-d", "adversarial"
 
@@ -124,10 +125,12 @@ class DiscreteGANTask(BaseTask):
         self._opts: dict[str, torch.optim.Optimizer] = {}
         self.baseline = 0.0
         self.lagged: dict[str, Tensor] = {}  # the rollout policy's weights when gan.rollout_lag > 0
+        self._lagged_pair: GANPair | None = None  # the lagged generator beside the live D
 
     def setup(self, device: torch.device) -> None:
         self.device = device
         self.module = self.model.build_module().to(device)
+        self._lagged_pair = None
         self.model.initialise_generator(self.module)
         cfg = self.train_config
         gen, disc = self.module.gen.parameters, self.module.disc.parameters
@@ -206,10 +209,12 @@ class DiscreteGANTask(BaseTask):
         """The live generator, or its lagged copy (``gan.rollout_lag``)."""
         if not self.lagged:
             return self.model.policy(self.module)
-        copy = self.model.build_module().to(self.device)
-        copy.disc.load_state_dict(self.module.disc.state_dict())
-        copy.gen.load_state_dict(self.lagged)
-        return self.model.policy(copy.eval())
+        if self._lagged_pair is None:  # built once; its generator takes the lagged weights per update
+            with torch.random.fork_rng(devices=[]):  # its throw-away initialisation draws no training noise
+                gen = self.model.build_module().gen.to(self.device).eval()
+            self._lagged_pair = GANPair(gen, self.module.disc)
+        self._lagged_pair.gen.load_state_dict(self.lagged)
+        return self.model.policy(self._lagged_pair)
 
     def _update_lagged(self, ctx: StepContext) -> None:
         lag = self.gan.rollout_lag

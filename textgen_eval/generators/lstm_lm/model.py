@@ -20,12 +20,13 @@ from textgen_eval.core.training import (
     TaskRunner,
     TrainResult,
 )
-from textgen_eval.data.batching import EncodedCorpus, encode_corpus, sorted_batches
-from textgen_eval.data.vocab import PAD_ID, UNK_ID, Vocab
+from textgen_eval.data.batching import EncodedCorpus, sorted_batches
+from textgen_eval.data.vocab import PAD_ID, Vocab
 from textgen_eval.generators.lstm_lm.cells import RecurrentDropoutLSTM
 from textgen_eval.generators.lstm_lm.config import LSTMLMConfig, TrainConfig
 from textgen_eval.generators.lstm_lm.space import SEARCH_SPACE
 from textgen_eval.generators.text.generator import AutoregressiveGenerator, load_weights
+from textgen_eval.generators.text.scoring import encode_for_scoring, exact_token_scores
 from textgen_eval.generators.text.task import SingleNetworkTask
 
 
@@ -189,22 +190,14 @@ class LSTMLanguageModel(AutoregressiveGenerator):
 
     def encode_for_scoring(self, texts: Sequence[str]) -> tuple[EncodedCorpus, np.ndarray]:
         _, vocab = self._ready()
-        corpus = encode_corpus(texts, vocab, max_len=None, source="samples")
-        oov = np.asarray([int((seq[1:-1] == UNK_ID).sum()) for seq in corpus.sequences], dtype=np.int64)
-        return corpus, oov
+        return encode_for_scoring(texts, vocab, source="samples")
 
     def score_texts(self, texts: Sequence[str], *, batch_size: int = 256) -> TokenScores:
         """Per-sentence NLL in nats (EOS scored, BOS not), token counts and OOV counts."""
-        net, _ = self._ready()
-        corpus, oov = self.encode_for_scoring(texts)
-        nll = np.zeros(len(corpus), dtype=np.float64)
-        tokens = np.zeros(len(corpus), dtype=np.int64)
-        with torch.no_grad():
-            for idx, batch in sorted_batches(corpus.sequences, batch_size):
-                sums, counts = token_nll(net, torch.from_numpy(batch).to(self.device))
-                nll[idx] = sums.double().cpu().numpy()
-                tokens[idx] = counts.cpu().numpy()
-        return TokenScores(nll=nll, tokens=tokens, oov=oov)
+        net, vocab = self._ready()
+        return exact_token_scores(
+            texts, vocab, lambda batch: token_nll(net, batch), self.device, batch_size=batch_size
+        )
 
     def features(self, texts: Sequence[str], *, role: str = "samples", batch_size: int = 256) -> np.ndarray:
         """Mean of the last layer's hidden states after reading each token and EOS (the state

@@ -136,6 +136,26 @@ class TokenGenerator(Generator):
         models (the hybrid VAE) cannot score longer sentences at all."""
         return None
 
+    def sample_in_batches(
+        self,
+        draw: Callable[[int, torch.Generator], list[str]],
+        n: int,
+        *,
+        seed: int,
+        batch_size: int,
+        progress: Callable[[int], object] | None = None,
+    ) -> list[str]:
+        """``n`` sentences from ``draw(size, generator)`` in batches of ``batch_size``; one
+        generator seeded with ``seed`` draws everything, and ``progress(size)`` follows each batch."""
+        gen = torch.Generator(device=self.device).manual_seed(seed)
+        out: list[str] = []
+        for start in range(0, n, batch_size):
+            size = min(batch_size, n - start)
+            out.extend(draw(size, gen))
+            if progress is not None:
+                progress(size)
+        return out
+
     # -- persistence ---------------------------------------------------------------------------------
 
     def save_extra(self, directory: Path) -> None:
@@ -169,19 +189,16 @@ class AutoregressiveGenerator(TokenGenerator):
         check_sampling_args(n, max_len, temperature)
         vocab = self.require_vocab()
         max_len = self.max_sample_len(max_len)
-        gen = torch.Generator(device=self.device).manual_seed(seed)
-        out: list[str] = []
-        for start in range(0, n, batch_size):
-            size = min(batch_size, n - start)
+
+        def draw(size: int, gen: torch.Generator) -> list[str]:
             with torch.no_grad():
                 decoder = self.batch_decoder(size, gen)
             batch = sample_tokens(
                 decoder, size, max_len=max_len, temperature=temperature, generator=gen, device=self.device
             )
-            out.extend(vocab.decode(row) for row in batch.tokens.cpu().tolist())
-            if progress is not None:
-                progress(size)
-        return out
+            return [vocab.decode(row) for row in batch.tokens.cpu().tolist()]
+
+        return self.sample_in_batches(draw, n, seed=seed, batch_size=batch_size, progress=progress)
 
     def batch_decoder(self, size: int, generator: torch.Generator) -> Decoder:
         """The decoder of one batch of ``size`` samples (a latent-variable model draws its codes

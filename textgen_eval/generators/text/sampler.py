@@ -142,7 +142,6 @@ def sample_tokens(
             prefix_len = torch.full((rows,), prefix.shape[1], dtype=torch.long, device=device)
         prefix_len = prefix_len.to(device)
     with torch.set_grad_enabled(keep_graph):
-        never = torch.tensor([PAD_ID, BOS_ID], device=device)
         tokens = torch.full((rows,), BOS_ID, dtype=torch.long, device=device)
         state: DecoderState = None
         done = torch.zeros(rows, dtype=torch.bool, device=device)
@@ -150,30 +149,19 @@ def sample_tokens(
         logps: list[Tensor] = []
         for position in range(max_len):
             logits, state = decoder.step(tokens, state)
-            logits = logits.float().index_fill(1, never, -math.inf)
-            scaled = logits if temperature in (0, 1) else logits / temperature
+            scaled = _masked_scaled(logits, temperature, in_place=False)  # keeps the graph
             forced = torch.zeros(rows, dtype=torch.bool, device=device)
             if prefix is not None and position < prefix.shape[1]:
                 assert prefix_len is not None
                 forced = position < prefix_len
             # one uniform per row and step, drawn for every row, so the stream does not depend on
             # which rows are free; only free rows (not forced, not done) are sampled
-            u = None
-            if temperature != 0:
-                u = (
-                    uniforms[:, position].to(device)
-                    if uniforms is not None
-                    else _uniforms(rows, generator, device)
-                )
+            column = None if uniforms is None else uniforms[:, position]
+            u = _step_uniforms(column, rows, temperature, generator, device)
             free = (~forced & ~done).nonzero().squeeze(1)  # (F,)
             nxt = torch.full((rows,), PAD_ID, dtype=torch.long, device=device)
             if free.numel():
-                if temperature == 0:
-                    nxt[free] = scaled[free].argmax(dim=-1)
-                else:
-                    assert u is not None
-                    probs = torch.softmax(scaled.detach()[free], dim=-1)  # (F, V)
-                    nxt[free] = inverse_cdf(probs, u[free]).squeeze(1)
+                nxt[free] = _pick(scaled.detach()[free], temperature, None if u is None else u[free])
             if prefix is not None and position < prefix.shape[1]:
                 nxt = torch.where(forced & ~done, prefix[:, position], nxt)
             nxt = nxt.unsqueeze(1)  # (rows, 1)
@@ -191,21 +179,40 @@ def sample_tokens(
     return SampleBatch(ids, logprobs, lengths)
 
 
-def _uniforms(rows: int, generator: torch.Generator | None, device: torch.device) -> Tensor:
+def _step_uniforms(
+    column: Tensor | None,
+    rows: int,
+    temperature: float,
+    generator: torch.Generator | None,
+    device: torch.device,
+) -> Tensor | None:
+    """The uniforms of one step: ``column`` of a given table, else ``rows`` fresh draws from
+    ``generator`` (for every row, so the stream does not depend on which rows are free);
+    ``None`` when greedy."""
+    if temperature == 0:
+        return None
+    if column is not None:
+        return column.to(device)
     if generator is not None and generator.device != device:
         return torch.rand(rows, generator=generator, device=generator.device).to(device)
     return torch.rand(rows, generator=generator, device=device)
 
 
-def _draw(logits: Tensor, temperature: float, u: Tensor | None) -> Tensor:
-    """One token per row of ``(N, V)`` logits (PAD and BOS excluded): argmax at temperature 0,
-    else inverse CDF of softmax(logits / temperature) at ``u (N,)``."""
+def _masked_scaled(logits: Tensor, temperature: float, *, in_place: bool) -> Tensor:
+    """Float logits ``(N, V)`` with PAD and BOS at −∞, divided by the temperature (not at 0 or 1);
+    ``in_place`` overwrites logits the caller owns and keeps no graph of."""
     never = torch.tensor([PAD_ID, BOS_ID], device=logits.device)
-    logits = logits.float().index_fill_(1, never, -math.inf)  # the caller's fresh logits, no graph
+    logits = logits.float()
+    logits = logits.index_fill_(1, never, -math.inf) if in_place else logits.index_fill(1, never, -math.inf)
+    return logits if temperature in (0, 1) else logits / temperature
+
+
+def _pick(scaled: Tensor, temperature: float, u: Tensor | None) -> Tensor:
+    """One token per row of masked, scaled logits ``(N, V)``: argmax at temperature 0, else the
+    inverse CDF of their softmax at ``u (N,)``."""
     if temperature == 0:
-        return logits.argmax(dim=-1)
+        return scaled.argmax(dim=-1)
     assert u is not None
-    scaled = logits if temperature == 1 else logits / temperature
     return inverse_cdf(torch.softmax(scaled, dim=-1), u).squeeze(1)
 
 
@@ -266,11 +273,8 @@ def _branching_rollouts(
         state = select_rows(state, dim, active)
         last: Tensor | None = None  # the tokens drawn at the previous step (None: none yet)
         while active.numel():
-            u = None
-            if temperature != 0 and table is not None:
-                u = table[active, position]
-            elif temperature != 0:
-                u = _uniforms(active.numel(), generator, device)
+            column = None if table is None else table[active, position]
+            u = _step_uniforms(column, active.numel(), temperature, generator, device)
             drawn = torch.empty_like(active)
             states = []
             # chunks keep the (rows × vocabulary) tensors of a step in cache: one batch of all
@@ -283,7 +287,8 @@ def _branching_rollouts(
                     index = torch.arange(lo, min(lo + ROLLOUT_CHUNK, active.numel()), device=device)
                     logits, st = decoder.step(last[chunk], select_rows(state, dim, index))
                     states.append(st)
-                drawn[chunk] = _draw(logits, temperature, None if u is None else u[chunk])
+                scaled = _masked_scaled(logits, temperature, in_place=True)  # fresh logits, no graph
+                drawn[chunk] = _pick(scaled, temperature, None if u is None else u[chunk])
             if states:
                 state = cat_states(states, dim)
             out[active, position] = drawn

@@ -21,9 +21,10 @@ from textgen_eval.core.training import (
     TrainResult,
 )
 from textgen_eval.data.batching import EncodedCorpus, encode_corpus, sorted_batches
-from textgen_eval.data.vocab import PAD_ID, UNK_ID, Vocab
+from textgen_eval.data.vocab import PAD_ID, Vocab
 from textgen_eval.generators.text.generator import AutoregressiveGenerator, load_weights
 from textgen_eval.generators.text.sampler import Decoder
+from textgen_eval.generators.text.scoring import encode_for_scoring
 from textgen_eval.generators.text.task import SingleNetworkTask
 from textgen_eval.generators.vae.bounds import elbo_terms, iw_log_likelihood, validation_terms
 from textgen_eval.generators.vae.config import VAEConfig
@@ -154,8 +155,7 @@ class TextVAE(AutoregressiveGenerator):
         bound on the NLL in nats, labelled as such (``estimate="iw"``); seeded."""
         net, vocab = self._ready(), self.require_vocab()
         k = k if k is not None else self.configs["vae"].iw_samples
-        corpus = encode_corpus(texts, vocab, max_len=self.score_max_len(), long="error", source="scored text")
-        oov = np.asarray([int((seq[1:-1] == UNK_ID).sum()) for seq in corpus.sequences], dtype=np.int64)
+        corpus, oov = encode_for_scoring(texts, vocab, max_len=self.score_max_len())
         nll = np.zeros(len(corpus), dtype=np.float64)
         tokens = np.zeros(len(corpus), dtype=np.int64)
         gen = torch.Generator(device=self.device).manual_seed(seed)

@@ -105,19 +105,16 @@ class TextWGAN(TokenGenerator):
                 "'argmax'), which no temperature changes; set --set wgan.decode=sample to draw tokens"
             )
         gen, vocab = self._generator(), self.require_vocab()
-        rng = torch.Generator(device=self.device).manual_seed(seed)
-        out: list[str] = []
-        for start in range(0, n, batch_size):
-            size = min(batch_size, n - start)
+
+        def draw(size: int, rng: torch.Generator) -> list[str]:
             with torch.no_grad():
                 z = torch.randn(size, gen.noise_dim, generator=rng, device=self.device)
                 ids = decode_positions(
                     gen(z), temperature=temperature, sample=decode == "sample", generator=rng
                 )
-            out.extend(vocab.decode(row[:max_len]) for row in sentence_ids(ids))
-            if progress is not None:
-                progress(size)
-        return out
+            return [vocab.decode(row[:max_len]) for row in sentence_ids(ids)]
+
+        return self.sample_in_batches(draw, n, seed=seed, batch_size=batch_size, progress=progress)
 
     def state_dict(self) -> dict[str, Any]:
         if self.net is None:
