@@ -53,8 +53,10 @@ RESULT_FORMATS: dict[str, Callable[[Any], str]] = {
 
 
 def metrics_table(infos: Sequence[MetricInfo]) -> str:
-    rows = [(i.name, "↑" if i.direction == "higher" else "↓", i.origin, i.description) for i in infos]
-    return render_table(rows, ("metric", "", "from", "description"))
+    rows = [
+        (i.name, "↑" if i.direction == "higher" else "↓", i.modality, i.origin, i.description) for i in infos
+    ]
+    return render_table(rows, ("metric", "", "modality", "from", "description"))
 
 
 def metrics_json(infos: Sequence[MetricInfo]) -> str:
@@ -62,6 +64,7 @@ def metrics_json(infos: Sequence[MetricInfo]) -> str:
         {
             "name": i.name,
             "direction": i.direction,
+            "modality": i.modality,
             "origin": i.origin,
             "description": i.description,
             "needs_references": i.needs_references,

@@ -136,6 +136,12 @@ def cli(debug: bool) -> None:
     metavar="SECTION.KEY=VALUE",
     help="Change the reference/reverse LM recipe (e.g. model.hidden_size=512); signatures record it.",
 )
+@click.option(
+    "--n-eval",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="With an image model: score a seeded subset of N test images (--seed); default all.",
+)
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 def evaluate(
     samples: str,
@@ -160,6 +166,7 @@ def evaluate(
     fd_n: int | None,
     seed: int,
     recipe_sets: tuple[str, ...],
+    n_eval: int | None,
     no_progress: bool,
 ) -> None:
     """Score SAMPLES (one sentence per line; .txt, .jsonl, .csv, .tsv or hf:NAME), or a trained
@@ -168,13 +175,22 @@ def evaluate(
 
     Default metrics: bleu-4, self-bleu-4, unique-ngrams-4, fd, lm-score, reverse-lm-score.
     The first run trains the reference LM on the bundle and caches it (TGE_CACHE_DIR).
+
+    An image model (vae, ladder-vae) is scored on its bundle's test split with neg-elbo,
+    nll-iw-1000, active-units-kl, active-units-cov and kl-per-layer, and --samples images
+    (default 64) are saved next to it as .npy and a PNG grid.
     """
     from textgen_eval.cli.format import RESULT_FORMATS
     from textgen_eval.core.config import parse_assignments
     from textgen_eval.core.errors import ConfigError
     from textgen_eval.core.files import atomic_write_text
     from textgen_eval.pipelines.evaluate import evaluate as run_evaluate
-    from textgen_eval.pipelines.evaluate_model import evaluate_model, is_model_directory
+    from textgen_eval.pipelines.evaluate_model import (
+        evaluate_model,
+        is_model_directory,
+        model_modality,
+        trained_bundle,
+    )
 
     if output is not None:
         _refuse_to_overwrite_inputs(output, [samples, reference])
@@ -191,7 +207,25 @@ def evaluate(
         fast=fast,
         recipe_overrides=parse_assignments(recipe_sets, option="--lm-recipe-set"),
     )
-    if is_model_directory(samples):
+    if is_model_directory(samples) and model_modality(samples) == "image":
+        from textgen_eval.pipelines.evaluate_image import DEFAULT_IMAGE_SAMPLES, evaluate_image_model
+
+        _refuse_text_options(
+            fast=fast, lm=lm, featurizer=featurizer, fd_n=fd_n, reference=reference, recipes=recipe_sets
+        )
+        source = click.get_current_context().get_parameter_source("n_samples")
+        result = evaluate_image_model(
+            samples,
+            metrics=",".join(metric_lists) if metric_lists else None,
+            bundle=bundle,
+            n_eval=n_eval,
+            seed=seed,
+            samples=DEFAULT_IMAGE_SAMPLES if source == click.core.ParameterSource.DEFAULT else n_samples,
+            trained_bundle=trained_bundle(samples),
+        )
+    elif is_model_directory(samples):
+        if n_eval is not None:
+            raise ConfigError("--n-eval applies to image models; text models draw --samples sentences")
         if field is not None or skip_empty:
             raise ConfigError("--field and --skip-empty apply to sample files, not to a model directory")
         result = evaluate_model(
@@ -206,6 +240,8 @@ def evaluate(
             **options,
         )
     else:
+        if n_eval is not None:
+            raise ConfigError("--n-eval applies to image models (a `tge train vae` run directory)")
         result = run_evaluate(
             samples,
             reference,
@@ -227,6 +263,15 @@ def evaluate(
     except OSError as exc:
         raise ConfigError(f"--output {output}: cannot write ({exc.strerror})") from None
     click.echo(f"wrote {output}", err=True)
+
+
+def _refuse_text_options(**given: object) -> None:
+    from textgen_eval.core.errors import ConfigError
+
+    used = [name for name, value in given.items() if value]
+    if used:
+        flags = ", ".join("--" + ("lm-recipe-set" if n == "recipes" else n.replace("_", "-")) for n in used)
+        raise ConfigError(f"{flags}: text-metric options; an image model is scored with image metrics")
 
 
 def _refuse_to_overwrite_inputs(output: Path, inputs: list[str | None]) -> None:

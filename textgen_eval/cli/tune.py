@@ -25,12 +25,15 @@ def _say(message: str) -> None:
 @click.option(
     "--retrain", type=click.IntRange(min=1), default=7, show_default=True, help="Seeds for the best config."
 )
-@click.option("--objective", default="fd", show_default=True, help="Metric to optimise (any registered).")
+@click.option(
+    "--objective", help="Metric to optimise (any registered; default fd for text, nll-iw-100 for images)."
+)
 @click.option(
     "--metrics",
     "metric_lists",
     multiple=True,
-    help="Comma-separated metrics per trial (default: the six of `tge evaluate`); repeated options add up.",
+    help="Comma-separated metrics per trial (default: the six of `tge evaluate` for text; neg-elbo, "
+    "nll-iw-100, active-units-kl, kl-per-layer for images); repeated options add up.",
 )
 @click.option(
     "--space",
@@ -42,10 +45,16 @@ def _say(message: str) -> None:
     "--set", "sets", multiple=True, metavar="SECTION.KEY=VALUE", help="Fixed setting for every trial."
 )
 @click.option(
-    "--samples", type=click.IntRange(min=2), default=1000, show_default=True, help="Samples per trial."
+    "--samples",
+    type=click.IntRange(min=0),
+    help="Sentences sampled and scored per trial (text; default 1000), or images saved per retraining "
+    "trial (images; default 64).",
 )
+@click.option("--max-len", type=click.IntRange(min=1), help="Max sample tokens (text; default 50).")
 @click.option(
-    "--max-len", type=click.IntRange(min=1), default=50, show_default=True, help="Max sample tokens."
+    "--n-eval",
+    type=click.IntRange(min=0),
+    help="Images scored per trial: a fixed subset of valid (search) or test (retrain); default 1000, 0 = all.",
 )
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Seeds the drawn configs and trial seeds."
@@ -88,8 +97,9 @@ def tune(
     metric_lists: tuple[str, ...],
     space_path: Path | None,
     sets: tuple[str, ...],
-    samples: int,
-    max_len: int,
+    samples: int | None,
+    max_len: int | None,
+    n_eval: int | None,
     seed: int,
     trial_timeout: float | None,
     workers: int | None,
@@ -105,13 +115,15 @@ def tune(
     no_progress: bool,
 ) -> None:
     """Tune MODEL (any name of `tge models list`) with the thesis' protocol: random search with a
-    fixed budget, FD as the objective, the best configuration retrained with several seeds.
+    fixed budget, FD as the objective (nll-iw-100 on a fixed valid subset for image models), the
+    best configuration retrained with several seeds.
 
     \b
     tge tune lstm-lm --data coco --budget 100 --retrain 7 --out runs/lm
     tge tune --resume runs/lm                       # after Ctrl-C or a crash
     tge tune lstm-lm --data coco --storage postgresql://host/db --study lm --out runs/lm
     tge tune --worker --storage postgresql://host/db --study lm --out scratch/lm   # more machines
+    tge tune ladder-vae --data mnist-binarized --budget 20 --retrain 3 --out runs/lvae
     """
     from textgen_eval.core.config import parse_assignments
     from textgen_eval.core.errors import ConfigError
@@ -154,6 +166,7 @@ def tune(
         trial_options={
             "samples": samples,
             "max_len": max_len,
+            "n_eval": n_eval,
             "lm_recipe": parse_assignments(recipe_sets, option="--lm-recipe-set"),
         },
         seed=seed,

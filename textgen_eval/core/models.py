@@ -26,6 +26,8 @@ model_registry.register("lstm-vae", "textgen_eval.generators.vae.lstm_vae:LSTMVA
 model_registry.register("hybrid-vae", "textgen_eval.generators.vae.hybrid:HybridVAE")
 model_registry.register("wgan-conv-deconv", "textgen_eval.generators.wgan.model:WGANConvDeconv")
 model_registry.register("wgan-conv-lstm", "textgen_eval.generators.wgan.model:WGANConvLSTM")
+model_registry.register("vae", "textgen_eval.images.model:VAE")
+model_registry.register("ladder-vae", "textgen_eval.images.model:LadderVAE")
 for _name, _cls in (
     ("seqgan-reinforce", "SeqGANReinforce"),
     ("seqgan-step", "SeqGANStep"),

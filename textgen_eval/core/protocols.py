@@ -110,3 +110,49 @@ class EvaluationResources(Protocol):
     def featurizer(self, spec: str | None = None) -> Featurizer: ...
 
     def reverse_lm(self, samples: Sequence[str], *, seed: int) -> TrainedScore: ...
+
+
+# -- image models --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ElboBreakdown:
+    """The terms of the ELBO of ``n`` images, in nats, averaged over ``draws`` posterior draws.
+
+    Attributes:
+        rec: ``(n,)`` −log p(x | z₁) per image.
+        kl_layers: per stochastic layer (bottom → top), ``(n,)`` KL term per image.
+        kl_units: per layer, ``(Zᵢ,)`` KL term per unit averaged over the images (LVAE §4's
+            active-unit statistic).
+        kl_estimator: how the KL terms were computed (``analytic``, ``sample``, or
+            ``analytic-top`` when only some layers allow the closed form).
+        draws: posterior draws per image.
+    """
+
+    rec: np.ndarray
+    kl_layers: tuple[np.ndarray, ...]
+    kl_units: tuple[np.ndarray, ...]
+    kl_estimator: str
+    draws: int
+
+
+@runtime_checkable
+class LatentVariableModel(Protocol):
+    """An image model with a latent-variable likelihood (VAE, ladder VAE): what the image metrics
+    ask of it. Inputs are ``(n, D)`` binary pixel arrays; every call is seeded."""
+
+    name: str
+
+    def log_likelihood(self, pixels: np.ndarray, *, k: int, seed: int, batch_size: int) -> np.ndarray:
+        """``(n,)`` float64 importance-weighted bound L_K of log p(x) (eq. 12 with 1/K)."""
+        ...
+
+    def elbo_terms(self, pixels: np.ndarray, *, seed: int, batch_size: int, draws: int = 1) -> ElboBreakdown: ...
+
+    def posterior_means(self, pixels: np.ndarray, *, batch_size: int) -> tuple[np.ndarray, ...]:
+        """Per layer ``(n, Zᵢ)`` posterior means (a pass with zero noise)."""
+        ...
+
+    def evaluation_settings(self) -> Mapping[str, object]:
+        """Settings of the model that change its scores (batch-norm mode, …), for signatures."""
+        ...

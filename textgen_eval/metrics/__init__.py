@@ -4,7 +4,7 @@ Importing this package loads only the API and the registry; built-in metric modu
 plugins load when a metric is resolved.
 """
 
-from textgen_eval.metrics.base import Direction, Metric, Score
+from textgen_eval.metrics.base import Direction, Metric, ModelMetric, Score
 from textgen_eval.metrics.registry import (
     ENTRY_POINT_GROUP,
     describe_metrics,
@@ -17,6 +17,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "Direction",
     "Metric",
+    "ModelMetric",
     "Score",
     "describe_metrics",
     "frechet_distance",

@@ -63,16 +63,17 @@ class Score:
         return "↑" if self.direction == "higher" else "↓"
 
 
-class Metric(ABC):
-    """Base class of every metric, built-in or plugin.
-
-    Subclasses set the class attributes below and implement :meth:`compute`.
-    """
+class MetricBase(ABC):
+    """What every metric has, whatever it scores: a name, a direction, an optional order, a
+    modality, and :meth:`make_score`. Subclass :class:`Metric` (text samples) or
+    :class:`ModelMetric` (image models), not this."""
 
     #: Kebab-case name; for ``ordered`` metrics the stem ("bleu" for bleu-1, bleu-2, ...).
     name: str
     #: Whether higher or lower values are better.
     direction: ClassVar[Direction]
+    #: What the metric scores: ``text`` samples or an ``image`` model.
+    modality: ClassVar[str] = "text"
     #: One line for ``tge metrics list``.
     description: ClassVar[str] = ""
     #: Optional citation of the paper that defines the metric.
@@ -96,12 +97,6 @@ class Metric(ABC):
         elif order is not None:
             raise ConfigError(f"metric {cls.name!r} takes no order (got {order!r})")
 
-    @abstractmethod
-    def compute(
-        self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any
-    ) -> Score:
-        """Score ``samples`` (against ``references`` where the metric needs them)."""
-
     def make_score(
         self,
         value: float,
@@ -124,10 +119,44 @@ class Metric(ABC):
         return f"<metric {self.name}>"
 
 
-def check_metric_class(cls: object, *, origin: str) -> type[Metric]:
+class Metric(MetricBase):
+    """Base class of every text metric, built-in or plugin.
+
+    Subclasses set the class attributes below and implement :meth:`compute`.
+    """
+
+    modality: ClassVar[str] = "text"
+
+    @abstractmethod
+    def compute(
+        self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any
+    ) -> Score:
+        """Score ``samples`` (against ``references`` where the metric needs them)."""
+
+
+class ModelMetric(MetricBase):
+    """Base class of metrics that score a trained image model on an image split
+    (``nll-iw-K``, ``active-units-kl``, …): ``compute(model, data, **context)``.
+
+    ``model`` implements :class:`~textgen_eval.core.protocols.LatentVariableModel`; ``data`` is an
+    :class:`~textgen_eval.data.images.ImageSplit` (the images scored, already subset and binarized);
+    ``context`` carries ``seed`` and ``batch_size`` and must be accepted and ignored otherwise.
+    """
+
+    modality: ClassVar[str] = "image"
+
+    @abstractmethod
+    def compute(self, model: Any, data: Any, **context: Any) -> Score:
+        """Score ``model`` on ``data``."""
+
+
+def check_metric_class(cls: object, *, origin: str) -> type[MetricBase]:
     """Validate a class loaded from a plugin; errors name the plugin."""
-    if not (isinstance(cls, type) and issubclass(cls, Metric)):
-        raise_plugin(origin, f"is {cls!r}, expected a subclass of textgen_eval.metrics.Metric")
+    if not (isinstance(cls, type) and issubclass(cls, (Metric, ModelMetric))):
+        raise_plugin(
+            origin,
+            f"is {cls!r}, expected a subclass of textgen_eval.metrics.Metric (or ModelMetric for image models)",
+        )
     name = getattr(cls, "name", None)
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise_plugin(origin, f"has name {name!r}, expected a kebab-case string such as 'my-metric'")

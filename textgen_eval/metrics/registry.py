@@ -10,22 +10,27 @@ from dataclasses import dataclass
 
 from textgen_eval.core.errors import ConfigError, PluginError, UnknownNameError
 from textgen_eval.core.registry import BUILTIN, Registry, load_object
-from textgen_eval.metrics.base import Direction, Metric, check_metric_class
+from textgen_eval.metrics.base import Direction, Metric, MetricBase, ModelMetric, check_metric_class
 
 ENTRY_POINT_GROUP = "textgen_eval.metrics"
 
-metric_registry: Registry[type[Metric]] = Registry("metric", group=ENTRY_POINT_GROUP)
+metric_registry: Registry[type[MetricBase]] = Registry("metric", group=ENTRY_POINT_GROUP)
 metric_registry.register("bleu", "textgen_eval.metrics.bleu:Bleu")
 metric_registry.register("self-bleu", "textgen_eval.metrics.bleu:SelfBleu")
 metric_registry.register("unique-ngrams", "textgen_eval.metrics.unique:UniqueNgrams")
 metric_registry.register("fd", "textgen_eval.metrics.model_based:FrechetDistance")
 metric_registry.register("lm-score", "textgen_eval.metrics.model_based:LMScore")
 metric_registry.register("reverse-lm-score", "textgen_eval.metrics.model_based:ReverseLMScore")
+metric_registry.register("neg-elbo", "textgen_eval.metrics.image:NegElbo")
+metric_registry.register("nll-iw", "textgen_eval.metrics.image:ImportanceWeightedNLL")
+metric_registry.register("active-units-kl", "textgen_eval.metrics.image:ActiveUnitsKL")
+metric_registry.register("active-units-cov", "textgen_eval.metrics.image:ActiveUnitsCov")
+metric_registry.register("kl-per-layer", "textgen_eval.metrics.image:KLPerLayer")
 
 _ORDERED = re.compile(r"^(?P<stem>.+?)-(?P<order>-?\d+)$")
 
 
-def metric_class(stem: str) -> type[Metric]:
+def metric_class(stem: str) -> type[MetricBase]:
     """The class registered under ``stem``, validated (plugin errors name the plugin)."""
     entry = metric_registry.entry(stem)
     origin = entry.origin if entry.origin != BUILTIN else f"built-in {stem!r}"
@@ -39,19 +44,41 @@ def metric_class(stem: str) -> type[Metric]:
     return cls
 
 
-def load_plugin(spec: str) -> type[Metric]:
+def load_plugin(spec: str) -> type[MetricBase]:
     """Load ``module:attr`` (a Metric subclass that is not installed) and register it."""
     cls = check_metric_class(load_object(spec), origin=f"--plugin {spec}")
     metric_registry.register(cls.name, cls, origin=f"--plugin {spec}")
     return cls
 
 
-def display_name(cls: type[Metric]) -> str:
+def display_name(cls: type[MetricBase]) -> str:
     return f"{cls.name}-N" if cls.ordered else cls.name
 
 
 def resolve_metric(name: str) -> Metric:
-    """An instance for ``name`` (``bleu-4``, ``self-bleu-2``, ``my-plugin-metric``)."""
+    """A text metric for ``name`` (``bleu-4``, ``self-bleu-2``, ``my-plugin-metric``)."""
+    metric = resolve_any_metric(name)
+    if not isinstance(metric, Metric):
+        raise ConfigError(
+            f"metric {name!r} scores {type(metric).modality} models, not text samples "
+            "(see the modality column of `tge metrics list`)"
+        )
+    return metric
+
+
+def resolve_model_metric(name: str) -> ModelMetric:
+    """An image-model metric for ``name`` (``nll-iw-1000``, ``active-units-kl``)."""
+    metric = resolve_any_metric(name)
+    if not isinstance(metric, ModelMetric):
+        raise ConfigError(
+            f"metric {name!r} scores text samples, not image models "
+            "(see the modality column of `tge metrics list`)"
+        )
+    return metric
+
+
+def resolve_any_metric(name: str) -> MetricBase:
+    """An instance of the metric ``name`` of any modality."""
     name = name.strip()
     if name in metric_registry:
         cls = metric_class(name)
@@ -92,6 +119,7 @@ class MetricInfo:
     description: str
     origin: str
     needs_references: bool
+    modality: str = "text"
 
 
 def describe_metrics() -> list[MetricInfo]:
@@ -100,6 +128,13 @@ def describe_metrics() -> list[MetricInfo]:
     for entry in metric_registry.entries():
         cls = metric_class(entry.name)
         out.append(
-            MetricInfo(display_name(cls), cls.direction, cls.description, entry.origin, cls.needs_references)
+            MetricInfo(
+                display_name(cls),
+                cls.direction,
+                cls.description,
+                entry.origin,
+                cls.needs_references,
+                cls.modality,
+            )
         )
     return out

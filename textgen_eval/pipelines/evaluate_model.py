@@ -34,6 +34,13 @@ def is_model_directory(path: str | Path) -> bool:
     return path.is_dir() and (model_directory(path) / CONFIG_FILE).is_file()
 
 
+def model_modality(path: str | Path) -> str:
+    """The modality a saved model's ``config.json`` records (``text`` for files that predate it)."""
+    from textgen_eval.core.model import read_config
+
+    return str(read_config(model_directory(Path(path))).get("modality", "text"))
+
+
 def trained_bundle(path: str | Path) -> str | None:
     """The bundle a `tge train` run was trained on (``None`` for plain files or a bare model)."""
     path = Path(path)

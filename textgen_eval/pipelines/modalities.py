@@ -58,8 +58,36 @@ class TextData:
         return TrainingData(list(train_texts), list(valid_texts) if valid_texts is not None else None, source)
 
 
+class ImageData:
+    """Images: an image bundle's train and valid splits (``mnist-binarized``, or a directory of
+    ``.npy`` splits), or ``--train X.npy [--valid Y.npy]``."""
+
+    def from_bundle(self, bundle: str) -> TrainingData:
+        from textgen_eval.data.images import resolve_image_bundle
+
+        resolved = resolve_image_bundle(bundle)
+        return TrainingData(resolved.train, resolved.valid, resolved.source())
+
+    def from_files(self, train: str, valid: str | None) -> TrainingData:
+        from pathlib import Path
+
+        from textgen_eval.data.images import load_npy_split
+
+        train_split = load_npy_split(Path(train), "train")
+        valid_split = load_npy_split(Path(valid), "valid") if valid else None
+        if valid_split is not None and valid_split.shape != train_split.shape:
+            raise ConfigError(f"--valid {valid}: images of shape {valid_split.shape}, --train has {train_split.shape}")
+        source: dict[str, Any] = {
+            "modality": "image",
+            "train": train_split.describe(),
+            "valid": valid_split.describe() if valid_split is not None else None,
+        }
+        return TrainingData(train_split, valid_split, source)
+
+
 modality_registry: Registry[TrainingDataSource] = Registry("modality")
 modality_registry.register("text", TextData())
+modality_registry.register("image", ImageData())
 
 
 def training_data(modality: str, *, bundle: str | None, train: str | None, valid: str | None) -> TrainingData:

@@ -34,7 +34,7 @@ def build_spec(
     name: str,
     budget: int,
     retrain: int,
-    objective: str,
+    objective: str | None,
     metrics: Sequence[str] | None,
     space_path: str | Path | None,
     overrides: Mapping[str, str],
@@ -44,8 +44,7 @@ def build_spec(
 ) -> TuneSpec:
     """Validate every option up front, so a bad one fails before any worker starts."""
     from textgen_eval.core.models import model_class
-    from textgen_eval.metrics.registry import resolve_metric
-    from textgen_eval.pipelines.evaluate import DEFAULT_METRICS
+    from textgen_eval.metrics.registry import resolve_any_metric
     from textgen_eval.pipelines.train import resolve_config
 
     cls = model_class(model)
@@ -58,13 +57,19 @@ def build_spec(
         raise ConfigError(
             f"model {model!r} declares no search space; pass one with --space FILE (see docs/tuning.md)"
         )
-    names = list(metrics) if metrics else list(DEFAULT_METRICS)
-    if objective not in names:
-        names.append(objective)
-    instances = {m: resolve_metric(m) for m in names}
-    direction = type(instances[objective]).direction
     kind_name = trial_kind_for(cls.modality)
     kind = trial_kinds.get(kind_name)
+    objective = objective or kind.default_objective
+    names = list(metrics) if metrics else list(kind.default_metrics)
+    if objective not in names:
+        names.append(objective)
+    instances = {m: resolve_any_metric(m) for m in names}
+    for name, instance in instances.items():
+        if type(instance).modality != cls.modality:
+            raise ConfigError(
+                f"metric {name!r} scores {type(instance).modality} models; {model!r} is a {cls.modality} model"
+            )
+    direction = type(instances[objective]).direction
     data_ref, digest = kind.data(data)
     spec = TuneSpec(
         model=cls.name,

@@ -2,7 +2,8 @@
 
 A :class:`TrialKind` validates its options, names and digests the data a run trains on, and
 builds the trial function a worker calls (``TrialRequest → TrialOutcome``). ``text``: train the
-generator, sample sentences, score them with every metric. Image models register their own.
+generator, sample sentences, score them with every metric. ``image``: train the model, score it
+with the image metrics on a fixed valid subset (search) or test subset (retrain).
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ from textgen_eval.tuning.worker import TrialFunction
 
 
 class TrialKind(Protocol):
+    #: the metrics every trial records when ``--metrics`` is not given
+    default_metrics: tuple[str, ...]
+    #: the objective when ``--objective`` is not given
+    default_objective: str
+
     def options(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """The validated options with defaults filled in (JSON-able; stored in the spec)."""
         ...
@@ -31,9 +37,10 @@ class TrialKind(Protocol):
 
 trial_kinds: Registry[TrialKind] = Registry("trial kind")
 trial_kinds.register("text", "textgen_eval.pipelines.trials.text:TEXT_TRIAL")
+trial_kinds.register("image", "textgen_eval.pipelines.trials.image:IMAGE_TRIAL")
 
 #: The trial kind of each modality.
-BY_MODALITY = {"text": "text"}
+BY_MODALITY = {"text": "text", "image": "image"}
 
 
 def trial_kind_for(modality: str) -> str:

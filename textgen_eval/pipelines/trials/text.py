@@ -15,6 +15,7 @@ from textgen_eval.core.files import atomic_write_text
 from textgen_eval.core.hashing import file_digest
 from textgen_eval.core.training import CHECKPOINT, MODEL_DIR
 from textgen_eval.generators.base import Generator
+from textgen_eval.pipelines.evaluate import DEFAULT_METRICS
 from textgen_eval.tuning.spec import TuneSpec
 from textgen_eval.tuning.worker import TrialOutcome, TrialRequest
 
@@ -34,16 +35,23 @@ class TextTrialOptions:
     lm_recipe: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.samples < 1:
-            raise ConfigError(f"--samples must be ≥ 1, got {self.samples}")
+        if self.samples < 2:
+            raise ConfigError(f"--samples must be ≥ 2 (FD needs two samples), got {self.samples}")
         if self.max_len < 1:
             raise ConfigError(f"--max-len must be ≥ 1, got {self.max_len}")
 
 
 class TextTrialKind:
+    default_metrics: tuple[str, ...] = DEFAULT_METRICS
+    default_objective = "fd"
+
     def options(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         from textgen_eval.pipelines.evaluate import recipes_with
 
+        image_only = sorted(k for k in ("n_eval",) if raw.get(k) is not None)
+        if image_only:
+            raise ConfigError(f"option(s) {image_only} apply to image models, not text generators")
+        raw = {k: v for k, v in raw.items() if v is not None and k not in ("n_eval",)}
         known = set(TextTrialOptions.__dataclass_fields__)
         unknown = sorted(set(raw) - known)
         if unknown:
