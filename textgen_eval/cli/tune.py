@@ -54,7 +54,8 @@ def _say(message: str) -> None:
 @click.option(
     "--n-eval",
     type=click.IntRange(min=0),
-    help="Images scored per trial: a fixed subset of valid (search) or test (retrain); default 1000, 0 = all.",
+    help="Images scored per trial: a fixed subset of valid (search) or test (retrain); "
+    "default 1000, 0 = all.",
 )
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Seeds the drawn configs and trial seeds."

@@ -147,7 +147,9 @@ class LatentVariableModel(Protocol):
         """``(n,)`` float64 importance-weighted bound L_K of log p(x) (eq. 12 with 1/K)."""
         ...
 
-    def elbo_terms(self, pixels: np.ndarray, *, seed: int, batch_size: int, draws: int = 1) -> ElboBreakdown: ...
+    def elbo_terms(
+        self, pixels: np.ndarray, *, seed: int, batch_size: int, draws: int = 1
+    ) -> ElboBreakdown: ...
 
     def posterior_means(self, pixels: np.ndarray, *, batch_size: int) -> tuple[np.ndarray, ...]:
         """Per layer ``(n, Zᵢ)`` posterior means (a pass with zero noise)."""

@@ -152,7 +152,7 @@ class ImageBundle:
         found = getattr(self, name)
         if found is None:
             raise InputError(f"image bundle {self.name!r} has no {name} split")
-        return found  # type: ignore[no-any-return]
+        return found
 
     @property
     def digest(self) -> str:

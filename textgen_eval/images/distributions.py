@@ -42,7 +42,9 @@ def bernoulli_log_likelihood(logits: Tensor, x: Tensor) -> Tensor:
     return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=-1)
 
 
-def precision_weighted_merge(mu_t: Tensor, var_t: Tensor, mu_d: Tensor, var_d: Tensor) -> tuple[Tensor, Tensor]:
+def precision_weighted_merge(
+    mu_t: Tensor, var_t: Tensor, mu_d: Tensor, var_d: Tensor
+) -> tuple[Tensor, Tensor]:
     """The ladder's merge of the top-down and bottom-up Gaussians (Sønderby et al. 2016, eq. 21):
     σ_q² = 1 / (σ_t⁻² + σ_d⁻²), μ_q = (μ_t σ_t⁻² + μ_d σ_d⁻²) σ_q², the normalised product of
     the two densities."""

@@ -10,7 +10,7 @@ and unit, posterior means, and ancestral samples.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -53,6 +53,13 @@ class LatentImageModel(Model[ImageSplit]):
     def net(self) -> LatentNet:
         if self._net is None:
             raise RuntimeError(f"{self.name}: the model is neither trained nor loaded")
+        return self._net
+
+    def init_net(self, shape: tuple[int, int, int], *, seed: int = 0) -> LatentNet:
+        """An untrained net for images of ``shape`` (seeded initialisation), for analysis and tests."""
+        torch.manual_seed(seed)
+        self.shape = shape
+        self._net = build_net(self.cfg, shape).to(self.device).eval()
         return self._net
 
     # -- training ----------------------------------------------------------------------------
@@ -98,9 +105,11 @@ class LatentImageModel(Model[ImageSplit]):
 
     # -- evaluation (LatentVariableModel) ----------------------------------------------------
 
-    def _batches(self, pixels: np.ndarray, batch_size: int):  # noqa: ANN202
+    def _batches(self, pixels: np.ndarray, batch_size: int) -> Iterator[torch.Tensor]:
         if pixels.ndim != 2 or pixels.shape[1] != self.net.dim:
-            raise InputError(f"{self.name}: images of {pixels.shape[1:]} values; the model takes {self.net.dim}")
+            raise InputError(
+                f"{self.name}: images of {pixels.shape[1:]} values; the model takes {self.net.dim}"
+            )
         for start in range(0, len(pixels), batch_size):
             yield torch.from_numpy(np.ascontiguousarray(pixels[start : start + batch_size])).to(
                 self.device, torch.float32

@@ -48,7 +48,9 @@ class LayerPass:
 
     def log_ratio_units(self) -> Tensor:
         """log q(z|·) − log p(z|·) per unit at the drawn z (the one-sample KL estimate)."""
-        return log_normal_units(self.z, self.mu_q, self.var_q) - log_normal_units(self.z, self.mu_p, self.var_p)
+        return log_normal_units(self.z, self.mu_q, self.var_q) - log_normal_units(
+            self.z, self.mu_p, self.var_p
+        )
 
     def kl_units(self, estimator: str) -> Tensor:
         """Per-unit KL term: closed form where valid and ``estimator == "auto"``, else one sample."""
@@ -103,7 +105,7 @@ class Conditional(nn.Module):
         self.head = GaussianHead(width, latent, batch_norm=cfg.batch_norm, var_eps=cfg.var_eps)
 
     def forward(self, v: Tensor) -> tuple[Tensor, Tensor]:
-        return self.head(self.trunk(v))  # type: ignore[no-any-return]
+        return self.head(self.trunk(v))
 
 
 class HierarchyNet(nn.Module):
@@ -139,7 +141,7 @@ class HierarchyNet(nn.Module):
 
     def decode(self, z1: Tensor) -> Tensor:
         """x logits ``(B, D)`` from z₁."""
-        return self.output(self.decoder(z1))  # type: ignore[no-any-return]
+        return self.output(self.decoder(z1))
 
     def forward(self, x: Tensor, noise: Noise) -> Pass:
         if self.cfg.kind == "ladder":
@@ -147,33 +149,33 @@ class HierarchyNet(nn.Module):
         return self._bottom_up(x, noise)
 
     def _bottom_up(self, x: Tensor, noise: Noise) -> Pass:
-        L = self.cfg.layers
+        n_layers = self.cfg.layers
         qs: list[tuple[Tensor, Tensor, Tensor]] = []
         v = x
-        for i in range(L):
+        for i in range(n_layers):
             mu, var = self.up[i](v)
             v = mu + var.sqrt() * noise(tuple(mu.shape))
             qs.append((v, mu, var))
         layers = []
         for i, (zi, mu, var) in enumerate(qs):
-            mu_p, var_p = self._prior(i, qs[i + 1][0] if i + 1 < L else None, zi)
-            layers.append(LayerPass(zi, mu, var, mu_p, var_p, analytic=i == L - 1))
+            mu_p, var_p = self._prior(i, qs[i + 1][0] if i + 1 < n_layers else None, zi)
+            layers.append(LayerPass(zi, mu, var, mu_p, var_p, analytic=i == n_layers - 1))
         return Pass(self.decode(qs[0][0]), tuple(layers))
 
     def _ladder(self, x: Tensor, noise: Noise) -> Pass:
-        L = self.cfg.layers
+        n_layers = self.cfg.layers
         bottom_up: list[tuple[Tensor, Tensor]] = []
         v = x
-        for i in range(L):
+        for i in range(n_layers):
             mu_d, var_d = self.up[i](v)
             bottom_up.append((mu_d, var_d))
             v = mu_d  # only the mean travels up (the code's only_mu_up)
-        layers: list[LayerPass] = [None] * L  # type: ignore[list-item]
-        mu, var = bottom_up[L - 1]
+        layers: list[LayerPass] = [None] * n_layers  # type: ignore[list-item]
+        mu, var = bottom_up[n_layers - 1]
         z = mu + var.sqrt() * noise(tuple(mu.shape))
-        mu_p, var_p = self._prior(L - 1, None, z)
-        layers[L - 1] = LayerPass(z, mu, var, mu_p, var_p, analytic=True)
-        for i in range(L - 2, -1, -1):
+        mu_p, var_p = self._prior(n_layers - 1, None, z)
+        layers[n_layers - 1] = LayerPass(z, mu, var, mu_p, var_p, analytic=True)
+        for i in range(n_layers - 2, -1, -1):
             above = layers[i + 1].z
             mu_p, var_p = self.prior[i](above)
             mu_t, var_t = (mu_p, var_p) if self.cfg.share_topdown else self.topdown[i](above)
@@ -185,7 +187,7 @@ class HierarchyNet(nn.Module):
     def _prior(self, i: int, above: Tensor | None, like: Tensor) -> tuple[Tensor, Tensor]:
         if above is None:  # the top layer: N(0, I)
             return torch.zeros_like(like), torch.ones_like(like)
-        return self.prior[i](above)  # type: ignore[no-any-return]
+        return self.prior[i](above)
 
     def sample_logits(self, n: int, noise: Noise) -> Tensor:
         """Ancestral sampling: z_L ~ N(0, I), zᵢ ~ p(zᵢ | zᵢ₊₁), x logits ``(n, D)``."""

@@ -49,7 +49,9 @@ def training_loss(p: Pass, x: Tensor, *, beta: float, estimator: str, mc: int, i
     return out
 
 
-def warmup_beta(*, warmup_epochs: float, unit: str, epoch: int, batch_in_epoch: int, batches_per_epoch: int) -> float:
+def warmup_beta(
+    *, warmup_epochs: float, unit: str, epoch: int, batch_in_epoch: int, batches_per_epoch: int
+) -> float:
     """β of deterministic warm-up (eq. 22): linear 0 → 1 over the first ``warmup_epochs`` epochs,
     growing once per epoch (``unit = "epoch"``, the LVAE code) or at every step (``"step"``).
     A pure function of the position in training, so a resumed run uses the same β."""

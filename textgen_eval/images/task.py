@@ -14,7 +14,7 @@ from torch import Tensor
 from textgen_eval.core.training import BaseTask, Cycle, RunnerConfig, Stage, StepContext, Update
 from textgen_eval.data.images import ImageSplit, binarize
 from textgen_eval.images.config import ImageTrainConfig, LatentConfig
-from textgen_eval.images.nets import LatentNet, build_net
+from textgen_eval.images.nets import LatentNet, Noise, build_net
 from textgen_eval.images.objective import training_loss, warmup_beta
 
 #: Seed of the validation noise and of the batch-norm re-collection pass (fixed: every
@@ -22,7 +22,7 @@ from textgen_eval.images.objective import training_loss, warmup_beta
 EVAL_SEED = 0
 
 
-def torch_noise(generator: torch.Generator | None, device: torch.device):  # noqa: ANN201
+def torch_noise(generator: torch.Generator | None, device: torch.device) -> Noise:
     """``noise(shape)``: standard normal draws from ``generator`` (``None``: torch's global RNG)."""
 
     def draw(shape: tuple[int, ...]) -> Tensor:
@@ -85,7 +85,9 @@ class LatentImageTask(BaseTask):
     def setup(self, device: torch.device) -> None:
         self.device = device
         self.module = build_net(self.cfg, self.train.shape).to(device)
-        self._optimizer = torch.optim.Adam(self.module.parameters(), lr=self.train_cfg.lr, eps=self.train_cfg.adam_eps)
+        self._optimizer = torch.optim.Adam(
+            self.module.parameters(), lr=self.train_cfg.lr, eps=self.train_cfg.adam_eps
+        )
 
     def optimizers(self) -> Mapping[str, torch.optim.Optimizer]:
         assert self._optimizer is not None
@@ -133,7 +135,9 @@ class LatentImageTask(BaseTask):
 
     def prepare_eval(self, stage: str) -> None:
         if self.cfg.batch_norm and self.cfg.bn_eval == "recollect":
-            recollect_batch_norm(self.module, self.epoch_pixels(0), self.train_cfg.eval_batch_size, self.device)
+            recollect_batch_norm(
+                self.module, self.epoch_pixels(0), self.train_cfg.eval_batch_size, self.device
+            )
 
     def validate(self, stage: str) -> Mapping[str, float]:
         if self.valid is None:

@@ -155,7 +155,8 @@ def check_metric_class(cls: object, *, origin: str) -> type[MetricBase]:
     if not (isinstance(cls, type) and issubclass(cls, (Metric, ModelMetric))):
         raise_plugin(
             origin,
-            f"is {cls!r}, expected a subclass of textgen_eval.metrics.Metric (or ModelMetric for image models)",
+            f"is {cls!r}, expected a subclass of textgen_eval.metrics.Metric "
+            "(or ModelMetric for image models)",
         )
     name = getattr(cls, "name", None)
     if not isinstance(name, str) or not NAME_PATTERN.match(name):

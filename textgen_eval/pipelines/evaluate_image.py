@@ -82,12 +82,16 @@ def evaluate_image_model(
     """Score the image model at ``path`` on ``split`` of ``bundle`` (default: its training bundle)."""
     model = load_model(path)
     if not isinstance(model, LatentVariableModel):
-        raise ConfigError(f"{path}: model {model.name!r} has no image metrics (it is not a latent-variable model)")
+        raise ConfigError(
+            f"{path}: model {model.name!r} has no image metrics (it is not a latent-variable model)"
+        )
     notes: list[str] = []
     if bundle is None:
         bundle = trained_bundle
         if bundle is None:
-            raise ConfigError(f"{path}: no record of the training bundle; pass --bundle (e.g. mnist-binarized)")
+            raise ConfigError(
+                f"{path}: no record of the training bundle; pass --bundle (e.g. mnist-binarized)"
+            )
         notes.append(f"scoring on {bundle!r}/{split}, the bundle the model was trained on")
     data = evaluation_split(model, resolve_image_bundle(bundle).split(split), n_eval=n_eval, seed=seed)
     names = parse_metric_list(metrics) if metrics is not None else list(DEFAULT_IMAGE_METRICS)

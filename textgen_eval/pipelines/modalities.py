@@ -76,7 +76,9 @@ class ImageData:
         train_split = load_npy_split(Path(train), "train")
         valid_split = load_npy_split(Path(valid), "valid") if valid else None
         if valid_split is not None and valid_split.shape != train_split.shape:
-            raise ConfigError(f"--valid {valid}: images of shape {valid_split.shape}, --train has {train_split.shape}")
+            raise ConfigError(
+                f"--valid {valid}: images of shape {valid_split.shape}, --train has {train_split.shape}"
+            )
         source: dict[str, Any] = {
             "modality": "image",
             "train": train_split.describe(),

@@ -64,10 +64,11 @@ def build_spec(
     if objective not in names:
         names.append(objective)
     instances = {m: resolve_any_metric(m) for m in names}
-    for name, instance in instances.items():
+    for metric_name, instance in instances.items():
         if type(instance).modality != cls.modality:
             raise ConfigError(
-                f"metric {name!r} scores {type(instance).modality} models; {model!r} is a {cls.modality} model"
+                f"metric {metric_name!r} scores {type(instance).modality} models; {model!r} is a model "
+                f"of modality {cls.modality!r}"
             )
     direction = type(instances[objective]).direction
     data_ref, digest = kind.data(data)

@@ -125,7 +125,9 @@ class ImageTrial:
         split = self.bundle.test if retrain else self.bundle.valid
         assert split is not None
         scored = evaluation_split(model, split, n_eval=options.n_eval or None, seed=options.subset_seed)
-        scores = score_image_model(model, scored, spec.metrics, seed=request.seed, batch_size=options.batch_size)
+        scores = score_image_model(
+            model, scored, spec.metrics, seed=request.seed, batch_size=options.batch_size
+        )
         t2 = time.perf_counter()
         if retrain and options.samples:
             write_samples(model, run_dir, n=options.samples, seed=request.seed)
