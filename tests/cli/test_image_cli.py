@@ -55,6 +55,13 @@ def test_train_and_evaluate_a_ladder_vae_on_binarized_mnist(tge, tmp_path: Path)
     samples = np.load(out / "samples-n9-seed0.npy")
     assert samples.shape == (9, 1, 28, 28) and samples.dtype == np.float16
     assert (out / "samples-n9-seed0.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    drawn = tge("sample", out, "-n", "4", "--seed", "1", "--binary", "--output", tmp_path / "draws.npy")
+    assert drawn.code == 0, drawn.err
+    draws = np.load(tmp_path / "draws.npy")
+    assert draws.shape == (4, 1, 28, 28) and set(np.unique(draws)) <= {0.0, 1.0}
+    assert (tmp_path / "draws.png").is_file()
+    no_file = tge("sample", out, "-n", "4")
+    assert no_file.code == 2 and "need --output FILE.npy" in no_file.err
     # a text metric, a text option, or an unknown one: exit 2 with a message, no traceback
     for args, message in (
         (["-m", "bleu-4"], "scores text samples, not image models"),

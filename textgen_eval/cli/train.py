@@ -97,6 +97,7 @@ def train(
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (atomically)."
 )
+@click.option("--binary", is_flag=True, help="Image models: one Bernoulli draw per pixel, not the means.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def sample(
     model_dir: Path,
@@ -105,15 +106,28 @@ def sample(
     seed: int,
     max_len: int,
     output: Path | None,
+    binary: bool,
     no_progress: bool,
 ) -> None:
-    """Draw N sentences from a trained generator (a `tge train` run directory or model directory)."""
+    """Draw N sentences from a trained generator (a `tge train` run directory or model directory),
+    or N images from an image model (--output X.npy; a PNG grid is written beside it)."""
     from textgen_eval.core.errors import ConfigError
     from textgen_eval.core.files import atomic_write_text
+    from textgen_eval.pipelines.evaluate_model import is_model_directory, model_modality
     from textgen_eval.pipelines.train import sample_generator
 
     if output is not None and output.exists() and output.is_dir():
         raise ConfigError(f"--output {output} is a directory")
+    if is_model_directory(model_dir) and model_modality(model_dir) == "image":
+        from textgen_eval.pipelines.evaluate_image import sample_image_model
+
+        if output is None:
+            raise ConfigError("image samples need --output FILE.npy (a PNG grid is written beside it)")
+        files = sample_image_model(model_dir, n, seed=seed, output=output, binary=binary)
+        click.echo(f"wrote {n} images to {files['npy']} and {files['png']}", err=True)
+        return
+    if binary:
+        raise ConfigError("--binary applies to image models")
     lines = sample_generator(
         model_dir, n, temperature=temperature, seed=seed, max_len=max_len, progress=not no_progress
     )

@@ -49,22 +49,36 @@ def score_image_model(
     return [m.compute(model, data, seed=seed, batch_size=batch_size) for m in instances]
 
 
-def write_samples(model: Any, directory: Path, *, n: int, seed: int) -> dict[str, str]:
-    """``n`` seeded samples (Bernoulli means) as ``samples-nN-seedS.npy`` (float16) and ``.png``."""
+def save_images(images: Any, npy_path: Path) -> dict[str, str]:
+    """``(n, C, H, W)`` images in [0, 1] as float16 ``npy_path`` and a PNG grid beside it (atomic)."""
+    import io
+
     import numpy as np
 
     from textgen_eval.core.files import atomic_write_bytes
     from textgen_eval.images.grid import image_grid, png_bytes
 
-    images = model.sample(n, seed=seed)
-    stem = directory / f"samples-n{n}-seed{seed}"
-    import io
-
     buffer = io.BytesIO()
     np.save(buffer, images.astype(np.float16), allow_pickle=False)
-    atomic_write_bytes(stem.with_suffix(".npy"), buffer.getvalue())
-    atomic_write_bytes(stem.with_suffix(".png"), png_bytes(image_grid(images)))
-    return {"npy": str(stem.with_suffix(".npy")), "png": str(stem.with_suffix(".png"))}
+    atomic_write_bytes(npy_path, buffer.getvalue())
+    png = npy_path.with_suffix(".png")
+    atomic_write_bytes(png, png_bytes(image_grid(images)))
+    return {"npy": str(npy_path), "png": str(png)}
+
+
+def write_samples(model: Any, directory: Path, *, n: int, seed: int) -> dict[str, str]:
+    """``n`` seeded samples (Bernoulli means) as ``samples-nN-seedS.npy`` (float16) and ``.png``."""
+    return save_images(model.sample(n, seed=seed), directory / f"samples-n{n}-seed{seed}.npy")
+
+
+def sample_image_model(
+    path: str | Path, n: int, *, seed: int, output: Path, binary: bool = False
+) -> dict[str, str]:
+    """``tge sample RUN_DIR -n N --output X.npy`` for an image model."""
+    if output.suffix != ".npy":
+        raise ConfigError(f"--output {output}: image samples are written as .npy (a PNG grid goes beside it)")
+    model = load_model(path)
+    return save_images(model.sample(n, seed=seed, binary=binary), output)  # type: ignore[attr-defined]
 
 
 def evaluate_image_model(
