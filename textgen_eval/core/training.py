@@ -479,3 +479,20 @@ class BaseTask:
 
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
         """Nothing to restore by default."""
+
+
+class SingleOptimizerTask(BaseTask):
+    """A task with one optimizer, ``main``, stepping on every batch in the one stage ``[runner]``
+    describes (LM, text VAEs, image VAEs). Subclasses set ``runner_config`` and create
+    ``_optimizer`` in :meth:`setup`."""
+
+    runner_config: RunnerConfig
+    _optimizer: torch.optim.Optimizer | None = None
+
+    def optimizers(self) -> Mapping[str, torch.optim.Optimizer]:
+        if self._optimizer is None:
+            raise RuntimeError(f"{type(self).__name__}: optimizers() before setup()")
+        return {"main": self._optimizer}
+
+    def stages(self) -> Sequence[Stage]:
+        return [self.runner_config.single_stage(Cycle((Update("main"),)))]

@@ -5,13 +5,13 @@ on a fixed subset of the valid split, and batch-norm statistics re-collected bef
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from textgen_eval.core.training import BaseTask, Cycle, RunnerConfig, Stage, StepContext, Update
+from textgen_eval.core.training import RunnerConfig, SingleOptimizerTask, StepContext
 from textgen_eval.data.images import ImageSplit, binarize
 from textgen_eval.images.config import ImageTrainConfig, LatentConfig
 from textgen_eval.images.nets import LatentNet, Noise, build_net
@@ -57,7 +57,7 @@ def recollect_batch_norm(net: LatentNet, pixels: np.ndarray, batch_size: int, de
     net.eval()
 
 
-class LatentImageTask(BaseTask):
+class LatentImageTask(SingleOptimizerTask):
     """One net, one Adam optimizer (``main``), the ELBO or an IW bound as the loss."""
 
     def __init__(
@@ -88,13 +88,6 @@ class LatentImageTask(BaseTask):
         self._optimizer = torch.optim.Adam(
             self.module.parameters(), lr=self.train_cfg.lr, eps=self.train_cfg.adam_eps
         )
-
-    def optimizers(self) -> Mapping[str, torch.optim.Optimizer]:
-        assert self._optimizer is not None
-        return {"main": self._optimizer}
-
-    def stages(self) -> Sequence[Stage]:
-        return [self.runner_config.single_stage(Cycle((Update("main"),)))]
 
     def batches_per_epoch(self, stage: str) -> int:
         return math.ceil(len(self.train) / self.train_cfg.batch_size)

@@ -4,21 +4,21 @@ configured by ``[runner]``, batches of the encoded training corpus in a seeded o
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from textgen_eval.core.training import BaseTask, Cycle, RunnerConfig, Stage, Update
+from textgen_eval.core.training import RunnerConfig, SingleOptimizerTask
 from textgen_eval.data.batching import EncodedCorpus, iterate_batches
 from textgen_eval.generators.text.optim import TrainConfig, make_optimizer
 
 NetT = TypeVar("NetT", bound=nn.Module)
 
 
-class SingleNetworkTask(BaseTask, Generic[NetT]):
+class SingleNetworkTask(SingleOptimizerTask, Generic[NetT]):
     """One network ``module`` built by ``build`` and trained by the optimizer ``main``; subclasses
     write ``training_step`` and ``validate``."""
 
@@ -41,13 +41,6 @@ class SingleNetworkTask(BaseTask, Generic[NetT]):
         self.device = device
         self.module = self.build().to(device)
         self._optimizer = make_optimizer(self.module.parameters(), self.train_config)
-
-    def optimizers(self) -> Mapping[str, torch.optim.Optimizer]:
-        assert self._optimizer is not None
-        return {"main": self._optimizer}
-
-    def stages(self) -> Sequence[Stage]:
-        return [self.runner_config.single_stage(Cycle((Update("main"),)))]
 
     def batches_per_epoch(self, stage: str) -> int:
         # bucketing chunks hold whole batches except the last, so this is exact

@@ -9,17 +9,15 @@ sees the same images) and recorded in each score's signature.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from textgen_eval.core.config import to_dict
 from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.files import atomic_write_text
-from textgen_eval.core.training import CHECKPOINT, MODEL_DIR
+from textgen_eval.pipelines.trials.common import train_trial, trial_outcome
 from textgen_eval.tuning.spec import TuneSpec
 from textgen_eval.tuning.worker import TrialOutcome, TrialRequest
 
@@ -98,58 +96,25 @@ class ImageTrial:
     def __call__(self, request: TrialRequest) -> TrialOutcome:
         from textgen_eval.pipelines.evaluate_image import evaluation_split, score_image_model, write_samples
         from textgen_eval.pipelines.modalities import TrainingData
-        from textgen_eval.pipelines.train import fit_model, resolve_config
 
         spec, options = self.spec, self.options
-        overrides = spec.trial_overrides(request.params, seed=request.seed)
-        if self.device is not None:
-            overrides["runner.device"] = self.device
-        configs = resolve_config(spec.model, None, overrides)
-        run_dir = self.out / "trials" / f"{request.phase}-{request.slot:04d}"
-        resume = (run_dir / CHECKPOINT).is_file()
-        if run_dir.exists() and not resume:
-            shutil.rmtree(run_dir)  # an attempt killed before its first checkpoint
-        t0 = time.perf_counter()
         data = TrainingData(self.bundle.train, self.bundle.valid, self.bundle.source())
+        trained = train_trial(spec, request, self.out, self.device, data)
         retrain = request.phase == "retrain"
-        model, result = fit_model(
-            spec.model,
-            configs,
-            data,
-            out=run_dir,
-            resume=resume,
-            save=retrain,
-            command=["tge", "tune", spec.name, request.phase, str(request.slot)],
-        )
         t1 = time.perf_counter()
         split = self.bundle.test if retrain else self.bundle.valid
         assert split is not None
-        scored = evaluation_split(model, split, n_eval=options.n_eval or None, seed=options.subset_seed)
+        scored = evaluation_split(
+            trained.model, split, n_eval=options.n_eval or None, seed=options.subset_seed
+        )
         scores = score_image_model(
-            model, scored, spec.metrics, seed=request.seed, batch_size=options.batch_size
+            trained.model, scored, spec.metrics, seed=request.seed, batch_size=options.batch_size
         )
         t2 = time.perf_counter()
         if retrain and options.samples:
-            write_samples(model, run_dir, n=options.samples, seed=request.seed)
-        (run_dir / CHECKPOINT).unlink(missing_ok=True)  # the trial is final; keep the disk small
-        metrics = {
-            s.name: {"value": s.value, "direction": s.direction, "signature": s.signature, "n": s.n}
-            for s in scores
-        }
-        atomic_write_text(
-            run_dir / "evaluation.json",
-            json.dumps({"split": scored.describe(), "metrics": [s.to_dict() for s in scores]}, indent=2)
-            + "\n",
+            write_samples(trained.model, trained.run_dir, n=options.samples, seed=request.seed)
+        payload = {"split": scored.describe(), "metrics": [s.to_dict() for s in scores]}
+        atomic_write_text(trained.run_dir / "evaluation.json", json.dumps(payload, indent=2) + "\n")
+        return trial_outcome(
+            spec, request, trained, scores, {"metrics": t2 - t1}, {"tge:scored": scored.describe()}
         )
-        attrs: dict[str, Any] = {
-            "tge:config": {name: to_dict(cfg) for name, cfg in configs.items()},
-            "tge:metrics": metrics,
-            "tge:training": {"steps": result.steps, "epochs": result.epochs, "stopped": result.stopped},
-            "tge:timing": {"train": t1 - t0, "metrics": t2 - t1},
-            "tge:run_dir": str(run_dir),
-            "tge:scored": scored.describe(),
-        }
-        if retrain:
-            attrs["tge:model"] = str(run_dir / MODEL_DIR)
-        objective = float(metrics[spec.objective]["value"])
-        return TrialOutcome(objective, attrs, work_seconds=t2 - t0)

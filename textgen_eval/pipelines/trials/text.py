@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from textgen_eval.core.config import to_dict
 from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.files import atomic_write_text
 from textgen_eval.core.hashing import file_digest
-from textgen_eval.core.training import CHECKPOINT, MODEL_DIR
 from textgen_eval.generators.base import Generator
 from textgen_eval.pipelines.evaluate import DEFAULT_METRICS
+from textgen_eval.pipelines.trials.common import train_trial, trial_outcome
 from textgen_eval.tuning.spec import TuneSpec
 from textgen_eval.tuning.worker import TrialOutcome, TrialRequest
 
@@ -97,28 +95,11 @@ class TextTrial:
     def __call__(self, request: TrialRequest) -> TrialOutcome:
         from textgen_eval.pipelines.evaluate import evaluate
         from textgen_eval.pipelines.modalities import TrainingData
-        from textgen_eval.pipelines.train import fit_model, resolve_config
 
         spec, options = self.spec, self.options
-        overrides = spec.trial_overrides(request.params, seed=request.seed)
-        if self.device is not None:
-            overrides["runner.device"] = self.device
-        configs = resolve_config(spec.model, None, overrides)
-        run_dir = self.out / "trials" / f"{request.phase}-{request.slot:04d}"
-        resume = (run_dir / CHECKPOINT).is_file()
-        if run_dir.exists() and not resume:
-            shutil.rmtree(run_dir)  # an attempt killed before its first checkpoint
-        t0 = time.perf_counter()
         data = TrainingData(list(self.texts.train), list(self.texts.valid), {"bundle": spec.data})
-        model, result = fit_model(
-            spec.model,
-            configs,
-            data,
-            out=run_dir,
-            resume=resume,
-            save=request.phase == "retrain",
-            command=["tge", "tune", spec.name, request.phase, str(request.slot)],
-        )
+        trained = train_trial(spec, request, self.out, self.device, data)
+        model, run_dir = trained.model, trained.run_dir
         assert isinstance(model, Generator)
         t1 = time.perf_counter()
         samples = model.sample(options.samples, max_len=options.max_len, seed=request.seed)
@@ -134,20 +115,7 @@ class TextTrial:
             resources=self.resources,
         )
         t3 = time.perf_counter()
-        (run_dir / CHECKPOINT).unlink(missing_ok=True)  # the trial is final; keep the disk small
         atomic_write_text(run_dir / "evaluation.json", evaluation.to_json() + "\n")
-        metrics = {
-            s.name: {"value": s.value, "direction": s.direction, "signature": s.signature, "n": s.n}
-            for s in evaluation.scores
-        }
-        attrs: dict[str, Any] = {
-            "tge:config": {name: to_dict(cfg) for name, cfg in configs.items()},
-            "tge:metrics": metrics,
-            "tge:training": {"steps": result.steps, "epochs": result.epochs, "stopped": result.stopped},
-            "tge:timing": {"train": t1 - t0, "sample": t2 - t1, "metrics": t3 - t2},
-            "tge:run_dir": str(run_dir),
-        }
-        if request.phase == "retrain":
-            attrs["tge:model"] = str(run_dir / MODEL_DIR)
-        objective = float(metrics[spec.objective]["value"])
-        return TrialOutcome(objective, attrs, work_seconds=t3 - t0)
+        return trial_outcome(
+            spec, request, trained, evaluation.scores, {"sample": t2 - t1, "metrics": t3 - t2}
+        )
