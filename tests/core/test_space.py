@@ -163,3 +163,23 @@ def test_the_shipped_model_spaces_build_every_drawn_configuration(model: str) ->
             space_path=space_path, overrides={}, trial_options={}, seed=0, trial_timeout=None,
         )  # fmt: skip
         assert len(spec.search_slots()) == 40
+
+
+@pytest.mark.parametrize("model", ["vae", "ladder-vae"])
+def test_the_image_model_spaces_build_every_drawn_configuration(model: str) -> None:
+    """The CPU default and the paper-scale space: 60 draws each, every one a valid config
+    (share_topdown only with the ladder, recollect without batch norm allowed)."""
+    from tests.conftest import ROOT
+    from textgen_eval.pipelines.tune import build_spec
+
+    for space_path in (None, ROOT / "examples" / "spaces" / f"{model}-paper.toml"):
+        spec = build_spec(
+            model, "mnist-binarized", name="v", budget=60, retrain=2, objective=None, metrics=None,
+            space_path=space_path, overrides={}, trial_options={}, seed=0, trial_timeout=None,
+        )  # fmt: skip
+        assert spec.objective == "nll-iw-100" and spec.trial_kind == "image"
+        drawn = [params for params, _ in spec.search_slots()]
+        assert len(drawn) == 60
+        if model == "ladder-vae":
+            assert {p["model.kind"] for p in drawn} == {"vae", "ladder"}
+            assert all(("model.share_topdown" in p) == (p["model.kind"] == "ladder") for p in drawn)

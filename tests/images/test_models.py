@@ -236,3 +236,16 @@ def test_kl_per_layer_is_the_per_layer_mean_of_the_elbo_terms(trained: LatentIma
         sum(score.details["per_layer"])
     )
     assert "kl:sample" in score.signature
+
+
+def test_dynamic_binarization_resumes_exactly() -> None:
+    """Grayscale data redrawn every epoch from (seed, epoch): a Ctrl-C mid-epoch and a resume give
+    the uninterrupted run's weights."""
+    from dataclasses import replace
+
+    from textgen_eval.testing.image_contract import check_resume
+
+    rng = np.random.default_rng(0)
+    gray = rng.random(TRAIN.pixels.shape, dtype=np.float32) * 0.5 + 0.5 * TRAIN.pixels  # (N, D) in [0, 1]
+    train = replace(TRAIN, pixels=gray, binary=False, digest="gray")
+    check_resume(lambda: make("vae", **{"train.binarize": "dynamic"}), train, VALID)

@@ -100,26 +100,26 @@ def check_save_load(factory: ImageModelFactory) -> None:
     assert np.array_equal(a, b), "a reloaded model must give identical likelihood bounds for the same seed"
 
 
-def check_resume(factory: ImageModelFactory) -> None:
+def check_resume(factory: ImageModelFactory, train: ImageSplit = TRAIN, valid: ImageSplit = VALID) -> None:
     """Ctrl-C after the first, a middle and the last update, then resume: weights and samples equal
     the uninterrupted run's (mid-epoch included: the toy set has several batches per epoch)."""
     cap = 7
     with tempfile.TemporaryDirectory() as tmp:
         straight = factory()
-        result = straight.fit(TRAIN, VALID, _runner(cap=cap, run_dir=Path(tmp) / "a"))
+        result = straight.fit(train, valid, _runner(cap=cap, run_dir=Path(tmp) / "a"))
         reference = {k: v.clone() for k, v in straight.state_dict().items()}
         for i, k in enumerate(sorted({1, result.steps // 2, result.steps})):
             run_dir = Path(tmp) / f"b{i}"
             try:
                 factory().fit(
-                    TRAIN, VALID, _runner(cap=cap, run_dir=run_dir, callbacks=[_InterruptAt("train", k)])
+                    train, valid, _runner(cap=cap, run_dir=run_dir, callbacks=[_InterruptAt("train", k)])
                 )
             except TrainingInterrupted:
                 pass
             else:
                 raise AssertionError(f"Ctrl-C at step {k} did not interrupt training")
             resumed = factory()
-            again = resumed.fit(TRAIN, VALID, _runner(cap=cap, run_dir=run_dir), resume=True)
+            again = resumed.fit(train, valid, _runner(cap=cap, run_dir=run_dir), resume=True)
             assert again.steps == result.steps, (
                 f"resumed after step {k}: {again.steps} steps, expected {result.steps}"
             )
