@@ -37,4 +37,8 @@ def test_wheel_contains_bundled_coco_and_entry_point(tmp_path: Path) -> None:
         entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
         assert "tge = textgen_eval.cli.main:entry_point" in zf.read(entry_points).decode()
         data = zf.read("textgen_eval/_bundled_data/coco/test.txt")
+        for name in ("binarized/binarized_mnist_train.amat", "t10k-labels-idx1-ubyte.gz", "SOURCE.md"):
+            assert f"textgen_eval/_bundled_data/mnist/{name}" in names
+        mnist = zf.read("textgen_eval/_bundled_data/mnist/binarized/binarized_mnist_test.amat")
     assert data == (ROOT / "data" / "coco" / "test.txt").read_bytes()
+    assert mnist == (ROOT / "data" / "mnist" / "binarized" / "binarized_mnist_test.amat").read_bytes()
