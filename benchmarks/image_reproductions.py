@@ -63,6 +63,12 @@ L1 = {
         "model.warmup_epochs": "3",
     },
 }
+#: The same three batch-norm configurations without batch norm on the latent heads.
+L1B = {
+    f"{label}, no head BN": {**sets, "model.bn_heads": "false"}
+    for label, sets in L1.items()
+    if label != "VAE"
+}
 #: Sønderby et al. 2016, Table 2 (5-layer MNIST, dynamic binarization, 2000 epochs): active units
 #: per layer (total).
 PAPER_UNITS = {
@@ -148,19 +154,27 @@ def report(results: dict[str, Any]) -> str:
             f"| train / bound seconds (seed 0) | {runs[0]['train_seconds']:.0f} / "
             f"{runs[0]['bound_seconds']:.0f} |\n"
         )
-    if "l1" in results:
-        lines.append("### L1: five stochastic layers\n")
+    for group, title in (
+        ("l1", "L1: five stochastic layers"),
+        ("l1b", "L1b: without batch norm on the latent heads"),
+    ):
+        if group not in results:
+            continue
+        lines.append(f"### {title}\n")
         lines.append(
-            "| model | −ELBO | NLL_100 | active units (KL) per layer, mean | total | paper (Table 2) |"
+            "| model | −ELBO | NLL_100 | active units (KL > 0.01) per layer, mean | total "
+            "| active units (Cov > 0.01) per layer, mean | paper (Table 2, KL) |"
         )
-        lines.append("|---|---:|---:|---|---:|---|")
-        for label, runs in results["l1"].items():
+        lines.append("|---|---:|---:|---|---:|---|---|")
+        for label, runs in results[group].items():
             per_layer = [statistics.mean(r["active_units_kl"][i] for r in runs) for i in range(5)]
             total = [sum(r["active_units_kl"]) for r in runs]
+            cov_layer = [statistics.mean(r["active_units_cov"][i] for r in runs) for i in range(5)]
             lines.append(
                 f"| {label} | {mean_sd([r['neg_elbo'] for r in runs])} "
                 f"| {mean_sd([r['nll']['100'] for r in runs])} "
-                f"| {'/'.join(f'{u:.1f}' for u in per_layer)} | {mean_sd(total)} | {PAPER_UNITS[label]} |"
+                f"| {'/'.join(f'{u:.1f}' for u in per_layer)} | {mean_sd(total)} "
+                f"| {'/'.join(f'{u:.1f}' for u in cov_layer)} | {PAPER_UNITS[label.split(',')[0]]} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -189,12 +203,13 @@ def plots(results: dict[str, Any], directory: Path) -> list[Path]:
         fig.savefig(path, dpi=130)
         plt.close(fig)
         written.append(path)
-    if "l1" in results:
-        fig, ax = plt.subplots(figsize=(5.5, 3.4))
-        labels = list(results["l1"])
+    cells = {**results.get("l1", {}), **results.get("l1b", {})}
+    if cells:
+        fig, ax = plt.subplots(figsize=(7, 3.6))
+        labels = list(cells)
         width = 0.8 / len(labels)
         for j, label in enumerate(labels):
-            runs = results["l1"][label]
+            runs = cells[label]
             means = [statistics.mean(r["active_units_kl"][i] for r in runs) for i in range(5)]
             ax.bar([i + j * width for i in range(5)], means, width, label=label)
         ax.set_xticks(
@@ -215,7 +230,7 @@ def plots(results: dict[str, Any], directory: Path) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--only", default="v1,v2,l1")
+    parser.add_argument("--only", default="v1,v2,l1,l1b")
     parser.add_argument("--train-images", type=int, default=10_000)
     parser.add_argument("--eval-images", type=int, default=1_000)
     parser.add_argument(
@@ -255,13 +270,15 @@ def main() -> None:
                         f"{r['train_seconds']:.0f}s",
                         flush=True,
                     )
-        if "l1" in only:
-            results["l1"] = {}
-            for label, sets in L1.items():
-                results["l1"][label] = []
+        for group, configs in (("l1", L1), ("l1b", L1B)):
+            if group not in only:
+                continue
+            results[group] = {}
+            for label, sets in configs.items():
+                results[group][label] = []
                 for seed in range(args.seeds):
                     r = run("ladder-vae", {**L1_BASE, **sets}, epochs=6, seed=seed, data=data, ks=(100,))
-                    results["l1"][label].append(r)
+                    results[group][label].append(r)
                     path.write_text(json.dumps(results, indent=2) + "\n")
                     print(
                         label,

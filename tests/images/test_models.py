@@ -249,3 +249,12 @@ def test_dynamic_binarization_resumes_exactly() -> None:
     gray = rng.random(TRAIN.pixels.shape, dtype=np.float32) * 0.5 + 0.5 * TRAIN.pixels  # (N, D) in [0, 1]
     train = replace(TRAIN, pixels=gray, binary=False, digest="gray")
     check_resume(lambda: make("vae", **{"train.binarize": "dynamic"}), train, VALID)
+
+
+def test_batch_norm_on_the_latent_heads_is_a_switch() -> None:
+    with_heads = make("ladder-vae", **{"model.layers": "2"}).init_net(TRAIN.shape)
+    without = make("ladder-vae", **{"model.layers": "2", "model.bn_heads": "false"}).init_net(TRAIN.shape)
+    assert isinstance(with_heads.up[0].head.bn_mu, torch.nn.BatchNorm1d)
+    assert isinstance(without.up[0].head.bn_mu, torch.nn.Identity)
+    assert isinstance(without.up[0].trunk[1], torch.nn.BatchNorm1d)  # the dense layers keep theirs
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in without.output.modules())

@@ -28,7 +28,11 @@ class LatentConfig:
             ``hidden[i+1]`` (512-256-128-64-32).
         mlp_depth: dense layers per MLP (two in the paper).
         activation: ``leaky_relu`` (max(x, 0.1x), the paper's MNIST choice), ``relu``, ``tanh``.
-        batch_norm: batch norm on every dense layer and the latent heads, never on the x output.
+        batch_norm: batch norm on every dense layer, never on the x output.
+        bn_heads: with ``batch_norm``, also on the latent μ and σ² heads (the LVAE code; the paper
+            says "all layers except the output layers"). Batch norm on μ keeps its spread over the
+            data near the initial scale γ = 1, so every unit has a KL well above 0.01 until γ
+            shrinks — at short budgets every unit counts as active (docs/reproductions.md).
         bn_eval: ``running`` statistics at evaluation, or ``recollect``: re-estimate them over the
             whole training split in one no-grad pass before every evaluation (the LVAE code);
             ignored without batch norm.
@@ -51,6 +55,7 @@ class LatentConfig:
     mlp_depth: int = 2
     activation: Activation = "leaky_relu"
     batch_norm: bool = False
+    bn_heads: bool = True
     bn_eval: Literal["running", "recollect"] = "running"
     share_topdown: bool = False
     warmup_epochs: float = 0.0

@@ -102,7 +102,9 @@ class Conditional(nn.Module):
     def __init__(self, in_dim: int, width: int, latent: int, cfg: LatentConfig) -> None:
         super().__init__()
         self.trunk = mlp(in_dim, width, cfg.mlp_depth, cfg.activation, cfg.batch_norm)
-        self.head = GaussianHead(width, latent, batch_norm=cfg.batch_norm, var_eps=cfg.var_eps)
+        self.head = GaussianHead(
+            width, latent, batch_norm=cfg.batch_norm and cfg.bn_heads, var_eps=cfg.var_eps
+        )
 
     def forward(self, v: Tensor) -> tuple[Tensor, Tensor]:
         return self.head(self.trunk(v))
@@ -220,7 +222,7 @@ class ConvNet(nn.Module):
             nn.Flatten(), nn.Linear(flat, cfg.conv_hidden), bn1(cfg.conv_hidden), act(),
         )  # fmt: skip
         self.head = GaussianHead(
-            cfg.conv_hidden, cfg.latents[0], batch_norm=cfg.batch_norm, var_eps=cfg.var_eps
+            cfg.conv_hidden, cfg.latents[0], batch_norm=cfg.batch_norm and cfg.bn_heads, var_eps=cfg.var_eps
         )
         self.decoder_dense = nn.Sequential(
             nn.Linear(cfg.latents[0], cfg.conv_hidden), bn1(cfg.conv_hidden), act(),
