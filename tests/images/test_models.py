@@ -258,3 +258,25 @@ def test_batch_norm_on_the_latent_heads_is_a_switch() -> None:
     assert isinstance(without.up[0].head.bn_mu, torch.nn.Identity)
     assert isinstance(without.up[0].trunk[1], torch.nn.BatchNorm1d)  # the dense layers keep theirs
     assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in without.output.modules())
+
+
+@pytest.mark.parametrize(
+    "sets",
+    [
+        {"model.layers": "3"},
+        {"model.layers": "3", "model.kind": "vae"},
+        {"model.layers": "1", "model.kind": "vae", "model.arch": "conv", "model.conv_channels": "4,6"},
+    ],
+)
+def test_encoding_once_for_k_samples_equals_k_full_passes(sets: dict[str, str]) -> None:
+    """The IW bound encodes each image once and draws K samples from the encoding: in eval mode that
+    is exactly K passes over the repeated images with the same noise."""
+    model = make("ladder-vae", **sets, **{"model.latents": "6,4,3", "model.conv_hidden": "10"})
+    net = model.init_net(TRAIN.shape)
+    x = torch.from_numpy(TRAIN.pixels[:5]).float()
+    gens = [torch.Generator().manual_seed(3) for _ in range(2)]
+    once = net.from_encoding(net.encode(x), lambda shape: torch.randn(shape, generator=gens[0]), copies=4)
+    full = net(x.repeat(4, 1), lambda shape: torch.randn(shape, generator=gens[1]))
+    assert torch.allclose(once.logits, full.logits, atol=1e-5)
+    for a, b in zip(once.layers, full.layers, strict=True):
+        assert torch.allclose(a.z, b.z, atol=1e-5) and torch.allclose(a.var_q, b.var_q, atol=1e-6)

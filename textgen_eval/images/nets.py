@@ -24,6 +24,16 @@ from textgen_eval.images.distributions import (
 #: ``noise(shape)`` returns ε ~ N(0, I) of that shape (seeded by the caller).
 Noise = Callable[[tuple[int, ...]], Tensor]
 
+#: Per layer (μ, σ²) of the inference network that do not depend on a sample (see ``encode``).
+Encoding = tuple[tuple[Tensor, Tensor], ...]
+
+
+def _repeat(encoding: Encoding, copies: int) -> Encoding:
+    if copies == 1:
+        return encoding
+    return tuple((mu.repeat(copies, 1), var.repeat(copies, 1)) for mu, var in encoding)  # (B, Z) → (c·B, Z)
+
+
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "leaky_relu": lambda: nn.LeakyReLU(0.1),
     "relu": nn.ReLU,
@@ -146,32 +156,45 @@ class HierarchyNet(nn.Module):
         return self.output(self.decoder(z1))
 
     def forward(self, x: Tensor, noise: Noise) -> Pass:
-        if self.cfg.kind == "ladder":
-            return self._ladder(x, noise)
-        return self._bottom_up(x, noise)
+        return self.from_encoding(self.encode(x), noise)
 
-    def _bottom_up(self, x: Tensor, noise: Noise) -> Pass:
+    def encode(self, x: Tensor) -> Encoding:
+        """The Gaussians of the inference network that depend on x alone (no sample): for the
+        ladder the whole deterministic upward pass (μ_{d,i}, σ²_{d,i}), i = 1..L; for the bottom-up
+        VAE q(z₁ | x). Shared by all the importance samples of an image."""
+        if self.cfg.kind != "ladder":
+            return (self.up[0](x),)
+        bottom_up: list[tuple[Tensor, Tensor]] = []
+        v = x
+        for i in range(self.cfg.layers):
+            mu_d, var_d = self.up[i](v)
+            bottom_up.append((mu_d, var_d))
+            v = mu_d  # only the mean travels up (the code's only_mu_up)
+        return tuple(bottom_up)
+
+    def from_encoding(self, encoding: Encoding, noise: Noise, copies: int = 1) -> Pass:
+        """The stochastic rest of a pass, for ``copies`` draws per image (rows sample-major)."""
+        enc = _repeat(encoding, copies)
+        if self.cfg.kind == "ladder":
+            return self._ladder(enc, noise)
+        return self._bottom_up(enc[0], noise)
+
+    def _bottom_up(self, first: tuple[Tensor, Tensor], noise: Noise) -> Pass:
         n_layers = self.cfg.layers
         qs: list[tuple[Tensor, Tensor, Tensor]] = []
-        v = x
+        mu, var = first
         for i in range(n_layers):
-            mu, var = self.up[i](v)
-            v = mu + var.sqrt() * noise(tuple(mu.shape))
-            qs.append((v, mu, var))
+            if i > 0:
+                mu, var = self.up[i](qs[-1][0])
+            qs.append((mu + var.sqrt() * noise(tuple(mu.shape)), mu, var))
         layers = []
         for i, (zi, mu, var) in enumerate(qs):
             mu_p, var_p = self._prior(i, qs[i + 1][0] if i + 1 < n_layers else None, zi)
             layers.append(LayerPass(zi, mu, var, mu_p, var_p, analytic=i == n_layers - 1))
         return Pass(self.decode(qs[0][0]), tuple(layers))
 
-    def _ladder(self, x: Tensor, noise: Noise) -> Pass:
+    def _ladder(self, bottom_up: Encoding, noise: Noise) -> Pass:
         n_layers = self.cfg.layers
-        bottom_up: list[tuple[Tensor, Tensor]] = []
-        v = x
-        for i in range(n_layers):
-            mu_d, var_d = self.up[i](v)
-            bottom_up.append((mu_d, var_d))
-            v = mu_d  # only the mean travels up (the code's only_mu_up)
         layers: list[LayerPass] = [None] * n_layers  # type: ignore[list-item]
         mu, var = bottom_up[n_layers - 1]
         z = mu + var.sqrt() * noise(tuple(mu.shape))
@@ -242,7 +265,14 @@ class ConvNet(nn.Module):
         return self.decoder_conv(h).flatten(1)  # (B, C, H, W) → (B, D)
 
     def forward(self, x: Tensor, noise: Noise) -> Pass:
-        mu, var = self.head(self.encoder(x.view(-1, *self.shape)))  # (B, D) → (B, C, H, W)
+        return self.from_encoding(self.encode(x), noise)
+
+    def encode(self, x: Tensor) -> Encoding:
+        """q(z | x)'s (μ, σ²), shared by all the importance samples of an image."""
+        return (self.head(self.encoder(x.view(-1, *self.shape))),)  # (B, D) → (B, C, H, W)
+
+    def from_encoding(self, encoding: Encoding, noise: Noise, copies: int = 1) -> Pass:
+        ((mu, var),) = _repeat(encoding, copies)
         z = mu + var.sqrt() * noise(tuple(mu.shape))
         layer = LayerPass(z, mu, var, torch.zeros_like(z), torch.ones_like(z), analytic=True)
         return Pass(self.decode(z), (layer,))
