@@ -111,6 +111,8 @@ def test_grayscale_data_needs_a_binarization(tge, gray_bundle: Path, tmp_path: P
     assert evaluation.code == 0, evaluation.err
     signature = json.loads(evaluation.out)["metrics"][0]["signature"]
     assert "+draw(seed=0)" in signature  # the test images were binarized by one seeded draw
+    wrong = tge("evaluate", tmp_path / "b", "--bundle", "mnist-binarized", "-m", "nll-iw-5")
+    assert wrong.code == 2 and "shape (1, 28, 28)" in wrong.err and "trained on (1, 8, 8)" in wrong.err
 
 
 def test_tune_and_report_a_vae(tge, tmp_path: Path) -> None:

@@ -107,7 +107,14 @@ def evaluate_image_model(
                 f"{path}: no record of the training bundle; pass --bundle (e.g. mnist-binarized)"
             )
         notes.append(f"scoring on {bundle!r}/{split}, the bundle the model was trained on")
-    data = evaluation_split(model, resolve_image_bundle(bundle).split(split), n_eval=n_eval, seed=seed)
+    chosen = resolve_image_bundle(bundle).split(split)
+    trained_shape = getattr(model, "shape", None)
+    if trained_shape is not None and tuple(trained_shape) != chosen.shape:
+        raise ConfigError(
+            f"--bundle {bundle}: {split} images of shape {chosen.shape} (C, H, W); the model was trained "
+            f"on {tuple(trained_shape)}"
+        )
+    data = evaluation_split(model, chosen, n_eval=n_eval, seed=seed)
     names = parse_metric_list(metrics) if metrics is not None else list(DEFAULT_IMAGE_METRICS)
     scores = score_image_model(model, data, names, seed=seed, batch_size=batch_size)
     weights = model_directory(path) / WEIGHTS_FILE
