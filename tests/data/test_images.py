@@ -120,3 +120,13 @@ def test_npy_bundles(tmp_path: Path) -> None:
 def test_unknown_bundle_names_the_choices() -> None:
     with pytest.raises(InputError, match="mnist-binarized"):
         resolve_image_bundle("mnist-typo")
+
+
+def test_the_checked_md5s_are_the_published_ones() -> None:
+    """The loader's table, SOURCE.md and the bytes on disk agree."""
+    import hashlib
+
+    source = (images.mnist_dir() / "SOURCE.md").read_text(encoding="utf-8")
+    for relative, md5 in images.MNIST_MD5.items():
+        assert md5 in source
+        assert hashlib.md5((images.mnist_dir() / relative).read_bytes()).hexdigest() == md5
