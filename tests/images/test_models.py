@@ -280,3 +280,15 @@ def test_encoding_once_for_k_samples_equals_k_full_passes(sets: dict[str, str]) 
     assert torch.allclose(once.logits, full.logits, atol=1e-5)
     for a, b in zip(once.layers, full.layers, strict=True):
         assert torch.allclose(a.z, b.z, atol=1e-5) and torch.allclose(a.var_q, b.var_q, atol=1e-6)
+
+
+def test_a_non_finite_bound_is_a_divergence_not_a_number() -> None:
+    """A tuning trial whose model diverged is recorded as `diverged` (DivergenceError)."""
+    from textgen_eval.core.errors import DivergenceError
+
+    model = make("vae")
+    net = model.init_net(TRAIN.shape)
+    with torch.no_grad():
+        net.output.bias[0] = float("nan")
+    with pytest.raises(DivergenceError, match="not finite for 4 of 4 images"):
+        resolve_model_metric("nll-iw-3").compute(model, toy_images(4, seed=1, split="test"))

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from textgen_eval.core.errors import ConfigError
+from textgen_eval.core.errors import ConfigError, DivergenceError
 from textgen_eval.core.protocols import LatentVariableModel
 from textgen_eval.data.images import ImageSplit
 from textgen_eval.metrics.base import Direction, ModelMetric, Score
@@ -99,7 +99,9 @@ class ImportanceWeightedNLL(_ImageMetric):
         bound = model.log_likelihood(data.pixels, k=self.order, seed=seed, batch_size=batch_size)
         if not np.isfinite(bound).all():
             bad = int((~np.isfinite(bound)).sum())
-            raise ConfigError(f"{self.name}: the bound is not finite for {bad} of {len(bound)} images")
+            raise DivergenceError(
+                f"{self.name}: the bound is not finite for {bad} of {len(bound)} images (a diverged model)"
+            )
         mean, se = _mean_and_se(-bound)
         return self.make_score(
             mean,
