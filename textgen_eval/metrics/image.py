@@ -9,7 +9,8 @@ settings (batch-norm mode), the seed and every setting of the estimator.
 - ``nll-iw-K``: −L_K, the importance-weighted bound with K samples (Sønderby et al. 2016, eq. 12
   with its 1/K; Burda et al. 2016). An upper bound on the NLL that tightens as K grows.
 - ``active-units-kl``: units whose KL term, averaged over the data, exceeds 0.01 (LVAE §4, Table 2).
-- ``active-units-cov``: units u with Cov_x(E_q[u]) > 0.01 (Burda et al. 2016, §5.2).
+- ``active-units-cov``: units u with Cov_x(E_q[u]) > 0.01 (Burda et al. 2016's activity
+  statistic, as recalled in IMAGES.md §1; not checked against a stored copy of that paper).
 - ``kl-per-layer``: the KL term of each stochastic layer (the total as the value).
 """
 
@@ -148,7 +149,7 @@ class ActiveUnitsCov(_ActiveUnits):
     name = "active-units-cov"
     threshold = COV_THRESHOLD
     description = "latent units u with Cov_x(E_q[u]) > 0.01 (total; per layer in details)"
-    citation = "Burda et al. 2016, §5.2"
+    citation = "Burda et al. 2016 (activity statistic; definition unverified against the paper)"
 
     def compute(self, model: Any, data: Any, **context: Any) -> Score:
         model, data = _check(model, data, self.name)
