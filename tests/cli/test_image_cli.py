@@ -141,3 +141,56 @@ def test_tune_refuses_text_options_and_metrics_for_image_models(tge, tmp_path: P
     assert bad.code == 2 and "apply to text models" in bad.err
     bad = tge("tune", "vae", "--data", "mnist-binarized", "--out", tmp_path / "b", "--objective", "fd")
     assert bad.code == 2 and "'fd' scores text models; 'vae' is a model of modality 'image'" in bad.err
+
+
+def test_train_evaluate_and_tune_a_bnn_on_the_labelled_mnist(tge, tmp_path: Path) -> None:
+    out = tmp_path / "bnn"
+    sets = _sets(
+        [
+            "model.inference=sghmc",
+            "model.hidden=16",
+            "sampler.burn_in=20",
+            "sampler.thin=5",
+            "sampler.samples=4",
+        ]
+    )
+    run = tge("train", "bnn", "--data", "mnist", "--out", out, "--no-progress", *sets)
+    assert run.code == 0, run.err
+    evaluation = tge(
+        "evaluate", out, "--format", "json", "-m", "accuracy,nll-pred,ece-15,brier,shift-entropy"
+    )
+    assert evaluation.code == 0, evaluation.err
+    scores = {m["name"]: m for m in json.loads(evaluation.out)["metrics"]}
+    assert scores["accuracy"]["value"] > 0.5 and scores["accuracy"]["n"] == 2000
+    assert (
+        "weight_samples:4" in scores["nll-pred"]["signature"]
+        and "mnist/test@" in scores["ece-15"]["signature"]
+    )
+    bad = tge("evaluate", out, "-m", "nll-iw-10")
+    assert bad.code == 2 and "scores latent-variable image models" in bad.err
+    tuned = tmp_path / "tune"
+    space = tmp_path / "space.toml"
+    space.write_text(
+        'replace = true\n[space]\n"train.lr" = { loguniform = [1e-3, 3e-3] }\n'
+        '[fixed]\n"model.inference" = "map"\n"model.hidden" = 16\n"runner.max_steps" = 20\n',
+        encoding="utf-8",
+    )
+    args = [
+        "--budget",
+        "2",
+        "--retrain",
+        "2",
+        "--out",
+        tuned,
+        "--n-eval",
+        "300",
+        "--space",
+        space,
+        "--no-progress",
+    ]
+    run = tge("tune", "bnn", "--data", "mnist", *args)
+    assert run.code == 0, run.err
+    spec = json.loads((tuned / "tune.json").read_text())["spec"]
+    assert spec["objective"] == "nll-pred" and "ece-15" in spec["metrics"]
+    report = tge("report", tuned, "--format", "json")
+    assert report.code == 0 and "nll-pred" in report.out

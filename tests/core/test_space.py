@@ -183,3 +183,16 @@ def test_the_image_model_spaces_build_every_drawn_configuration(model: str) -> N
         if model == "ladder-vae":
             assert {p["model.kind"] for p in drawn} == {"vae", "ladder"}
             assert all(("model.share_topdown" in p) == (p["model.kind"] == "ladder") for p in drawn)
+
+
+def test_the_bnn_space_builds_every_drawn_configuration() -> None:
+    from textgen_eval.pipelines.tune import build_spec
+
+    spec = build_spec(
+        "bnn", "mnist", name="v", budget=40, retrain=2, objective=None, metrics=None, space_path=None,
+        overrides={}, trial_options={}, seed=0, trial_timeout=None,
+    )  # fmt: skip
+    assert spec.objective == "nll-pred" and spec.direction == "lower"
+    drawn = [params for params, _ in spec.search_slots()]
+    assert {p["model.inference"] for p in drawn} == {"map", "bbb", "sghmc"}
+    assert all(("sampler.lr" in p) == (p["model.inference"] == "sghmc") for p in drawn)

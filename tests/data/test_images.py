@@ -130,3 +130,22 @@ def test_the_checked_md5s_are_the_published_ones() -> None:
     for relative, md5 in images.MNIST_MD5.items():
         assert md5 in source
         assert hashlib.md5((images.mnist_dir() / relative).read_bytes()).hexdigest() == md5
+
+
+def test_the_labelled_mnist_split_is_stratified_disjoint_and_fixed() -> None:
+    bundle = images.load_mnist_labelled()
+    sizes = {s: len(bundle.split(s)) for s in ("train", "valid", "test")}
+    assert sizes == {"train": 7000, "valid": 1000, "test": 2000}
+    t10k, labels = load_mnist_t10k()
+    rows = [bundle.split(s).pixels for s in ("train", "valid", "test")]
+    assert sum(len(r) for r in rows) == 10_000
+    for split in ("train", "valid", "test"):
+        part = bundle.split(split)
+        counts = np.bincount(part.labels, minlength=10) / len(part)
+        assert np.abs(counts - np.array(T10K_COUNTS) / 10_000).max() < 0.002  # stratified
+        assert part.binary and part.binarization == "threshold"
+    assert images.load_mnist_labelled().test.digest == bundle.test.digest  # fixed by seed 0
+    # every t10k image lands in exactly one split (compare as multisets of rows)
+    everything = np.sort(np.concatenate(rows).view(np.dtype((np.void, 784))).ravel())
+    expected = np.sort(((t10k.reshape(-1, 784) > 127).astype(np.uint8)).view(np.dtype((np.void, 784))).ravel())
+    assert np.array_equal(everything, expected)

@@ -221,10 +221,14 @@ def test_every_builtin_image_model_and_metric_is_covered() -> None:
     models = [
         e.name for e in model_registry.entries() if e.origin == "built-in" and e.load().modality == "image"
     ]
-    assert sorted(models) == ["ladder-vae", "vae"]  # each has contract classes above
+    # vae and ladder-vae: contract classes above; bnn: tests/images/test_classifier.py
+    assert sorted(models) == ["bnn", "ladder-vae", "vae"]
     metrics = [e.name for e in metric_registry.entries() if metric_class(e.name).modality == "image"]
-    # each is exercised on a trained model above and in tests/cli/test_image_cli.py
-    assert sorted(metrics) == ["active-units-cov", "active-units-kl", "kl-per-layer", "neg-elbo", "nll-iw"]
+    # each is exercised on a trained model here, in test_classifier.py and in tests/cli/test_image_cli.py
+    assert sorted(metrics) == [
+        "accuracy", "active-units-cov", "active-units-kl", "brier", "ece", "kl-per-layer", "neg-elbo",
+        "nll-iw", "nll-pred", "shift-entropy",
+    ]  # fmt: skip
 
 
 def test_kl_per_layer_is_the_per_layer_mean_of_the_elbo_terms(trained: LatentImageModel) -> None:

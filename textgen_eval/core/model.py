@@ -47,6 +47,10 @@ class Model(ABC, Generic[DataT]):
     #: The default hyperparameter search space of ``tge tune`` (dotted ``section.key`` names);
     #: ``None`` means a space must be given with ``--space``.
     search_space: ClassVar[SearchSpace | None] = None
+    #: The metrics ``tge evaluate`` and ``tge tune`` use for this model when none are given
+    #: (``None``: those of its modality's trial kind), and the tuning objective.
+    default_metrics: ClassVar[tuple[str, ...] | None] = None
+    default_objective: ClassVar[str | None] = None
 
     def __init__(self, configs: Mapping[str, Any]) -> None:
         missing = set(self.config_sections) - set(configs)

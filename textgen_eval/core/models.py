@@ -28,6 +28,7 @@ model_registry.register("wgan-conv-deconv", "textgen_eval.generators.wgan.model:
 model_registry.register("wgan-conv-lstm", "textgen_eval.generators.wgan.model:WGANConvLSTM")
 model_registry.register("vae", "textgen_eval.images.model:VAE")
 model_registry.register("ladder-vae", "textgen_eval.images.model:LadderVAE")
+model_registry.register("bnn", "textgen_eval.images.classifier:BayesianClassifier")
 for _name, _cls in (
     ("seqgan-reinforce", "SeqGANReinforce"),
     ("seqgan-step", "SeqGANStep"),

@@ -158,3 +158,18 @@ class LatentVariableModel(Protocol):
     def evaluation_settings(self) -> Mapping[str, object]:
         """Settings of the model that change its scores (batch-norm mode, …), for signatures."""
         ...
+
+
+@runtime_checkable
+class ProbabilisticClassifier(Protocol):
+    """An image classifier with a predictive distribution (a network, a BNN, posterior samples):
+    what the classifier metrics ask of it."""
+
+    name: str
+
+    def predict_proba(self, pixels: np.ndarray, *, seed: int, batch_size: int) -> np.ndarray:
+        """``(n, classes)`` predictive probabilities (for a Bayesian model, averaged over its
+        weight samples; how many is in :meth:`evaluation_settings`)."""
+        ...
+
+    def evaluation_settings(self) -> Mapping[str, object]: ...

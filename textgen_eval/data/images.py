@@ -321,8 +321,73 @@ def load_npy_split(path: Path, split: str) -> ImageSplit:
     return ImageSplit(path.stem, split, pixels, shape, binary, array_digest(pixels))
 
 
+#: The labelled split of the t10k images for classifiers (IMAGES.md §0): stratified, seed 0.
+LABELLED_SPLIT = {"train": 7_000, "valid": 1_000, "test": 2_000}
+LABELLED_SEED = 0
+
+
+def stratified_split(labels: np.ndarray, sizes: dict[str, int], seed: int) -> dict[str, np.ndarray]:
+    """Row indices per split, each class divided in proportion to ``sizes`` (largest-remainder
+    rounding per class, then a seeded shuffle within each split)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    names = list(sizes)
+    total = sum(sizes.values())
+    if total != len(labels):
+        raise ValueError(f"split sizes add up to {total}, not the {len(labels)} rows")
+    parts: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    counts = {n: 0 for n in names}
+    classes = np.unique(labels)
+    for k, cls in enumerate(classes):
+        rows = rng.permutation(np.flatnonzero(labels == cls))
+        if k == len(classes) - 1:  # the last class takes what each split still needs
+            quota = [sizes[n] - counts[n] for n in names]
+        else:
+            exact = [len(rows) * sizes[n] / total for n in names]
+            quota = [int(e) for e in exact]
+            for i in sorted(range(len(names)), key=lambda i: exact[i] - quota[i], reverse=True)[
+                : len(rows) - sum(quota)
+            ]:
+                quota[i] += 1
+        start = 0
+        for n, q in zip(names, quota, strict=True):
+            parts[n].append(rows[start : start + q])
+            counts[n] += q
+            start += q
+    return {n: rng.permutation(np.concatenate(parts[n])) for n in names}
+
+
+def load_mnist_labelled() -> ImageBundle:
+    """The ``mnist`` bundle for classifiers: MNIST's 10,000 labelled test images binarized at 0.5,
+    split stratified 7,000 / 1,000 / 2,000 with seed 0 (the only labelled images bundled; the
+    binarized test split holds the same digits, so a classifier trained here has seen them)."""
+    import numpy as np
+
+    images, labels = load_mnist_t10k()
+    pixels = (images.reshape(len(images), -1) > 127).astype(np.uint8)  # (N, 28, 28) → (N, 784), > 0.5
+    index = stratified_split(labels, LABELLED_SPLIT, LABELLED_SEED)
+    splits = {
+        name: ImageSplit(
+            "mnist",
+            name,
+            np.ascontiguousarray(pixels[rows]),
+            MNIST_SHAPE,
+            True,
+            array_digest(pixels[rows]),
+            binarization="threshold",
+            labels=labels[rows].astype(np.int64),
+        )
+        for name, rows in index.items()
+    }
+    return ImageBundle("mnist", "mnist", splits["train"], splits["valid"], splits["test"])
+
+
 #: Named image bundles.
-IMAGE_BUNDLES: dict[str, Callable[[], ImageBundle]] = {"mnist-binarized": load_mnist_binarized}
+IMAGE_BUNDLES: dict[str, Callable[[], ImageBundle]] = {
+    "mnist-binarized": load_mnist_binarized,
+    "mnist": load_mnist_labelled,
+}
 
 
 def resolve_image_bundle(name: str) -> ImageBundle:

@@ -26,6 +26,11 @@ metric_registry.register("nll-iw", "textgen_eval.metrics.image:ImportanceWeighte
 metric_registry.register("active-units-kl", "textgen_eval.metrics.image:ActiveUnitsKL")
 metric_registry.register("active-units-cov", "textgen_eval.metrics.image:ActiveUnitsCov")
 metric_registry.register("kl-per-layer", "textgen_eval.metrics.image:KLPerLayer")
+metric_registry.register("accuracy", "textgen_eval.metrics.classifier:Accuracy")
+metric_registry.register("nll-pred", "textgen_eval.metrics.classifier:PredictiveNLL")
+metric_registry.register("ece", "textgen_eval.metrics.classifier:ExpectedCalibrationError")
+metric_registry.register("brier", "textgen_eval.metrics.classifier:Brier")
+metric_registry.register("shift-entropy", "textgen_eval.metrics.classifier:ShiftEntropy")
 
 _ORDERED = re.compile(r"^(?P<stem>.+?)-(?P<order>-?\d+)$")
 

@@ -15,7 +15,7 @@ from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.hashing import file_digest
 from textgen_eval.core.model import WEIGHTS_FILE
 from textgen_eval.core.models import load_model, model_directory
-from textgen_eval.core.protocols import LatentVariableModel
+from textgen_eval.core.protocols import LatentVariableModel, ProbabilisticClassifier
 from textgen_eval.data.images import ImageSplit, resolve_image_bundle
 from textgen_eval.metrics.registry import resolve_model_metric
 from textgen_eval.pipelines.evaluate import EvaluationResult, parse_metric_list
@@ -95,10 +95,8 @@ def evaluate_image_model(
 ) -> EvaluationResult:
     """Score the image model at ``path`` on ``split`` of ``bundle`` (default: its training bundle)."""
     model = load_model(path)
-    if not isinstance(model, LatentVariableModel):
-        raise ConfigError(
-            f"{path}: model {model.name!r} has no image metrics (it is not a latent-variable model)"
-        )
+    if not isinstance(model, (LatentVariableModel, ProbabilisticClassifier)):
+        raise ConfigError(f"{path}: model {model.name!r} has no image metrics")
     notes: list[str] = []
     if bundle is None:
         bundle = trained_bundle
@@ -115,10 +113,12 @@ def evaluate_image_model(
             f"on {tuple(trained_shape)}"
         )
     data = evaluation_split(model, chosen, n_eval=n_eval, seed=seed)
-    names = parse_metric_list(metrics) if metrics is not None else list(DEFAULT_IMAGE_METRICS)
+    defaults = model.default_metrics or DEFAULT_IMAGE_METRICS
+    names = parse_metric_list(metrics) if metrics is not None else list(defaults)
     scores = score_image_model(model, data, names, seed=seed, batch_size=batch_size)
     weights = model_directory(path) / WEIGHTS_FILE
-    files = write_samples(model, Path(path), n=samples, seed=seed) if samples > 0 else {}
+    has_samples = samples > 0 and hasattr(model, "sample")
+    files = write_samples(model, Path(path), n=samples, seed=seed) if has_samples else {}
     if files:
         notes.append(f"wrote {samples} samples to {files['npy']} and {files['png']}")
     return EvaluationResult(

@@ -59,8 +59,8 @@ def build_spec(
         )
     kind_name = trial_kind_for(cls.modality)
     kind = trial_kinds.get(kind_name)
-    objective = objective or kind.default_objective
-    names = list(metrics) if metrics else list(kind.default_metrics)
+    objective = objective or cls.default_objective or kind.default_objective
+    names = list(metrics) if metrics else list(cls.default_metrics or kind.default_metrics)
     if objective not in names:
         names.append(objective)
     instances = {m: resolve_any_metric(m) for m in names}

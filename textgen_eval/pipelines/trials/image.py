@@ -111,7 +111,7 @@ class ImageTrial:
             trained.model, scored, spec.metrics, seed=request.seed, batch_size=options.batch_size
         )
         t2 = time.perf_counter()
-        if retrain and options.samples:
+        if retrain and options.samples and hasattr(trained.model, "sample"):
             write_samples(trained.model, trained.run_dir, n=options.samples, seed=request.seed)
         payload = {"split": scored.describe(), "metrics": [s.to_dict() for s in scores]}
         atomic_write_text(trained.run_dir / "evaluation.json", json.dumps(payload, indent=2) + "\n")
