@@ -185,6 +185,18 @@ def test_the_image_model_spaces_build_every_drawn_configuration(model: str) -> N
             assert all(("model.share_topdown" in p) == (p["model.kind"] == "ladder") for p in drawn)
 
 
+def test_the_compound_vae_space_builds_every_drawn_configuration() -> None:
+    from textgen_eval.pipelines.tune import build_spec
+
+    spec = build_spec(
+        "compound-vae", "mnist-binarized", name="v", budget=40, retrain=2, objective=None, metrics=None,
+        space_path=None, overrides={}, trial_options={}, seed=0, trial_timeout=None,
+    )  # fmt: skip
+    assert spec.objective == "nll-iw-100"
+    drawn = [params for params, _ in spec.search_slots()]
+    assert {p["model.encoder"] for p in drawn} == {"vanilla", "bnn", "dbnn"}
+
+
 def test_the_bnn_space_builds_every_drawn_configuration() -> None:
     from textgen_eval.pipelines.tune import build_spec
 

@@ -21,7 +21,7 @@ from textgen_eval.core.errors import InputError
 from textgen_eval.core.model import Model
 from textgen_eval.core.protocols import ElboBreakdown
 from textgen_eval.core.space import SearchSpace
-from textgen_eval.core.training import TaskRunner, TrainResult
+from textgen_eval.core.training import RunnerConfig, TaskRunner, TrainResult
 from textgen_eval.data.images import ImageSplit
 from textgen_eval.images.bounds import LogMeanExp
 from textgen_eval.images.config import ImageTrainConfig, LadderConfig, LatentConfig
@@ -57,11 +57,20 @@ class LatentImageModel(Model[ImageSplit]):
             raise RuntimeError(f"{self.name}: the model is neither trained nor loaded")
         return self._net
 
+    def build_net(self, shape: tuple[int, int, int]) -> LatentNet:
+        """A fresh net for images of ``shape`` (the compound VAE overrides this)."""
+        return build_net(self.cfg, shape)
+
+    def make_task(
+        self, train: ImageSplit, valid: ImageSplit | None, runner_config: RunnerConfig
+    ) -> LatentImageTask:
+        return LatentImageTask(self.cfg, self.train_cfg, train, valid, runner_config, build=self.build_net)
+
     def init_net(self, shape: tuple[int, int, int], *, seed: int = 0) -> LatentNet:
         """An untrained net for images of ``shape`` (seeded initialisation), for analysis and tests."""
         torch.manual_seed(seed)
         self.shape = shape
-        self._net = build_net(self.cfg, shape).to(self.device).eval()
+        self._net = self.build_net(shape).to(self.device).eval()
         return self._net
 
     # -- training ----------------------------------------------------------------------------
@@ -77,7 +86,7 @@ class LatentImageModel(Model[ImageSplit]):
                 "train.binarize=dynamic (a seeded draw per epoch) or train.binarize=threshold"
             )
         self.shape = train.shape
-        task = LatentImageTask(self.cfg, self.train_cfg, train, valid, runner.config)
+        task = self.make_task(train, valid, runner.config)
         result = runner.fit(task, resume=resume)
         self._net = task.module.to(self.device).eval()
         return result
@@ -103,7 +112,7 @@ class LatentImageModel(Model[ImageSplit]):
         except (OSError, ValueError, KeyError) as exc:
             raise InputError(f"{path}: missing or unreadable image shape ({exc})") from None
         self.shape = (int(shape[0]), int(shape[1]), int(shape[2]))
-        self._net = build_net(self.cfg, self.shape).eval()
+        self._net = self.build_net(self.shape).eval()
 
     # -- evaluation (LatentVariableModel) ----------------------------------------------------
 

@@ -28,7 +28,7 @@ Noise = Callable[[tuple[int, ...]], Tensor]
 Encoding = tuple[tuple[Tensor, Tensor], ...]
 
 
-def _repeat(encoding: Encoding, copies: int) -> Encoding:
+def repeat_encoding(encoding: Encoding, copies: int) -> Encoding:
     if copies == 1:
         return encoding
     return tuple((mu.repeat(copies, 1), var.repeat(copies, 1)) for mu, var in encoding)  # (B, Z) → (c·B, Z)
@@ -86,6 +86,30 @@ def mlp(in_dim: int, width: int, depth: int, activation: str, batch_norm: bool) 
     return nn.Sequential(*modules)
 
 
+class LatentNet(nn.Module):
+    """What the objective, the bounds and the metrics need of a net: ``dim`` pixels, the latent
+    sizes (bottom → top), ``encode`` (the sample-free part of q), ``from_encoding`` (the rest of a
+    pass, for ``copies`` draws per image), ``forward`` (both) and ancestral ``sample_logits``."""
+
+    dim: int
+
+    @property
+    def latent_sizes(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def encode(self, x: Tensor) -> Encoding:
+        raise NotImplementedError
+
+    def from_encoding(self, encoding: Encoding, noise: Noise, copies: int = 1) -> Pass:
+        raise NotImplementedError
+
+    def forward(self, x: Tensor, noise: Noise) -> Pass:
+        return self.from_encoding(self.encode(x), noise)
+
+    def sample_logits(self, n: int, noise: Noise) -> Tensor:
+        raise NotImplementedError
+
+
 class GaussianHead(nn.Module):
     """μ = Linear(h), σ² = Softplus(Linear(h)) + ε (eq. 8–9), batch norm on both heads when asked
     (as the LVAE code does); the variance bias starts at 1."""
@@ -120,7 +144,7 @@ class Conditional(nn.Module):
         return self.head(self.trunk(v))
 
 
-class HierarchyNet(nn.Module):
+class HierarchyNet(LatentNet):
     """L stochastic layers with MLP maps; ``kind`` chooses the inference network.
 
     Generative model (eq. 1–4): p(z_L) = N(0, I), p(zᵢ | zᵢ₊₁) Gaussian, p(x | z₁) Bernoulli.
@@ -155,9 +179,6 @@ class HierarchyNet(nn.Module):
         """x logits ``(B, D)`` from z₁."""
         return self.output(self.decoder(z1))
 
-    def forward(self, x: Tensor, noise: Noise) -> Pass:
-        return self.from_encoding(self.encode(x), noise)
-
     def encode(self, x: Tensor) -> Encoding:
         """The Gaussians of the inference network that depend on x alone (no sample): for the
         ladder the whole deterministic upward pass (μ_{d,i}, σ²_{d,i}), i = 1..L; for the bottom-up
@@ -174,7 +195,7 @@ class HierarchyNet(nn.Module):
 
     def from_encoding(self, encoding: Encoding, noise: Noise, copies: int = 1) -> Pass:
         """The stochastic rest of a pass, for ``copies`` draws per image (rows sample-major)."""
-        enc = _repeat(encoding, copies)
+        enc = repeat_encoding(encoding, copies)
         if self.cfg.kind == "ladder":
             return self._ladder(enc, noise)
         return self._bottom_up(enc[0], noise)
@@ -223,7 +244,7 @@ class HierarchyNet(nn.Module):
         return self.decode(z)
 
 
-class ConvNet(nn.Module):
+class ConvNet(LatentNet):
     """A one-layer convolutional VAE (IMAGES.md §2, inferred): Conv(1→c₁, k4 s2 p1) → Conv(c₁→c₂)
     → Linear → Gaussian head; the decoder mirrors it with transposed convolutions."""
 
@@ -264,24 +285,18 @@ class ConvNet(nn.Module):
         h = self.decoder_dense(z).view(-1, *self.grid)  # (B, c₂·H/4·W/4) → (B, c₂, H/4, W/4)
         return self.decoder_conv(h).flatten(1)  # (B, C, H, W) → (B, D)
 
-    def forward(self, x: Tensor, noise: Noise) -> Pass:
-        return self.from_encoding(self.encode(x), noise)
-
     def encode(self, x: Tensor) -> Encoding:
         """q(z | x)'s (μ, σ²), shared by all the importance samples of an image."""
         return (self.head(self.encoder(x.view(-1, *self.shape))),)  # (B, D) → (B, C, H, W)
 
     def from_encoding(self, encoding: Encoding, noise: Noise, copies: int = 1) -> Pass:
-        ((mu, var),) = _repeat(encoding, copies)
+        ((mu, var),) = repeat_encoding(encoding, copies)
         z = mu + var.sqrt() * noise(tuple(mu.shape))
         layer = LayerPass(z, mu, var, torch.zeros_like(z), torch.ones_like(z), analytic=True)
         return Pass(self.decode(z), (layer,))
 
     def sample_logits(self, n: int, noise: Noise) -> Tensor:
         return self.decode(noise((n, self.cfg.latents[0])))
-
-
-LatentNet = HierarchyNet | ConvNet
 
 
 def build_net(cfg: LatentConfig, shape: tuple[int, int, int]) -> LatentNet:

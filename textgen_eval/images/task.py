@@ -5,7 +5,7 @@ on a fixed subset of the valid split, and batch-norm statistics re-collected bef
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -67,13 +67,16 @@ class LatentImageTask(SingleOptimizerTask):
         train: ImageSplit,
         valid: ImageSplit | None,
         runner_config: RunnerConfig,
+        *,
+        build: Callable[[tuple[int, int, int]], LatentNet] | None = None,
     ) -> None:
         self.cfg, self.train_cfg, self.runner_config = cfg, train_cfg, runner_config
+        self.build = build or (lambda shape: build_net(cfg, shape))
         self.train, self.seed = train, runner_config.seed
         self.valid = valid.take(train_cfg.valid_images or None, EVAL_SEED) if valid is not None else None
         if self.valid is not None:
             self.valid = self.valid.binarized(train_cfg.binarize, seed=EVAL_SEED)
-        self.module: LatentNet = build_net(cfg, train.shape)
+        self.module: LatentNet = self.build(train.shape)
         self.device = torch.device("cpu")
         self._optimizer: torch.optim.Optimizer | None = None
         self._static = (
@@ -84,7 +87,7 @@ class LatentImageTask(SingleOptimizerTask):
 
     def setup(self, device: torch.device) -> None:
         self.device = device
-        self.module = build_net(self.cfg, self.train.shape).to(device)
+        self.module = self.build(self.train.shape).to(device)
         self._optimizer = torch.optim.Adam(
             self.module.parameters(), lr=self.train_cfg.lr, eps=self.train_cfg.adam_eps
         )
