@@ -194,3 +194,34 @@ def test_train_evaluate_and_tune_a_bnn_on_the_labelled_mnist(tge, tmp_path: Path
     assert spec["objective"] == "nll-pred" and "ece-15" in spec["metrics"]
     report = tge("report", tuned, "--format", "json")
     assert report.code == 0 and "nll-pred" in report.out
+
+
+def test_train_evaluate_and_tune_the_compound_vae_and_the_weight_vae(tge, tmp_path: Path) -> None:
+    compound = tmp_path / "compound"
+    sets = _sets(["model.encoder=dbnn", "train.valid_images=200", "train.batch_size=32"])
+    run = tge("train", "compound-vae", "--data", "mnist-binarized", "--out", compound, "--max-steps", "20",
+              "--no-progress", *sets)  # fmt: skip
+    assert run.code == 0, run.err
+    evaluation = tge("evaluate", compound, "--n-eval", "100", "-m", "neg-elbo,nll-iw-10", "--format", "json")
+    assert evaluation.code == 0, evaluation.err
+    signature = json.loads(evaluation.out)["metrics"][1]["signature"]
+    assert "compound-vae/dbnn" in signature and "weight_samples:1-per-batch+1-per-image" in signature
+    weights = tmp_path / "weights"
+    tiny = [
+        "model.target_epochs=1",
+        "model.vae_epochs=1",
+        "model.copies=5",
+        "model.hidden=32",
+        "model.latent=8",
+    ]
+    run = tge("train", "weight-vae", "--data", "mnist", "--out", weights, "--no-progress", *_sets(tiny))
+    assert run.code == 0, run.err
+    evaluation = tge("evaluate", weights, "--format", "json")
+    assert evaluation.code == 0, evaluation.err
+    names = [m["name"] for m in json.loads(evaluation.out)["metrics"]]
+    assert names == ["accuracy-drop", "compression-ratio", "compression-ratio-total"]
+    tuned = tmp_path / "tune"
+    run = tge("tune", "weight-vae", "--data", "mnist", "--budget", "1", "--retrain", "1", "--out", tuned,
+              "--n-eval", "200", "--no-progress", *_sets(tiny))  # fmt: skip
+    assert run.code == 0, run.err
+    assert json.loads((tuned / "tune.json").read_text())["spec"]["objective"] == "accuracy-drop"

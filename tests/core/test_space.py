@@ -197,6 +197,17 @@ def test_the_compound_vae_space_builds_every_drawn_configuration() -> None:
     assert {p["model.encoder"] for p in drawn} == {"vanilla", "bnn", "dbnn"}
 
 
+def test_the_weight_vae_space_builds_every_drawn_configuration() -> None:
+    from textgen_eval.pipelines.tune import build_spec
+
+    spec = build_spec(
+        "weight-vae", "mnist", name="v", budget=20, retrain=2, objective=None, metrics=None,
+        space_path=None, overrides={}, trial_options={}, seed=0, trial_timeout=None,
+    )  # fmt: skip
+    assert spec.objective == "accuracy-drop" and spec.direction == "lower"
+    assert len(spec.search_slots()) == 20
+
+
 def test_the_bnn_space_builds_every_drawn_configuration() -> None:
     from textgen_eval.pipelines.tune import build_spec
 

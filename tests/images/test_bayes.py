@@ -133,3 +133,19 @@ def test_dynamic_bnn_weights_depend_on_the_input_and_reduce_to_a_hypernetwork() 
     deterministic.use_mean = False
     assert torch.allclose(deterministic(x), mean_out, atol=1e-6)  # ρ → −∞: a deterministic hypernetwork
     assert torch.allclose(mean_out, torch.einsum("bi,boi->bo", x, mu_w) + mu_b, atol=1e-6)
+
+
+def test_bbb_gaussian_kl_equals_torch_distributions_summed_over_weights() -> None:
+    """An independent reference: torch.distributions' Normal–Normal KL, summed over every weight and
+    bias (bayesian-torch's layers return the *mean* of the same terms — the reduction that makes
+    their users' KL weights wrong by the parameter count)."""
+    from torch.distributions import Normal, kl_divergence
+
+    torch.manual_seed(3)
+    layer = BayesLinear(7, 5, GaussianPrior(0.5), rho_init=-2.0)
+    w_sigma, b_sigma = layer.sigmas()
+    reference = (
+        kl_divergence(Normal(layer.weight_mu, w_sigma), Normal(0.0, 0.5)).sum()
+        + kl_divergence(Normal(layer.bias_mu, b_sigma), Normal(0.0, 0.5)).sum()
+    )
+    assert torch.allclose(layer.kl(), reference, rtol=1e-5)

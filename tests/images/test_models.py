@@ -221,13 +221,14 @@ def test_every_builtin_image_model_and_metric_is_covered() -> None:
     models = [
         e.name for e in model_registry.entries() if e.origin == "built-in" and e.load().modality == "image"
     ]
-    # vae and ladder-vae: contract classes above; bnn: test_classifier.py; compound-vae: test_compound.py
-    assert sorted(models) == ["bnn", "compound-vae", "ladder-vae", "vae"]
+    # vae, ladder-vae: contract classes above; bnn: test_classifier.py; compound-vae: test_compound.py;
+    # weight-vae: test_weight_vae.py
+    assert sorted(models) == ["bnn", "compound-vae", "ladder-vae", "vae", "weight-vae"]
     metrics = [e.name for e in metric_registry.entries() if metric_class(e.name).modality == "image"]
     # each is exercised on a trained model here, in test_classifier.py and in tests/cli/test_image_cli.py
     assert sorted(metrics) == [
-        "accuracy", "active-units-cov", "active-units-kl", "brier", "ece", "kl-per-layer", "neg-elbo",
-        "nll-iw", "nll-pred", "shift-entropy",
+        "accuracy", "accuracy-drop", "active-units-cov", "active-units-kl", "brier", "compression-ratio",
+        "compression-ratio-total", "ece", "kl-per-layer", "neg-elbo", "nll-iw", "nll-pred", "shift-entropy",
     ]  # fmt: skip
 
 

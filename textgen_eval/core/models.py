@@ -30,6 +30,7 @@ model_registry.register("vae", "textgen_eval.images.model:VAE")
 model_registry.register("ladder-vae", "textgen_eval.images.model:LadderVAE")
 model_registry.register("bnn", "textgen_eval.images.classifier:BayesianClassifier")
 model_registry.register("compound-vae", "textgen_eval.images.compound:CompoundVAE")
+model_registry.register("weight-vae", "textgen_eval.images.weight_vae:WeightVAE")
 for _name, _cls in (
     ("seqgan-reinforce", "SeqGANReinforce"),
     ("seqgan-step", "SeqGANStep"),

@@ -173,3 +173,34 @@ class ProbabilisticClassifier(Protocol):
         ...
 
     def evaluation_settings(self) -> Mapping[str, object]: ...
+
+
+@dataclass(frozen=True)
+class CompressionReport:
+    """What a compressed network keeps (Cheng et al. 2024; IMAGES.md §6).
+
+    ``code_floats`` is the size of the latent codes (chunks × latent); ``decoder_parameters`` what
+    must ship with them. Accuracies are on one labelled split: the original network, the decoded
+    one, and the controls (every chunk decoded from the mean code; 8-bit uniform quantisation;
+    magnitude pruning keeping parameters/ratio weights). ``relative_error`` is ‖ŵ − w‖/‖w‖ per
+    parameter tensor.
+    """
+
+    parameters: int
+    code_floats: int
+    decoder_parameters: int
+    accuracy_original: float
+    accuracy_reconstructed: float
+    accuracy_mean_code: float
+    accuracy_quantised_8bit: float
+    accuracy_pruned: float
+    relative_error: Mapping[str, float]
+
+
+@runtime_checkable
+class CompressedModel(Protocol):
+    name: str
+
+    def compression_report(self, data: Any, *, seed: int = 0) -> CompressionReport: ...
+
+    def evaluation_settings(self) -> Mapping[str, object]: ...

@@ -31,6 +31,9 @@ metric_registry.register("nll-pred", "textgen_eval.metrics.classifier:Predictive
 metric_registry.register("ece", "textgen_eval.metrics.classifier:ExpectedCalibrationError")
 metric_registry.register("brier", "textgen_eval.metrics.classifier:Brier")
 metric_registry.register("shift-entropy", "textgen_eval.metrics.classifier:ShiftEntropy")
+metric_registry.register("compression-ratio", "textgen_eval.metrics.compression:CompressionRatio")
+metric_registry.register("compression-ratio-total", "textgen_eval.metrics.compression:CompressionRatioTotal")
+metric_registry.register("accuracy-drop", "textgen_eval.metrics.compression:AccuracyDrop")
 
 _ORDERED = re.compile(r"^(?P<stem>.+?)-(?P<order>-?\d+)$")
 

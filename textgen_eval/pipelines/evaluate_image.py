@@ -15,7 +15,7 @@ from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.hashing import file_digest
 from textgen_eval.core.model import WEIGHTS_FILE
 from textgen_eval.core.models import load_model, model_directory
-from textgen_eval.core.protocols import LatentVariableModel, ProbabilisticClassifier
+from textgen_eval.core.protocols import CompressedModel, LatentVariableModel, ProbabilisticClassifier
 from textgen_eval.data.images import ImageSplit, resolve_image_bundle
 from textgen_eval.metrics.registry import resolve_model_metric
 from textgen_eval.pipelines.evaluate import EvaluationResult, parse_metric_list
@@ -95,7 +95,7 @@ def evaluate_image_model(
 ) -> EvaluationResult:
     """Score the image model at ``path`` on ``split`` of ``bundle`` (default: its training bundle)."""
     model = load_model(path)
-    if not isinstance(model, (LatentVariableModel, ProbabilisticClassifier)):
+    if not isinstance(model, (LatentVariableModel, ProbabilisticClassifier, CompressedModel)):
         raise ConfigError(f"{path}: model {model.name!r} has no image metrics")
     notes: list[str] = []
     if bundle is None:
