@@ -83,3 +83,21 @@ def test_bounds_are_seeded_despite_random_encoder_weights() -> None:
     assert np.array_equal(a, model.log_likelihood(VALID.pixels, k=7, seed=4, batch_size=8))
     assert not np.array_equal(a, model.log_likelihood(VALID.pixels, k=7, seed=5, batch_size=8))
     assert "compound-vae/dbnn" in str(model.evaluation_settings()["model"])
+
+
+def test_the_weight_kl_metric_reports_static_and_dynamic_parts() -> None:
+    from textgen_eval.metrics.registry import resolve_model_metric
+
+    for encoder in ("vanilla", "bnn", "dbnn"):
+        model = make(encoder)
+        model.fit(TRAIN, VALID, Runner(RunnerConfig(max_epochs=1, device="cpu", log_every=1000)))
+        score = resolve_model_metric("weight-kl").compute(model, VALID, seed=1, batch_size=8)
+        assert score.value == pytest.approx(score.details["static"] + score.details["dynamic_per_image"])
+        if encoder == "vanilla":
+            assert score.value == 0.0
+        else:
+            assert score.details["static"] > 0
+        assert (score.details["dynamic_per_image"] != 0) == (encoder == "dbnn")
+        assert (
+            score.value == resolve_model_metric("weight-kl").compute(model, VALID, seed=1, batch_size=8).value
+        )

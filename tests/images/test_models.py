@@ -229,6 +229,7 @@ def test_every_builtin_image_model_and_metric_is_covered() -> None:
     assert sorted(metrics) == [
         "accuracy", "accuracy-drop", "active-units-cov", "active-units-kl", "brier", "compression-ratio",
         "compression-ratio-total", "ece", "kl-per-layer", "neg-elbo", "nll-iw", "nll-pred", "shift-entropy",
+        "weight-kl",
     ]  # fmt: skip
 
 

@@ -204,3 +204,17 @@ class CompressedModel(Protocol):
     def compression_report(self, data: Any, *, seed: int = 0) -> CompressionReport: ...
 
     def evaluation_settings(self) -> Mapping[str, object]: ...
+
+
+@runtime_checkable
+class WeightUncertainModel(Protocol):
+    """A model with random weights (a Bayesian encoder): its weight KL, reported apart from the
+    ELBO's terms as the compound-VAE paper does."""
+
+    name: str
+
+    def weight_kl(self, pixels: np.ndarray, *, seed: int, batch_size: int) -> tuple[float, float]:
+        """(KL of the static weights, summed; mean per-image KL of the dynamic weights), nats."""
+        ...
+
+    def evaluation_settings(self) -> Mapping[str, object]: ...

@@ -148,6 +148,9 @@ class CompoundVAE(LatentImageModel):
     )
     paper = "Su, Lin & Chen, ICASSP 2019 (compound VAE)"
     config_sections: ClassVar[Mapping[str, type]] = {"model": CompoundConfig, "train": ImageTrainConfig}
+    default_metrics: ClassVar[tuple[str, ...]] = (
+        "neg-elbo", "nll-iw-100", "weight-kl", "active-units-kl", "kl-per-layer",
+    )  # fmt: skip
     search_space: ClassVar[SearchSpace | None] = SearchSpace(
         {
             "train.lr": loguniform(3e-4, 3e-3),
@@ -200,6 +203,22 @@ class CompoundVAE(LatentImageModel):
         with torch.random.fork_rng():
             torch.manual_seed(seed)
             return super().elbo_terms(pixels, seed=seed, batch_size=batch_size, draws=draws)
+
+    def weight_kl(self, pixels: Any, *, seed: int, batch_size: int) -> tuple[float, float]:
+        """(static weight KL, mean per-image dynamic weight KL) at seeded weight draws over ``pixels``
+        (the static KL is a property of q and p, estimated at each batch's draw and averaged)."""
+        statics: list[float] = []
+        dynamics: list[float] = []
+        with torch.random.fork_rng(), torch.no_grad():
+            torch.manual_seed(seed)
+            for x in self._batches(pixels, batch_size):
+                net = self.net
+                assert isinstance(net, CompoundNet)
+                net.encode(x)
+                static, dynamic = net.weight_kl()
+                statics.append(float(static))
+                dynamics.extend(dynamic.double().tolist() if self.compound.encoder == "dbnn" else [0.0])
+        return sum(statics) / len(statics), sum(dynamics) / len(dynamics)
 
     def posterior_means(self, pixels: Any, *, batch_size: int) -> Any:
         with torch.random.fork_rng():

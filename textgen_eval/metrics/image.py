@@ -175,3 +175,25 @@ class KLPerLayer(_ImageMetric):
             settings=_settings(model, data, kl=terms.kl_estimator, seed=seed),
             details={"per_layer": per_layer},
         )
+
+
+class WeightKL(ModelMetric):
+    name = "weight-kl"
+    direction: ClassVar[Direction] = "lower"
+    description = (
+        "KL of a Bayesian encoder's weights (static sum + mean per-image dynamic), nats; descriptive"
+    )
+    citation = "Su, Lin & Chen 2019, eq. 3–5"
+
+    def compute(self, model: Any, data: Any, **context: Any) -> Score:
+        from textgen_eval.core.protocols import WeightUncertainModel
+
+        if not isinstance(model, WeightUncertainModel):
+            raise ConfigError(f"{self.name} scores models with random weights (compound-vae); got {model!r}")
+        if not isinstance(data, ImageSplit):
+            raise ConfigError(f"{self.name} needs an image split")
+        seed, batch_size = _ImageMetric._options(context)
+        static, dynamic = model.weight_kl(data.pixels, seed=seed, batch_size=batch_size)
+        settings = {**model.evaluation_settings(), "data": data.describe(), "seed": seed, "unit": "nats"}
+        return self.make_score(static + dynamic, n=len(data), settings=settings,
+                               details={"static": static, "dynamic_per_image": dynamic})  # fmt: skip

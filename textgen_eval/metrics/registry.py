@@ -26,6 +26,7 @@ metric_registry.register("nll-iw", "textgen_eval.metrics.image:ImportanceWeighte
 metric_registry.register("active-units-kl", "textgen_eval.metrics.image:ActiveUnitsKL")
 metric_registry.register("active-units-cov", "textgen_eval.metrics.image:ActiveUnitsCov")
 metric_registry.register("kl-per-layer", "textgen_eval.metrics.image:KLPerLayer")
+metric_registry.register("weight-kl", "textgen_eval.metrics.image:WeightKL")
 metric_registry.register("accuracy", "textgen_eval.metrics.classifier:Accuracy")
 metric_registry.register("nll-pred", "textgen_eval.metrics.classifier:PredictiveNLL")
 metric_registry.register("ece", "textgen_eval.metrics.classifier:ExpectedCalibrationError")
