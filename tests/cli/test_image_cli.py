@@ -206,6 +206,13 @@ def test_train_evaluate_and_tune_the_compound_vae_and_the_weight_vae(tge, tmp_pa
     assert evaluation.code == 0, evaluation.err
     signature = json.loads(evaluation.out)["metrics"][1]["signature"]
     assert "compound-vae/dbnn" in signature and "weight_samples:1-per-batch+1-per-image" in signature
+    tuned_compound = tmp_path / "tune-compound"
+    run = tge("tune", "compound-vae", "--data", "mnist-binarized", "--budget", "1", "--retrain", "1",
+              "--out", tuned_compound, "--n-eval", "100", "--samples", "4", "--no-progress",
+              *_sets(["runner.max_steps=10", "train.valid_images=200"]))  # fmt: skip
+    assert run.code == 0, run.err
+    spec = json.loads((tuned_compound / "tune.json").read_text())["spec"]
+    assert spec["objective"] == "nll-iw-100" and "weight-kl" in spec["metrics"]
     weights = tmp_path / "weights"
     tiny = [
         "model.target_epochs=1",
