@@ -31,6 +31,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from summary import mean_sd  # noqa: E402  (benchmarks/summary.py)
+
 from textgen_eval.core.config import build_sections  # noqa: E402
 from textgen_eval.core.models import model_class  # noqa: E402
 from textgen_eval.data.images import load_mnist_labelled  # noqa: E402
@@ -68,12 +70,6 @@ def run(sets: dict[str, str], epochs: int, seed: int, bundle: Any) -> dict[str, 
     }
 
 
-def mean_sd(values: list[float], digits: int = 3) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f}"
-    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
-
-
 def report(results: dict[str, list[dict[str, Any]]]) -> str:
     lines = [
         "| model | accuracy ↑ | test NLL ↓ | ECE-15 ↓ | Brier ↓ | entropy on 60°-rotated digits | "
@@ -83,8 +79,8 @@ def report(results: dict[str, list[dict[str, Any]]]) -> str:
     for label, runs in results.items():
         lines.append(
             f"| {label} | {mean_sd([100 * r['accuracy'] for r in runs], 2)} % "
-            f"| {mean_sd([r['nll-pred'] for r in runs])} | {mean_sd([r['ece-15'] for r in runs])} "
-            f"| {mean_sd([r['brier'] for r in runs])} | {mean_sd([r['shift-entropy'] for r in runs])} "
+            f"| {mean_sd([r['nll-pred'] for r in runs], 3)} | {mean_sd([r['ece-15'] for r in runs], 3)} "
+            f"| {mean_sd([r['brier'] for r in runs], 3)} | {mean_sd([r['shift-entropy'] for r in runs], 3)} "
             f"| {runs[0]['steps']:,} | {statistics.mean(r['seconds'] for r in runs):.0f} | {PILOT[label]} |"
         )
     return "\n".join(lines) + "\n"

@@ -36,6 +36,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from summary import mean_sd  # noqa: E402  (benchmarks/summary.py)
+
 from textgen_eval.core.config import build_sections  # noqa: E402
 from textgen_eval.core.models import model_class  # noqa: E402
 from textgen_eval.data.images import load_mnist_binarized  # noqa: E402
@@ -118,12 +120,6 @@ def run(
         "train_seconds": t1 - t0,
         "bound_seconds": t2 - t1,
     }
-
-
-def mean_sd(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.2f}"
-    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
 
 
 def report(results: dict[str, Any]) -> str:
@@ -290,6 +286,7 @@ def main() -> None:
                     )
         path.write_text(json.dumps(results, indent=2) + "\n")
     print(report(results))
+    args.plots.mkdir(parents=True, exist_ok=True)
     for written in plots(results, args.plots):
         print("wrote", written)
 

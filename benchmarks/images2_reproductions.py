@@ -34,6 +34,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from summary import mean_sd  # noqa: E402  (benchmarks/summary.py)
+
 from textgen_eval.core.config import build_sections  # noqa: E402
 from textgen_eval.core.models import model_class  # noqa: E402
 from textgen_eval.data.images import load_mnist_binarized, load_mnist_labelled  # noqa: E402
@@ -124,12 +126,6 @@ def cross_network(model: Any, other: dict[str, torch.Tensor], test: Any) -> dict
     error = float((flatten_parameters(decoded)[0] - vector).norm() / vector.norm())
     return {"cross_accuracy_original": accuracy(other), "cross_accuracy_decoded": accuracy(decoded),
             "cross_relative_error": error}  # fmt: skip
-
-
-def mean_sd(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.2f}"
-    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
 
 
 def report(results: dict[str, Any]) -> str:
