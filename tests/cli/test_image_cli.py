@@ -119,7 +119,7 @@ def test_tune_and_report_a_vae(tge, tmp_path: Path) -> None:
     out = tmp_path / "tune"
     run = tge("tune", "vae", "--data", "mnist-binarized", "--budget", "2", "--retrain", "2", "--out", out,
               "--n-eval", "100", "--samples", "4", "--no-progress",
-              *_sets(["runner.max_steps=4", "model.hidden=16", "train.valid_images=200"]))  # fmt: skip
+              *_sets(["runner.max_steps=4", "train.valid_images=200"]))  # fmt: skip
     assert run.code == 0, run.err
     spec = json.loads((out / "tune.json").read_text())["spec"]
     assert spec["objective"] == "nll-iw-100" and spec["trial_kind"] == "image"
@@ -228,7 +228,21 @@ def test_train_evaluate_and_tune_the_compound_vae_and_the_weight_vae(tge, tmp_pa
     names = [m["name"] for m in json.loads(evaluation.out)["metrics"]]
     assert names == ["accuracy-drop", "compression-ratio", "compression-ratio-total"]
     tuned = tmp_path / "tune"
-    run = tge("tune", "weight-vae", "--data", "mnist", "--budget", "1", "--retrain", "1", "--out", tuned,
-              "--n-eval", "200", "--no-progress", *_sets(tiny))  # fmt: skip
+    run = tge(
+        "tune",
+        "weight-vae",
+        "--data",
+        "mnist",
+        "--budget",
+        "1",
+        "--retrain",
+        "1",
+        "--out",
+        tuned,
+        "--n-eval",
+        "200",
+        "--no-progress",
+        *_sets(tiny[:3]),
+    )  # fmt: skip (hidden, latent are searched)
     assert run.code == 0, run.err
     assert json.loads((tuned / "tune.json").read_text())["spec"]["objective"] == "accuracy-drop"

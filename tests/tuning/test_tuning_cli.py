@@ -271,3 +271,21 @@ def test_a_non_empty_out_is_not_overwritten(tmp_path: Path, tge) -> None:
     result = tge("tune", "lstm-lm", "--data", "coco", "--out", tmp_path, "--budget", "1")
     assert result.code == 2 and "is not empty" in result.err
     assert (tmp_path / "keep.txt").read_text(encoding="utf-8") == "precious"
+
+
+def test_set_fixes_a_setting_over_the_space_and_refuses_a_searched_one(tge, tmp_path: Path) -> None:
+    """`--set` on a key the space fixes wins (it used to be overridden silently); on a key the space
+    searches it is refused with a message naming the key and the way to fix it."""
+    from textgen_eval.pipelines.tune import build_spec
+
+    spec = build_spec(
+        "vae", "mnist-binarized", name="s", budget=3, retrain=1, objective=None, metrics=None,
+        space_path=None, overrides={"runner.max_epochs": "1"}, trial_options={}, seed=0, trial_timeout=None,
+    )  # fmt: skip
+    for params, seed in spec.search_slots():
+        assert spec.trial_overrides(params, seed=seed)["runner.max_epochs"] == "1"  # the space fixes 5
+    refused = tge(
+        "tune", "vae", "--data", "mnist-binarized", "--out", tmp_path / "x", "--set", "train.lr=0.01"
+    )
+    assert refused.code == 2 and "--set train.lr: searched by the space of 'vae'" in refused.err
+    assert "[fixed]" in refused.err and not (tmp_path / "x").exists()

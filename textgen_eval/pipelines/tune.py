@@ -53,6 +53,12 @@ def build_spec(
     space = cls.search_space
     if space_path is not None:
         space = (space or SearchSpace({})).merged(load_config_file(space_path), where=str(space_path))
+    searched = sorted(set(overrides) & set(space.params)) if space is not None else []
+    if searched:
+        raise ConfigError(
+            f"--set {', '.join(searched)}: searched by the space of {model!r}; to fix it for every trial "
+            "put it under [fixed] in a --space file (it then stops being searched)"
+        )
     if space is None or not space.params:
         raise ConfigError(
             f"model {model!r} declares no search space; pass one with --space FILE (see docs/tuning.md)"

@@ -94,10 +94,11 @@ class TuneSpec:
         return [(config, derive_seed(self.seed, "search", i)) for i, config in enumerate(configs)]
 
     def trial_overrides(self, params: Mapping[str, Value], *, seed: int) -> dict[str, str]:
-        """The ``--set`` assignments of one trial: fixed overrides, the drawn params, the seed."""
+        """The ``--set`` assignments of one trial: the space's fixed settings and drawn params, then
+        the run's ``--set`` values (they win: ``--set`` fixes a setting), then the seed."""
         merged: dict[str, Any] = {
-            **self.overrides,
             **self.search_space().overrides_for(params),
+            **self.overrides,
             "runner.seed": seed,
         }
         return {k: str(v) for k, v in merged.items()}
