@@ -340,7 +340,7 @@ class BayesianClassifier(Model[ImageSplit]):
             if self.cfg.inference == "sghmc":
                 if not len(self.samples):
                     raise InputError("bnn: no SG-HMC sample was kept (training ended during burn-in)")
-                weights = [s for s in self.samples]
+                weights = list(self.samples)
             else:
                 weights = [None] * (self.cfg.eval_samples if self.cfg.inference == "bbb" else 1)
             total = torch.zeros(len(x_all), self.cfg.classes, dtype=torch.float64)

@@ -20,7 +20,8 @@ importance-weighted bound samples the encoder weights once per image and K laten
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -69,6 +70,14 @@ class CompoundConfig:
         if self.prior == "gaussian":
             return GaussianPrior(1.0)
         return ScaleMixturePrior(self.prior_pi, math.exp(self.log_sigma1), math.exp(self.log_sigma2))
+
+
+@contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Torch's global generator seeded for the block and restored after it."""
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        yield
 
 
 class CompoundNet(LatentNet):
@@ -195,13 +204,11 @@ class CompoundVAE(LatentImageModel):
 
     # encoder weights are drawn from torch's global generator: seed it for every evaluation
     def log_likelihood(self, pixels: Any, *, k: int, seed: int, batch_size: int) -> Any:
-        with torch.random.fork_rng():
-            torch.manual_seed(seed)
+        with seeded(seed):
             return super().log_likelihood(pixels, k=k, seed=seed, batch_size=batch_size)
 
     def elbo_terms(self, pixels: Any, *, seed: int, batch_size: int, draws: int = 1) -> Any:
-        with torch.random.fork_rng():
-            torch.manual_seed(seed)
+        with seeded(seed):
             return super().elbo_terms(pixels, seed=seed, batch_size=batch_size, draws=draws)
 
     def weight_kl(self, pixels: Any, *, seed: int, batch_size: int) -> tuple[float, float]:
@@ -209,8 +216,7 @@ class CompoundVAE(LatentImageModel):
         (the static KL is a property of q and p, estimated at each batch's draw and averaged)."""
         statics: list[float] = []
         dynamics: list[float] = []
-        with torch.random.fork_rng(), torch.no_grad():
-            torch.manual_seed(seed)
+        with seeded(seed), torch.no_grad():
             for x in self._batches(pixels, batch_size):
                 net = self.net
                 assert isinstance(net, CompoundNet)
@@ -221,6 +227,5 @@ class CompoundVAE(LatentImageModel):
         return sum(statics) / len(statics), sum(dynamics) / len(dynamics)
 
     def posterior_means(self, pixels: Any, *, batch_size: int) -> Any:
-        with torch.random.fork_rng():
-            torch.manual_seed(0)
+        with seeded(0):
             return super().posterior_means(pixels, batch_size=batch_size)

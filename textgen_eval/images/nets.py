@@ -7,6 +7,7 @@ bounds and the metrics are computed from a pass by the functions of ``objective.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -86,7 +87,7 @@ def mlp(in_dim: int, width: int, depth: int, activation: str, batch_norm: bool) 
     return nn.Sequential(*modules)
 
 
-class LatentNet(nn.Module):
+class LatentNet(nn.Module, ABC):
     """What the objective, the bounds and the metrics need of a net: ``dim`` pixels, the latent
     sizes (bottom → top), ``encode`` (the sample-free part of q), ``from_encoding`` (the rest of a
     pass, for ``copies`` draws per image), ``forward`` (both) and ancestral ``sample_logits``."""
@@ -94,20 +95,20 @@ class LatentNet(nn.Module):
     dim: int
 
     @property
-    def latent_sizes(self) -> tuple[int, ...]:
-        raise NotImplementedError
+    @abstractmethod
+    def latent_sizes(self) -> tuple[int, ...]: ...
 
-    def encode(self, x: Tensor) -> Encoding:
-        raise NotImplementedError
+    @abstractmethod
+    def encode(self, x: Tensor) -> Encoding: ...
 
-    def from_encoding(self, encoding: Encoding, noise: Noise, copies: int = 1) -> Pass:
-        raise NotImplementedError
+    @abstractmethod
+    def from_encoding(self, encoding: Encoding, noise: Noise, copies: int = 1) -> Pass: ...
 
     def forward(self, x: Tensor, noise: Noise) -> Pass:
         return self.from_encoding(self.encode(x), noise)
 
-    def sample_logits(self, n: int, noise: Noise) -> Tensor:
-        raise NotImplementedError
+    @abstractmethod
+    def sample_logits(self, n: int, noise: Noise) -> Tensor: ...
 
 
 class GaussianHead(nn.Module):

@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -199,10 +198,9 @@ class WeightVAETask(BaseTask):
                 y = torch.from_numpy(self.valid.labels).to(self.device)
                 return {"valid_accuracy": float((logits.argmax(1) == y).float().mean())}
             _, rows = self.noisy_chunks()
-            gen_state = torch.random.get_rng_state()
-            torch.manual_seed(0)
-            terms = self.module.vae.loss(rows.to(self.device), self.cfg.recon_var, self.cfg.beta)
-            torch.random.set_rng_state(gen_state)
+            with torch.random.fork_rng():  # fixed validation noise, training RNG untouched
+                torch.manual_seed(0)
+                terms = self.module.vae.loss(rows.to(self.device), self.cfg.recon_var, self.cfg.beta)
             return {"valid_loss": float(terms["loss"]), "valid_rec": float(terms["rec"])}
 
 
@@ -304,9 +302,6 @@ class WeightVAE(Model[ImageSplit]):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self._net().load_state_dict(state)
         self._net().eval()
-
-    def save_extra(self, directory: Path) -> None:
-        """Nothing beyond the weights: the chunking is fixed by the config."""
 
     def evaluation_settings(self) -> Mapping[str, object]:
         c = self.cfg

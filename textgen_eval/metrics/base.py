@@ -150,6 +150,14 @@ class ModelMetric(MetricBase):
         """Score ``model`` on ``data``."""
 
 
+def seed_and_batch(context: Mapping[str, Any], default_batch: int = 500) -> tuple[int, int]:
+    """``seed`` and ``batch_size`` of a model metric's context (defaults 0 and ``default_batch``)."""
+    seed, batch_size = int(context.get("seed", 0)), int(context.get("batch_size", default_batch))
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be ≥ 1, got {batch_size}")
+    return seed, batch_size
+
+
 def check_metric_class(cls: object, *, origin: str) -> type[MetricBase]:
     """Validate a class loaded from a plugin; errors name the plugin."""
     if not (isinstance(cls, type) and issubclass(cls, (Metric, ModelMetric))):

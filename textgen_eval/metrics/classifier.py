@@ -7,6 +7,7 @@ predictive entropy on rotated digits (a distribution-shift check). The arithmeti
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from typing import Any, ClassVar
 
 import numpy as np
@@ -14,7 +15,7 @@ import numpy as np
 from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.protocols import ProbabilisticClassifier
 from textgen_eval.data.images import ImageSplit
-from textgen_eval.metrics.base import Direction, ModelMetric, Score
+from textgen_eval.metrics.base import Direction, ModelMetric, Score, seed_and_batch
 from textgen_eval.metrics.calibration import (
     accuracy,
     brier_score,
@@ -37,15 +38,15 @@ def _inputs(model: object, data: object, metric: str) -> tuple[ProbabilisticClas
 class _ClassifierMetric(ModelMetric):
     def compute(self, model: Any, data: Any, **context: Any) -> Score:
         model, data = _inputs(model, data, self.name)
-        seed, batch_size = int(context.get("seed", 0)), int(context.get("batch_size", 500))
+        seed, batch_size = seed_and_batch(context)
         probs = model.predict_proba(data.pixels, seed=seed, batch_size=batch_size)
         assert data.labels is not None
         value = self.score(probs, data.labels)
         settings = {**model.evaluation_settings(), "data": data.describe(), **self.settings(), "seed": seed}
         return self.make_score(value, n=len(data), settings=settings)
 
-    def score(self, probs: np.ndarray, labels: np.ndarray) -> float:
-        raise NotImplementedError
+    @abstractmethod
+    def score(self, probs: np.ndarray, labels: np.ndarray) -> float: ...
 
     def settings(self) -> dict[str, object]:
         return {}
@@ -111,7 +112,7 @@ class ShiftEntropy(ModelMetric):
 
     def compute(self, model: Any, data: Any, **context: Any) -> Score:
         model, data = _inputs(model, data, self.name)
-        seed, batch_size = int(context.get("seed", 0)), int(context.get("batch_size", 500))
+        seed, batch_size = seed_and_batch(context)
         rotated = rotate_images(data.pixels, data.shape, SHIFT_ANGLE)
 
         def entropy(pixels: np.ndarray) -> float:

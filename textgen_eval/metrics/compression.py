@@ -10,13 +10,14 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import asdict
 from typing import Any, ClassVar
 
 from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.protocols import CompressedModel, CompressionReport
 from textgen_eval.data.images import ImageSplit
-from textgen_eval.metrics.base import Direction, ModelMetric, Score
+from textgen_eval.metrics.base import Direction, ModelMetric, Score, seed_and_batch
 
 
 class _CompressionMetric(ModelMetric):
@@ -25,12 +26,13 @@ class _CompressionMetric(ModelMetric):
             raise ConfigError(f"{self.name} scores compressed networks (weight-vae); got {model!r}")
         if not isinstance(data, ImageSplit) or data.labels is None:
             raise ConfigError(f"{self.name} needs labelled images (e.g. --bundle mnist)")
-        report = model.compression_report(data, seed=int(context.get("seed", 0)))
+        seed, _ = seed_and_batch(context)
+        report = model.compression_report(data, seed=seed)
         settings = {**model.evaluation_settings(), "data": data.describe()}
         return self.make_score(self.value(report), n=len(data), settings=settings, details=asdict(report))
 
-    def value(self, report: CompressionReport) -> float:
-        raise NotImplementedError
+    @abstractmethod
+    def value(self, report: CompressionReport) -> float: ...
 
 
 class CompressionRatio(_CompressionMetric):

@@ -17,7 +17,6 @@ settings (batch-norm mode), the seed and every setting of the estimator.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -25,7 +24,7 @@ import numpy as np
 from textgen_eval.core.errors import ConfigError, DivergenceError
 from textgen_eval.core.protocols import LatentVariableModel
 from textgen_eval.data.images import ImageSplit
-from textgen_eval.metrics.base import Direction, ModelMetric, Score
+from textgen_eval.metrics.base import Direction, ModelMetric, Score, seed_and_batch
 
 #: LVAE §4: a unit is active when its KL term exceeds 0.01 nats.
 KL_THRESHOLD = 0.01
@@ -58,14 +57,6 @@ def _mean_and_se(values: np.ndarray) -> tuple[float, float]:
 class _ImageMetric(ModelMetric):
     direction: ClassVar[Direction] = "lower"
 
-    @staticmethod
-    def _options(context: Mapping[str, Any]) -> tuple[int, int]:
-        seed = int(context.get("seed", 0))
-        batch_size = int(context.get("batch_size", DEFAULT_BATCH))
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be ≥ 1, got {batch_size}")
-        return seed, batch_size
-
 
 class NegElbo(_ImageMetric):
     name = "neg-elbo"
@@ -74,7 +65,7 @@ class NegElbo(_ImageMetric):
 
     def compute(self, model: Any, data: Any, **context: Any) -> Score:
         model, data = _check(model, data, self.name)
-        seed, batch_size = self._options(context)
+        seed, batch_size = seed_and_batch(context, DEFAULT_BATCH)
         draws = int(context.get("elbo_draws", DEFAULT_ELBO_DRAWS))
         terms = model.elbo_terms(data.pixels, seed=seed, batch_size=batch_size, draws=draws)
         per_image = terms.rec + sum(terms.kl_layers)
@@ -96,7 +87,7 @@ class ImportanceWeightedNLL(_ImageMetric):
 
     def compute(self, model: Any, data: Any, **context: Any) -> Score:
         model, data = _check(model, data, self.name)
-        seed, batch_size = self._options(context)
+        seed, batch_size = seed_and_batch(context, DEFAULT_BATCH)
         bound = model.log_likelihood(data.pixels, k=self.order, seed=seed, batch_size=batch_size)
         if not np.isfinite(bound).all():
             bad = int((~np.isfinite(bound)).sum())
@@ -140,7 +131,7 @@ class ActiveUnitsKL(_ActiveUnits):
 
     def compute(self, model: Any, data: Any, **context: Any) -> Score:
         model, data = _check(model, data, self.name)
-        seed, batch_size = _ImageMetric._options(context)
+        seed, batch_size = seed_and_batch(context, DEFAULT_BATCH)
         terms = model.elbo_terms(data.pixels, seed=seed, batch_size=batch_size, draws=1)
         return self._result(list(terms.kl_units), model, data, kl=terms.kl_estimator, seed=seed)
 
@@ -153,7 +144,7 @@ class ActiveUnitsCov(_ActiveUnits):
 
     def compute(self, model: Any, data: Any, **context: Any) -> Score:
         model, data = _check(model, data, self.name)
-        _, batch_size = _ImageMetric._options(context)
+        _, batch_size = seed_and_batch(context, DEFAULT_BATCH)
         means = model.posterior_means(data.pixels, batch_size=batch_size)
         variances = [np.var(m, axis=0) for m in means]  # population variance over the images
         return self._result(variances, model, data, mean="zero-noise-pass")
@@ -166,7 +157,7 @@ class KLPerLayer(_ImageMetric):
 
     def compute(self, model: Any, data: Any, **context: Any) -> Score:
         model, data = _check(model, data, self.name)
-        seed, batch_size = self._options(context)
+        seed, batch_size = seed_and_batch(context, DEFAULT_BATCH)
         terms = model.elbo_terms(data.pixels, seed=seed, batch_size=batch_size, draws=1)
         per_layer = [math.fsum(k.tolist()) / len(k) for k in terms.kl_layers]
         return self.make_score(
@@ -192,7 +183,7 @@ class WeightKL(ModelMetric):
             raise ConfigError(f"{self.name} scores models with random weights (compound-vae); got {model!r}")
         if not isinstance(data, ImageSplit):
             raise ConfigError(f"{self.name} needs an image split")
-        seed, batch_size = _ImageMetric._options(context)
+        seed, batch_size = seed_and_batch(context, DEFAULT_BATCH)
         static, dynamic = model.weight_kl(data.pixels, seed=seed, batch_size=batch_size)
         settings = {**model.evaluation_settings(), "data": data.describe(), "seed": seed, "unit": "nats"}
         return self.make_score(static + dynamic, n=len(data), settings=settings,
