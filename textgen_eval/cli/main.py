@@ -7,7 +7,6 @@ traceback). Heavy libraries are imported inside commands so ``tge --help`` stays
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -183,7 +182,7 @@ def evaluate(
     from textgen_eval.cli.format import RESULT_FORMATS
     from textgen_eval.core.config import parse_assignments
     from textgen_eval.core.errors import ConfigError
-    from textgen_eval.core.files import atomic_write_text
+    from textgen_eval.core.output import check_output, write_output
     from textgen_eval.pipelines.evaluate import evaluate as run_evaluate
     from textgen_eval.pipelines.evaluate_model import (
         evaluate_model,
@@ -192,8 +191,9 @@ def evaluate(
         trained_bundle,
     )
 
+    protected = _evaluate_inputs(samples, reference, bundle, featurizer)
     if output is not None:
-        _refuse_to_overwrite_inputs(output, [samples, reference])
+        check_output(output, protected)
     options: dict[str, Any] = dict(
         metrics=",".join(metric_lists) if metric_lists else None,
         preset=preset,
@@ -258,10 +258,7 @@ def evaluate(
     if output is None:
         click.echo(text, nl=False)
         return
-    try:
-        atomic_write_text(output, text)
-    except OSError as exc:
-        raise ConfigError(f"--output {output}: cannot write ({exc.strerror})") from None
+    write_output(output, text, protected)
     click.echo(f"wrote {output}", err=True)
 
 
@@ -274,12 +271,22 @@ def _refuse_text_options(**given: object) -> None:
         raise ConfigError(f"{flags}: text-metric options; an image model is scored with image metrics")
 
 
-def _refuse_to_overwrite_inputs(output: Path, inputs: list[str | None]) -> None:
-    from textgen_eval.core.errors import ConfigError
+def _evaluate_inputs(
+    samples: str, reference: str | None, bundle: str | None, featurizer: str | None
+) -> list[Any]:
+    """Everything `tge evaluate` reads: its --output may overwrite none of it."""
+    from textgen_eval.pipelines import inputs
+    from textgen_eval.pipelines.evaluate_model import is_model_directory, trained_bundle
 
-    for item in inputs:
-        if item and os.path.exists(item) and output.exists() and os.path.samefile(item, output):
-            raise ConfigError(f"--output {output} is one of the input files; choose another file name")
+    protected = inputs.file_inputs([(reference, "the reference file")])
+    protected += inputs.featurizer_inputs(featurizer)
+    if is_model_directory(samples):
+        protected += inputs.model_inputs(samples)
+        protected += inputs.bundle_inputs(bundle or trained_bundle(samples))
+    else:
+        protected += inputs.file_inputs([(samples, "the samples file")])
+        protected += inputs.bundle_inputs(bundle or "coco")
+    return protected
 
 
 @cli.group()

@@ -112,18 +112,24 @@ def sample(
     """Draw N sentences from a trained generator (a `tge train` run directory or model directory),
     or N images from an image model (--output X.npy; a PNG grid is written beside it)."""
     from textgen_eval.core.errors import ConfigError
-    from textgen_eval.core.files import atomic_write_text
+    from textgen_eval.core.output import check_output, write_output
     from textgen_eval.pipelines.evaluate_model import is_model_directory, model_modality
+    from textgen_eval.pipelines.inputs import model_inputs
     from textgen_eval.pipelines.train import sample_generator
 
-    if output is not None and output.exists() and output.is_dir():
-        raise ConfigError(f"--output {output} is a directory")
-    if is_model_directory(model_dir) and model_modality(model_dir) == "image":
+    if not is_model_directory(model_dir):
+        raise ConfigError(f"{model_dir}: not a trained model (no config.json in it or in its model/)")
+    protected = model_inputs(model_dir)
+    if output is not None:
+        check_output(output, protected)
+    if model_modality(model_dir) == "image":
         from textgen_eval.pipelines.evaluate_image import sample_image_model
 
         if output is None:
             raise ConfigError("image samples need --output FILE.npy (a PNG grid is written beside it)")
-        files = sample_image_model(model_dir, n, seed=seed, output=output, binary=binary)
+        files = sample_image_model(
+            model_dir, n, seed=seed, output=output, binary=binary, protected=protected
+        )
         click.echo(f"wrote {n} images to {files['npy']} and {files['png']}", err=True)
         return
     if binary:
@@ -135,7 +141,7 @@ def sample(
     if output is None:
         click.echo(text, nl=False)
         return
-    atomic_write_text(output, text)
+    write_output(output, text, protected)
     click.echo(f"wrote {n} samples to {output}", err=True)
 
 

@@ -25,6 +25,10 @@ LOG = "log.jsonl"
 RUN_INFO = "run.json"
 RESULT = "result.json"
 MODEL_DIR = "model"
+#: Held (``flock``) by the one process that writes the run directory.
+RUN_LOCK = ".run.lock"
+#: The files a run writes next to ``model/``: no ``--output`` may overwrite them.
+RUN_RECORDS = (RUN_INFO, LOG, CHECKPOINT, RESULT)
 
 
 @dataclass(frozen=True)

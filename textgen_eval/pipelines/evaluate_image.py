@@ -7,7 +7,7 @@ binarized the way the model's training data was (a threshold, or one seeded draw
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.hashing import file_digest
 from textgen_eval.core.model import WEIGHTS_FILE
 from textgen_eval.core.models import load_model, model_directory
+from textgen_eval.core.output import Protected, check_output, write_output
 from textgen_eval.core.protocols import CompressedModel, LatentVariableModel, ProbabilisticClassifier
 from textgen_eval.data.images import ImageSplit, resolve_image_bundle
 from textgen_eval.metrics.registry import resolve_model_metric
@@ -49,8 +50,14 @@ def score_image_model(
     return [m.compute(model, data, seed=seed, batch_size=batch_size) for m in instances]
 
 
-def save_images(images: Any, npy_path: Path) -> dict[str, str]:
-    """``(n, C, H, W)`` images in [0, 1] as float16 ``npy_path`` and a PNG grid beside it (atomic)."""
+def save_images(
+    images: Any, npy_path: Path, write: Callable[[Path, bytes], None] | None = None
+) -> dict[str, str]:
+    """``(n, C, H, W)`` images in [0, 1] as float16 ``npy_path`` and a PNG grid beside it.
+
+    ``write`` writes one file (default: atomically; a user's ``--output`` goes through the guarded
+    writer of :mod:`textgen_eval.core.output`).
+    """
     import io
 
     import numpy as np
@@ -58,11 +65,13 @@ def save_images(images: Any, npy_path: Path) -> dict[str, str]:
     from textgen_eval.core.files import atomic_write_bytes
     from textgen_eval.images.grid import image_grid, png_bytes
 
+    put = write or atomic_write_bytes
     buffer = io.BytesIO()
     np.save(buffer, images.astype(np.float16), allow_pickle=False)
-    atomic_write_bytes(npy_path, buffer.getvalue())
     png = npy_path.with_suffix(".png")
-    atomic_write_bytes(png, png_bytes(image_grid(images)))
+    grid = png_bytes(image_grid(images))
+    put(npy_path, buffer.getvalue())
+    put(png, grid)
     return {"npy": str(npy_path), "png": str(png)}
 
 
@@ -72,13 +81,22 @@ def write_samples(model: Any, directory: Path, *, n: int, seed: int) -> dict[str
 
 
 def sample_image_model(
-    path: str | Path, n: int, *, seed: int, output: Path, binary: bool = False
+    path: str | Path,
+    n: int,
+    *,
+    seed: int,
+    output: Path,
+    binary: bool = False,
+    protected: Sequence[Protected] = (),
 ) -> dict[str, str]:
-    """``tge sample RUN_DIR -n N --output X.npy`` for an image model."""
+    """``tge sample RUN_DIR -n N --output X.npy`` for an image model (both files guarded)."""
     if output.suffix != ".npy":
         raise ConfigError(f"--output {output}: image samples are written as .npy (a PNG grid goes beside it)")
+    for target in (output, output.with_suffix(".png")):
+        check_output(target, protected)
     model = load_model(path)
-    return save_images(model.sample(n, seed=seed, binary=binary), output)  # type: ignore[attr-defined]
+    images = model.sample(n, seed=seed, binary=binary)  # type: ignore[attr-defined]
+    return save_images(images, output, lambda p, data: write_output(p, data, protected))
 
 
 def evaluate_image_model(
