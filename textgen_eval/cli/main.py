@@ -7,11 +7,17 @@ traceback). Heavy libraries are imported inside commands so ``tge --help`` stays
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
 import click
+
+from textgen_eval.cli.params import SEED, FiniteFloat
 
 from textgen_eval import __version__
 
@@ -112,7 +118,7 @@ def cli(debug: bool) -> None:
 )
 @click.option(
     "--temperature",
-    type=click.FloatRange(min=0.0),
+    type=FiniteFloat(min=0.0),
     default=1.0,
     show_default=True,
     help="With a model directory: sampling temperature (0 = greedy).",
@@ -127,7 +133,7 @@ def cli(debug: bool) -> None:
 @click.option(
     "--fd-n", type=click.IntRange(min=2), metavar="N", help="Subsample both sets to N sentences for fd."
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the reverse LM and of --fd-n.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the reverse LM and of --fd-n.")
 @click.option(
     "--lm-recipe-set",
     "recipe_sets",
@@ -320,13 +326,17 @@ cli.add_command(report)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run ``tge`` and return its exit code (also used by the console script)."""
+    """Run ``tge`` and return its exit code (also used by the console script).
+
+    User errors exit 2 with the message alone; ``--debug`` adds the traceback but keeps the code.
+    """
     from textgen_eval.core.errors import TextgenEvalError
 
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
         code = cli.main(args=args, prog_name="tge", standalone_mode=False)
+        sys.stdout.flush()
     except click.exceptions.Abort:
         click.echo("tge: interrupted", err=True)
         return 130
@@ -335,12 +345,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except TextgenEvalError as exc:
         if debug:
-            raise
+            traceback.print_exc()
         click.echo(f"tge: error: {exc}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("tge: interrupted", err=True)
         return 130
+    except OSError as exc:
+        if debug:
+            traceback.print_exc()
+        return _environment_error(exc)
     except Exception as exc:
         if debug:
             raise
@@ -351,6 +365,29 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     return code if isinstance(code, int) else 0
+
+
+#: Errors of the machine, not of tge: a full disk, a read-only or vanished file system.
+ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG})
+
+
+def _environment_error(exc: OSError) -> int:
+    """A closed pipe ends quietly (``tge ... | head``); a full disk is exit 2 naming the file."""
+    if exc.errno == errno.EPIPE:
+        with contextlib.suppress(OSError):  # nothing more can reach the reader; no flush error at exit
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    if exc.errno in ENVIRONMENT_ERRNOS:
+        where = exc.filename or "standard output"
+        click.echo(f"tge: error: cannot write {where}: {exc.strerror}", err=True)
+        return 2
+    click.echo(
+        f"tge: internal error: {type(exc).__name__}: {exc}\n"
+        "This is a bug in textgen_eval; rerun with --debug for the traceback and report it.",
+        err=True,
+    )
+    return 1
 
 
 def entry_point() -> None:

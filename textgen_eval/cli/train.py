@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from textgen_eval.cli.params import SEED, FiniteFloat
+
 
 @click.command()
 @click.argument("model", metavar="MODEL")
@@ -33,7 +35,7 @@ import click
 )
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out from its checkpoint.")
 @click.option("--device", help="auto, cpu, cuda or cuda:N (overrides runner.device).")
-@click.option("--seed", type=int, help="Overrides runner.seed.")
+@click.option("--seed", type=SEED, help="Overrides runner.seed.")
 @click.option(
     "--max-steps",
     type=click.IntRange(min=1),
@@ -84,9 +86,9 @@ def train(
 @click.argument("model_dir", type=click.Path(path_type=Path))
 @click.option("-n", "n", type=click.IntRange(min=1), required=True, help="Number of sentences.")
 @click.option(
-    "--temperature", type=click.FloatRange(min=0.0), default=1.0, show_default=True, help="0 = greedy."
+    "--temperature", type=FiniteFloat(min=0.0), default=1.0, show_default=True, help="0 = greedy."
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option(
     "--max-len",
     type=click.IntRange(min=1),

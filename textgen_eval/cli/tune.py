@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from textgen_eval.cli.params import SEED, FiniteFloat
+
 
 def _say(message: str) -> None:
     click.echo(f"tge: {message}", err=True)
@@ -58,10 +60,10 @@ def _say(message: str) -> None:
     "default 1000, 0 = all.",
 )
 @click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seeds the drawn configs and trial seeds."
+    "--seed", type=SEED, default=0, show_default=True, help="Seeds the drawn configs and trial seeds."
 )
 @click.option(
-    "--trial-timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds; a longer trial fails."
+    "--trial-timeout", type=FiniteFloat(min=0, min_open=True), help="Seconds; a longer trial fails."
 )
 @click.option(
     "--workers", type=click.IntRange(min=1), help="Worker processes (default: one per GPU, else 1)."

@@ -7,8 +7,10 @@ error that lists the valid ones, a value of the wrong type names the key and the
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import math
 import sys
 import types
 import typing
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar, Union
 
 from textgen_eval.core.errors import ConfigError, InputError
+from textgen_eval.core.seeding import MAX_SEED
 
 T = TypeVar("T")
 
@@ -63,28 +66,45 @@ def coerce(value: object, tp: Any, *, key: str) -> object:
             return value.lower() in ("true", "yes", "1")
         raise ConfigError(f"{key}: expected true or false, got {value!r}")
     if tp is int:
+        number: int | None = None
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str):
-            try:
-                return int(value.replace("_", ""))
-            except ValueError:
-                pass
-        raise ConfigError(f"{key}: expected an integer, got {value!r}")
+            number = value
+        elif isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                number = int(value.replace("_", ""))
+        if number is None:
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return checked_int(number, key=key)
     if tp is float:
+        real: float | None = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                pass
-        raise ConfigError(f"{key}: expected a number, got {value!r}")
+            real = float(value) if abs(value) < 1e308 else math.inf
+        elif isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                real = float(value)
+        if real is None:
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        if not math.isfinite(real):
+            raise ConfigError(f"{key}: {value!r} is not a finite number; expected a finite number")
+        return real
     if tp is str:
         if isinstance(value, str):
             return value
         raise ConfigError(f"{key}: expected a string, got {value!r}")
     raise ConfigError(f"{key}: unsupported setting type {_type_name(tp)}")
+
+
+#: Integer settings are 64-bit in torch and NumPy; larger values are refused, not overflowed.
+MAX_INT = 2**63 - 1
+
+
+def checked_int(number: int, *, key: str) -> int:
+    """An integer setting in range: |n| ≤ 2⁶³ − 1, and a seed (``*seed``) in 0 … 2³² − 1."""
+    if key.rsplit(".", 1)[-1].endswith("seed") and not 0 <= number <= MAX_SEED:
+        raise ConfigError(f"{key}: {number} is not a valid seed; expected an integer from 0 to {MAX_SEED}")
+    if abs(number) > MAX_INT:
+        raise ConfigError(f"{key}: {number} is too large; expected an integer of at most {MAX_INT}")
+    return number
 
 
 def field_types(cls: type) -> dict[str, Any]:

@@ -7,6 +7,11 @@ import random
 from typing import Any
 
 
+#: Seeds are 0 … 2³² − 1 everywhere (NumPy's legacy seeding takes no more; every CLI option and
+#: ``*.seed`` setting is checked against this range).
+MAX_SEED = 2**32 - 1
+
+
 def seed_everything(seed: int, *, deterministic: bool = False) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) with ``seed``.
 

@@ -304,6 +304,18 @@ class TrainResult:
             "stages": [s.to_dict() for s in self.stages],
         }
 
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any]) -> TrainResult:
+        """The inverse of :meth:`to_dict` (a finished run's ``result.json``)."""
+        fields = {k: payload[k] for k in ("steps", "epochs", "best", "best_step", "stopped", "elapsed")}
+        stages = tuple(StageResult(**stage) for stage in payload.get("stages", ()))
+        return cls(
+            **fields,
+            evaluations=list(payload.get("evaluations", ())),
+            resumed_from=payload.get("resumed_from"),
+            stages=stages,
+        )
+
 
 @dataclass(frozen=True)
 class RunnerConfig:

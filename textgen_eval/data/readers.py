@@ -8,8 +8,11 @@ sentence); a trailing newline never creates one.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,23 +21,53 @@ from textgen_eval.core.errors import InputError
 RawReader = Callable[[Path, str, "str | None", str], list[str]]
 
 
-def decode_utf8(path: Path) -> str:
-    """Read ``path`` as UTF-8 text (a BOM is dropped), refusing binary or mis-encoded content."""
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory; expected a text file with one sentence per line")
+#: Input is read in chunks of this size and refused at the first NUL byte, so an unbounded
+#: binary stream (``/dev/zero``) costs one chunk, not all memory.
+READ_CHUNK = 1 << 20
+
+
+def check_input_path(path: Path, *, what: str = "file") -> os.stat_result:
+    """``os.stat`` of an input, with a message naming the file for every way it can be missing."""
     try:
-        data = path.read_bytes()
+        return os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise InputError(f"{path}: is a broken symlink (its target is missing)") from None
+        raise InputError(f"{path}: {what} not found") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(f"{path}: is a symlink loop; expected a {what}") from None
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+def read_bounded(path: Path) -> bytes:
+    """The bytes of ``path``, read in chunks; the first NUL byte stops the read with an error."""
+    parts: list[bytes] = []
+    offset = 0
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(READ_CHUNK):
+                nul = chunk.find(b"\x00")
+                if nul >= 0:
+                    data = b"".join(parts) + chunk[:nul]
+                    line, _ = _position(data, offset + nul)
+                    raise InputError(
+                        f"{path}: looks like a binary file (NUL byte at line {line}, byte offset "
+                        f"{offset + nul}); expected UTF-8 text"
+                    )
+                parts.append(chunk)
+                offset += len(chunk)
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from exc
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        line, column = _position(data, nul)
-        raise InputError(
-            f"{path}: looks like a binary file (NUL byte at line {line}, byte offset {nul}); "
-            "expected UTF-8 text"
-        )
+    return b"".join(parts)
+
+
+def decode_utf8(path: Path) -> str:
+    """Read ``path`` as UTF-8 text (a BOM is dropped), refusing binary or mis-encoded content."""
+    info = check_input_path(path)
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{path}: is a directory; expected a text file with one sentence per line")
+    data = read_bounded(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -89,8 +122,21 @@ def read_jsonl(path: Path, text: str, field: str | None, option: str) -> list[st
                 f"{path}: line {number}: no field {key!r} (fields: {', '.join(map(repr, record))}); "
                 f"choose one with {option}"
             )
-        out.append(as_sentence(record[key], f"{path}: line {number}: field {key!r}"))
+        sentence = as_sentence(record[key], f"{path}: line {number}: field {key!r}")
+        out.append(_check_encodable(path, number, sentence))
     return out
+
+
+def _check_encodable(path: Path, number: int, value: str) -> str:
+    """A JSON ``\\ud800``-style escape decodes to a lone surrogate, which is not text."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(
+            f"{path}: line {number}: the string holds a lone surrogate (U+{ord(value[exc.start]):04X}, "
+            "from a \\u escape); expected valid Unicode text"
+        ) from None
+    return value
 
 
 def as_sentence(value: object, where: str) -> str:
@@ -103,7 +149,14 @@ def as_sentence(value: object, where: str) -> str:
 
 
 def _read_delimited(path: Path, text: str, field: str | None, option: str, delimiter: str) -> list[str]:
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    """One column of a CSV/TSV file; every row must have the header's number of fields.
+
+    A row with more fields than the header (an unquoted delimiter inside a sentence), an
+    unterminated quote, and a quoted field that spans lines (usually a quote never closed) are
+    errors naming the line: none of them may silently change what is scored.
+    """
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    name = "TSV" if delimiter == "\t" else "CSV"
     try:
         header = next(rows)
     except StopIteration:
@@ -112,21 +165,35 @@ def _read_delimited(path: Path, text: str, field: str | None, option: str, delim
         raise InputError(f"{path}: line 1: malformed header ({exc})") from None
     column = field if field is not None else _default_field(header, path, option)
     if column not in header:
-        raise InputError(f"{path}: no column {column!r} (columns: {', '.join(map(repr, header))}); choose one with {option}")
+        raise InputError(
+            f"{path}: no column {column!r} (columns: {', '.join(map(repr, header))}); choose one with {option}"
+        )
     index = header.index(column)
     out: list[str] = []
+    first = rows.line_num + 1
     try:
         for row in rows:
+            last, first = rows.line_num, first
             if not row:
+                first = last + 1
                 continue
-            if index >= len(row):
+            if len(row) != len(header):
                 raise InputError(
-                    f"{path}: line {rows.line_num}: {len(row)} columns, expected at least {index + 1} "
-                    f"(column {column!r})"
+                    f"{path}: line {first}: {len(row)} fields, but the header has {len(header)}; "
+                    f"quote fields that contain {'a tab' if delimiter == chr(9) else 'a comma'} "
+                    f"(expected {name} with {len(header)} fields per row)"
+                )
+            if last != first or "\n" in row[index] or "\r" in row[index]:
+                raise InputError(
+                    f"{path}: lines {first}-{last} are one quoted field; a sentence spans no lines, so a "
+                    f"quote opened on line {first} is probably never closed"
                 )
             out.append(row[index])
+            first = last + 1
     except csv.Error as exc:
-        raise InputError(f"{path}: line {rows.line_num}: malformed row ({exc})") from None
+        raise InputError(
+            f"{path}: line {first}: malformed row ({exc}); an unterminated quote opened on line {first}?"
+        ) from None
     return out
 
 

@@ -41,11 +41,12 @@ def read_texts(
         texts = read_hf(spec, field, option)
     else:
         path = Path(spec)
-        if not path.exists() and allow_bundle and spec.partition(":")[0] in list_bundles():
+        present = os.path.lexists(path)  # a broken link or a loop is reported by the reader
+        if not present and allow_bundle and spec.partition(":")[0] in list_bundles():
             name, _, split = spec.partition(":")
             path = resolve_bundle(name).split(split or "test")
             label = f"bundled:{name}/{split or 'test'}"
-        elif not path.exists():
+        elif not present:
             bundles = list_bundles()
             hint = f" and not a bundled corpus ({', '.join(bundles)})" if allow_bundle and bundles else ""
             raise InputError(f"{spec}: file not found{hint}")

@@ -63,6 +63,10 @@ class Score:
         return "↑" if self.direction == "higher" else "↓"
 
 
+#: The largest n-gram order of bleu-N, self-bleu-N and unique-ngrams-N (docs/metrics.md).
+MAX_NGRAM_ORDER = 100
+
+
 class MetricBase(ABC):
     """What every metric has, whatever it scores: a name, a direction, an optional order, a
     modality, and :meth:`make_score`. Subclass :class:`Metric` (text samples) or
@@ -84,14 +88,18 @@ class MetricBase(ABC):
     needs_resources: ClassVar[bool] = False
     #: Whether the metric takes an integer order: registered as ``name``, used as ``name-N``.
     ordered: ClassVar[bool] = False
+    #: The largest order accepted (an n-gram order beyond any sentence's length only costs time).
+    max_order: ClassVar[int] = MAX_NGRAM_ORDER
 
     def __init__(self, order: int | None = None) -> None:
         cls = type(self)
         if cls.ordered:
             if order is None:
                 raise ConfigError(f"metric '{cls.name}-N' needs an order, e.g. '{cls.name}-4'")
-            if isinstance(order, bool) or not isinstance(order, int) or order < 1:
-                raise ConfigError(f"invalid order {order!r} for '{cls.name}-N': expected an integer ≥ 1")
+            if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= cls.max_order:
+                raise ConfigError(
+                    f"invalid order {order!r} for '{cls.name}-N': expected an integer from 1 to {cls.max_order}"
+                )
             self.order = order
             self.name = f"{cls.name}-{order}"
         elif order is not None:

@@ -76,6 +76,7 @@ class PredictiveNLL(_ClassifierMetric):
 class ExpectedCalibrationError(_ClassifierMetric):
     name = "ece"
     ordered = True
+    max_order = 10_000  # confidence bins
     direction: ClassVar[Direction] = "lower"
     description = "expected calibration error with N equal-width confidence bins (ece-15)"
     citation = "Guo et al. 2017"

@@ -82,6 +82,7 @@ class NegElbo(_ImageMetric):
 class ImportanceWeightedNLL(_ImageMetric):
     name = "nll-iw"
     ordered = True
+    max_order = 1_000_000  # importance samples per image
     description = "NLL bound −L_K with K importance samples (nll-iw-5000), nats per image"
     citation = "Burda et al. 2016; Sønderby et al. 2016, eq. 12"
 

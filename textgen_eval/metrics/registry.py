@@ -99,12 +99,13 @@ def resolve_any_metric(name: str) -> MetricBase:
         cls = metric_class(match["stem"])
         if not cls.ordered:
             raise ConfigError(f"metric {cls.name!r} takes no order (got {name!r})")
-        order = int(match["order"])
-        if order < 1:
+        digits = match["order"].lstrip("0") or "0"
+        if len(digits) > len(str(cls.max_order)) or not 1 <= int(digits) <= cls.max_order:
             raise ConfigError(
-                f"invalid metric {name!r}: the order must be an integer ≥ 1 (e.g. '{cls.name}-4')"
+                f"invalid metric {name!r}: the order must be an integer from 1 to {cls.max_order} "
+                f"(e.g. '{cls.name}-4')"
             )
-        return cls(order=order)
+        return cls(order=int(digits))
     examples = []
     for stem in metric_registry.names():
         examples.extend([f"{stem}-{k}" for k in (1, 2, 3, 4, 5)] if _is_ordered(stem) else [stem])

@@ -21,6 +21,9 @@ class TrainingData:
     train: Any
     valid: Any | None
     source: dict[str, Any] = field(default_factory=dict)
+    #: The content of the data, not how it was named (digests): a resumed run must be given the
+    #: same (``run.json``'s ``data_identity``).
+    identity: str = ""
 
 
 class TrainingDataSource(Protocol):
@@ -44,7 +47,8 @@ class TextData:
             "train_digest": texts.train_digest,
             "valid": texts.valid_policy,
         }
-        return TrainingData(list(texts.train), list(texts.valid), source)
+        identity = f"text:train@{texts.train_digest},{texts.valid_policy}"
+        return TrainingData(list(texts.train), list(texts.valid), source, identity)
 
     def from_files(self, train: str, valid: str | None) -> TrainingData:
         from textgen_eval.core.hashing import file_digest
@@ -55,7 +59,13 @@ class TextData:
         source: dict[str, Any] = {"train": train, "valid": valid}
         if not train.startswith("hf:"):
             source["train_digest"] = file_digest(train, 12)
-        return TrainingData(list(train_texts), list(valid_texts) if valid_texts is not None else None, source)
+        if valid and not valid.startswith("hf:"):
+            source["valid_digest"] = file_digest(valid, 12)
+        identity = "text:" + ",".join(
+            f"{role}@{text_digest(texts)}" for role, texts in (("train", train_texts), ("valid", valid_texts))
+        )
+        valid_list = list(valid_texts) if valid_texts is not None else None
+        return TrainingData(list(train_texts), valid_list, source, identity)
 
 
 class ImageData:
@@ -66,7 +76,7 @@ class ImageData:
         from textgen_eval.data.images import resolve_image_bundle
 
         resolved = resolve_image_bundle(bundle)
-        return TrainingData(resolved.train, resolved.valid, resolved.source())
+        return TrainingData(resolved.train, resolved.valid, resolved.source(), image_identity(resolved))
 
     def from_files(self, train: str, valid: str | None) -> TrainingData:
         from pathlib import Path
@@ -84,7 +94,26 @@ class ImageData:
             "train": train_split.describe(),
             "valid": valid_split.describe() if valid_split is not None else None,
         }
-        return TrainingData(train_split, valid_split, source)
+        return TrainingData(train_split, valid_split, source, image_identity(train_split, valid_split))
+
+
+def text_digest(texts: Sequence[str] | None) -> str:
+    """A digest of sentences as read (so a path's spelling or a file's line endings do not count)."""
+    import hashlib
+
+    if texts is None:
+        return "none"
+    digest = hashlib.sha256()
+    for line in texts:
+        digest.update(line.encode("utf-8", "surrogatepass") + b"\n")
+    return digest.hexdigest()[:12]
+
+
+def image_identity(train: Any, valid: Any | None = None) -> str:
+    """The pixel digests of an image bundle's train and valid splits (or of two split files)."""
+    if hasattr(train, "train"):  # an ImageBundle
+        train, valid = train.train, train.valid
+    return f"image:train@{train.digest},valid@{valid.digest if valid is not None else 'none'}"
 
 
 modality_registry: Registry[TrainingDataSource] = Registry("modality")

@@ -21,6 +21,15 @@ from textgen_eval.core.models import model_class
 from textgen_eval.core.training import CHECKPOINT, MODEL_DIR, RESULT
 from textgen_eval.generators.registry import load_generator
 from textgen_eval.pipelines.modalities import TrainingData, training_data
+from textgen_eval.pipelines.rundir import (
+    RunState,
+    clear_failed_start,
+    describe_foreign,
+    recorded_identity,
+    remove_if_created,
+    run_lock,
+    run_state,
+)
 from textgen_eval.training import Runner, RunnerConfig, TrainResult
 from textgen_eval.training.callbacks import ProgressBar
 
@@ -31,9 +40,16 @@ __all__ = ["MODEL_DIR", "TrainSummary", "fit_model", "resolve_config", "sample_g
 class TrainSummary:
     out: Path
     result: TrainResult
+    #: ``--resume`` of a run that had already finished: nothing was trained or changed.
+    finished: bool = False
 
     def describe(self) -> str:
         r = self.result
+        if self.finished:
+            return (
+                f"{self.out} is a finished run ({r.steps} steps, stopped: {r.stopped}); nothing to resume, "
+                f"nothing changed; its model is {self.out / MODEL_DIR}"
+            )
         best = f", best {r.best:.4f} at step {r.best_step}" if r.best is not None else ""
         stages = ""
         if len(r.stages) > 1:
@@ -70,27 +86,78 @@ def train_model(
     command: Sequence[str] | None = None,
     max_steps: int | None = None,
 ) -> TrainSummary:
-    """``tge train MODEL``: resolve the config, read the data, train, save the model."""
+    """``tge train MODEL``: resolve the config, read the data, train, save the model.
+
+    Everything is validated before anything is written; the run directory is locked for the
+    whole command (docs/reliability.md, "run directories").
+    """
     out = Path(out)
     configs = resolve_config(kind, config_path, overrides)
-    if out.exists() and any(out.iterdir()) and not resume:
-        raise ConfigError(
-            f"--out {out} already holds a run; pass --resume to continue it or choose an empty directory"
-        )
-    if resume and not (out / CHECKPOINT).is_file():
-        raise ConfigError(f"--resume: {out} has no {CHECKPOINT} to resume from")
     data = training_data(model_class(kind).modality, bundle=bundle, train=train_path, valid=valid_path)
-    _, result = fit_model(
-        kind,
-        configs,
-        data,
-        out=out,
-        resume=resume,
-        progress=progress,
-        command=command,
-        max_steps=max_steps,
-    )
+    existed = out.exists()
+    try:
+        with run_lock(out):
+            state = run_state(out)
+            if resume and state == "finished":
+                return TrainSummary(out, read_result(out), finished=True)
+            fresh = _check_start(out, state, resume=resume, identity=data.identity)
+            _, result = fit_model(
+                kind,
+                configs,
+                data,
+                out=out,
+                resume=not fresh,
+                progress=progress,
+                command=command,
+                max_steps=max_steps,
+            )
+    finally:
+        remove_if_created(out, existed)
     return TrainSummary(out, result)
+
+
+def _check_start(out: Path, state: RunState, *, resume: bool, identity: str) -> bool:
+    """Whether the run starts from scratch; refuse, naming the command that goes on, otherwise."""
+    if state == "foreign":
+        raise ConfigError(
+            f"--out {out} is not empty and holds no tge run ({describe_foreign(out)}); "
+            "choose a new or empty directory"
+        )
+    if not resume:
+        if state in ("absent", "empty"):
+            return True
+        if state == "unstarted":
+            raise ConfigError(
+                f"--out {out} holds a run that stopped before its first checkpoint; rerun the same "
+                "command with --resume to start it again from the beginning, or choose another --out"
+            )
+        if state == "finished":
+            raise ConfigError(f"--out {out} holds a finished run ({RESULT}); choose another --out")
+        raise ConfigError(
+            f"--out {out} holds an interrupted run; continue it with the same command and --resume, "
+            "or choose another --out"
+        )
+    if state in ("absent", "empty"):
+        raise ConfigError(f"--resume: {out} holds no run to resume; drop --resume to start one")
+    recorded = recorded_identity(out)
+    if recorded is not None and recorded != identity:
+        raise ConfigError(
+            f"--resume: {out} was trained on other data ({recorded}) than given now ({identity}); "
+            "resume with the run's own --data / --train / --valid"
+        )
+    if state == "unstarted":
+        clear_failed_start(out)
+        return True
+    return False
+
+
+def read_result(out: Path) -> TrainResult:
+    """The ``result.json`` of a finished run."""
+    try:
+        payload = json.loads((out / RESULT).read_text(encoding="utf-8"))
+        return TrainResult.from_dict(payload)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{out / RESULT}: unreadable result of a finished run ({exc})") from None
 
 
 def fit_model(
@@ -116,7 +183,12 @@ def fit_model(
         task_config={name: to_dict(cfg) for name, cfg in model_configs.items()},
         command=command,
         max_steps=max_steps,
-        info={"model": cls.name, "modality": cls.modality, "data": data.source},
+        info={
+            "model": cls.name,
+            "modality": cls.modality,
+            "data": data.source,
+            "data_identity": data.identity,
+        },
     )
     result = model.fit(data.train, data.valid, runner, resume=resume)
     if save:
