@@ -66,7 +66,7 @@ def test_train_and_evaluate_a_ladder_vae_on_binarized_mnist(tge, tmp_path: Path)
     for args, message in (
         (["-m", "bleu-4"], "scores text samples, not image models"),
         (["--fast"], "--fast: text-metric options"),
-        (["-m", "nll-iw-0"], "the order must be an integer ≥ 1"),
+        (["-m", "nll-iw-0"], "the order must be an integer from 1 to"),
     ):
         bad = tge("evaluate", out, "--n-eval", "20", *args)
         assert bad.code == 2 and message in bad.err and "Traceback" not in bad.err, bad.err

@@ -423,7 +423,7 @@ def test_train_and_sample_cli(tmp_path: Path) -> None:
     assert first.out.splitlines() == (tmp_path / "s.txt").read_text().splitlines()
     assert len(first.out.splitlines()) == 7
     again = run_subprocess("train", "lm", "--train", str(train), "--out", str(out))
-    assert again.code == 2 and "--resume" in again.err
+    assert again.code == 2 and "holds a finished run" in again.err and "--resume" not in again.err
     bad = run_subprocess("sample", str(tmp_path), "-n", "2")
     assert bad.code == 2 and "config.json" in bad.err
 

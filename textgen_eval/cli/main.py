@@ -17,9 +17,8 @@ from typing import Any
 
 import click
 
-from textgen_eval.cli.params import SEED, FiniteFloat
-
 from textgen_eval import __version__
+from textgen_eval.cli.params import SEED, FiniteFloat
 
 PRESETS = ("full", "texygen-fast", "textgan")
 

@@ -85,9 +85,7 @@ def train(
 @click.command()
 @click.argument("model_dir", type=click.Path(path_type=Path))
 @click.option("-n", "n", type=click.IntRange(min=1), required=True, help="Number of sentences.")
-@click.option(
-    "--temperature", type=FiniteFloat(min=0.0), default=1.0, show_default=True, help="0 = greedy."
-)
+@click.option("--temperature", type=FiniteFloat(min=0.0), default=1.0, show_default=True, help="0 = greedy.")
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option(
     "--max-len",
@@ -129,9 +127,7 @@ def sample(
 
         if output is None:
             raise ConfigError("image samples need --output FILE.npy (a PNG grid is written beside it)")
-        files = sample_image_model(
-            model_dir, n, seed=seed, output=output, binary=binary, protected=protected
-        )
+        files = sample_image_model(model_dir, n, seed=seed, output=output, binary=binary, protected=protected)
         click.echo(f"wrote {n} images to {files['npy']} and {files['png']}", err=True)
         return
     if binary:

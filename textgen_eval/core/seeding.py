@@ -6,7 +6,6 @@ import os
 import random
 from typing import Any
 
-
 #: Seeds are 0 … 2³² − 1 everywhere (NumPy's legacy seeding takes no more; every CLI option and
 #: ``*.seed`` setting is checked against this range).
 MAX_SEED = 2**32 - 1

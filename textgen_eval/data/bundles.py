@@ -33,6 +33,8 @@ def bundled_data_dir() -> Path:
 class Bundle:
     name: str
     path: Path
+    #: Set when a directory shadowed a bundled corpus of the same name (said in the output).
+    note: str | None = None
 
     def split(self, split: str) -> Path:
         if split not in SPLITS:
@@ -64,16 +66,34 @@ def list_bundles() -> list[str]:
 
 
 def resolve_bundle(name: str) -> Bundle:
-    """A bundle by name, or a directory path that has the bundle layout."""
+    """A bundle directory (``train.txt``, ``[valid.txt]``, ``test.txt``) or a bundled corpus name.
+
+    An existing directory wins over a bundled name (the bundle's ``note`` then says so); a
+    directory without ``test.txt`` is an error naming the directory, not "no bundled corpus".
+    """
     as_path = Path(name)
-    if as_path.is_dir() and (as_path / "test.txt").is_file():
-        return Bundle(as_path.name, as_path)
     root = bundled_data_dir()
-    path = root / name
-    if not (path / "test.txt").is_file():
-        known = ", ".join(list_bundles()) or "none found"
-        raise InputError(f"no bundled corpus called {name!r} (bundles in {root}: {known})")
-    return Bundle(name, path)
+    bundled = root / name if name and Path(name).name == name else None
+    is_bundled = bundled is not None and (bundled / "test.txt").is_file()
+    if as_path.is_dir():
+        if not (as_path / "test.txt").is_file():
+            raise InputError(
+                f"--bundle {name}: the directory {as_path} has no test.txt; a bundle directory holds "
+                "train.txt, [valid.txt] and test.txt, one sentence per line"
+            )
+        note = None
+        if is_bundled and as_path.resolve() != bundled.resolve():  # type: ignore[union-attr]
+            note = (
+                f"--bundle {name}: using the directory {as_path.resolve()}, not the bundled corpus of the "
+                f"same name (pass {bundled} to use that one)"
+            )
+        return Bundle(as_path.name, as_path, note)
+    if is_bundled:
+        return Bundle(name, bundled)  # type: ignore[arg-type]
+    known = ", ".join(list_bundles()) or "none found"
+    raise InputError(
+        f"--bundle {name}: neither a directory nor a bundled corpus (bundled corpora in {root}: {known})"
+    )
 
 
 def bundle_reference(spec: str) -> str:

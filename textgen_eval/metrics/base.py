@@ -97,8 +97,9 @@ class MetricBase(ABC):
             if order is None:
                 raise ConfigError(f"metric '{cls.name}-N' needs an order, e.g. '{cls.name}-4'")
             if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= cls.max_order:
+                limit = cls.max_order
                 raise ConfigError(
-                    f"invalid order {order!r} for '{cls.name}-N': expected an integer from 1 to {cls.max_order}"
+                    f"invalid order {order!r} for '{cls.name}-N': expected an integer from 1 to {limit}"
                 )
             self.order = order
             self.name = f"{cls.name}-{order}"

@@ -42,6 +42,12 @@ class NpyFeaturizer:
     def __init__(self, samples_path: str, references_path: str) -> None:
         self.paths = {"samples": Path(samples_path), "references": Path(references_path)}
         self.arrays = {role: self._load(path) for role, path in self.paths.items()}
+        dims = {role: arr.shape[1] for role, arr in self.arrays.items()}
+        if dims["samples"] != dims["references"]:
+            raise InputError(
+                f"--featurizer npy: {self.paths['samples']} has {dims['samples']} feature columns but "
+                f"{self.paths['references']} has {dims['references']}; both must come from one featurizer"
+            )
         self._signature = "npy-" + "-".join(file_digest(str(p), 8) for p in self.paths.values())
 
     @staticmethod
@@ -50,11 +56,21 @@ class NpyFeaturizer:
             raise InputError(f"{path}: features file not found (--featurizer npy:SAMPLES.npy,REFERENCES.npy)")
         try:
             arr = np.load(path, allow_pickle=False)
-        except ValueError as exc:
+        except (ValueError, OSError, EOFError) as exc:
             raise InputError(f"{path}: not a NumPy .npy array ({exc})") from None
         if arr.ndim != 2:
             raise InputError(f"{path}: expected a 2-D (n, d) array, got shape {arr.shape}")
-        return np.asarray(arr, dtype=np.float64)
+        if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+            raise InputError(f"{path}: expected real numbers, got dtype {arr.dtype}")
+        arr = np.asarray(arr, dtype=np.float64)
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            row, col = (int(i) for i in np.argwhere(bad)[0])
+            raise InputError(
+                f"{path}: NaN or infinity at row {row + 1}, column {col + 1} ({int(bad.sum())} such values); "
+                "expected finite features"
+            )
+        return arr
 
     @property
     def signature(self) -> str:

@@ -23,9 +23,10 @@ def _as_features(x: object, name: str) -> np.ndarray:
     if arr.ndim != 2:
         raise MetricError(f"{name}: expected a 2-D (n, d) array of features, got shape {arr.shape}")
     if arr.shape[0] < 2:
-        raise MetricError(f"{name}: the Fréchet Distance needs at least 2 vectors, got {arr.shape[0]}")
+        raise MetricError(f"the Fréchet Distance needs at least 2 vectors; {name} have {arr.shape[0]}")
     if not np.isfinite(arr).all():
-        raise MetricError(f"{name}: features contain NaN or infinity")
+        row = int(np.argwhere(~np.isfinite(arr))[0][0])
+        raise MetricError(f"{name} contain NaN or infinity (first in row {row + 1})")
     return arr
 
 
@@ -44,15 +45,23 @@ def trace_sqrt_product(f1: np.ndarray, f2: np.ndarray) -> float:
     return float(np.sqrt(np.clip(ev, 0.0, None)).sum())
 
 
-def frechet_distance(features_a: object, features_b: object) -> float:
+def frechet_distance(
+    features_a: object,
+    features_b: object,
+    *,
+    names: tuple[str, str] = ("the first feature set", "the second feature set"),
+) -> float:
     """FD between the Gaussians fitted to two ``(n, d)`` feature arrays (unbiased covariances).
 
+    ``names`` say in messages what the two sets are (e.g. "the samples' features").
     Raises :class:`MetricError` on bad shapes, non-finite values, or a clearly negative result.
     """
-    a = _as_features(features_a, "features_a")
-    b = _as_features(features_b, "features_b")
+    a = _as_features(features_a, names[0])
+    b = _as_features(features_b, names[1])
     if a.shape[1] != b.shape[1]:
-        raise MetricError(f"feature dimensions differ: {a.shape[1]} vs {b.shape[1]}")
+        raise MetricError(
+            f"feature dimensions differ: {names[0]} have {a.shape[1]}, {names[1]} have {b.shape[1]}"
+        )
     mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
     f_a = (a - mu_a) / np.sqrt(a.shape[0] - 1)
     f_b = (b - mu_b) / np.sqrt(b.shape[0] - 1)

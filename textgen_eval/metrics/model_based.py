@@ -53,6 +53,11 @@ class FrechetDistance(Metric):
     ) -> Score:
         if references is None:
             raise MetricError("fd needs references")
+        for role, texts in (("samples", samples), ("references", references)):
+            if len(texts) < 2:
+                raise MetricError(
+                    f"fd needs at least 2 {role} (a covariance of one vector is undefined); got {len(texts)}"
+                )
         resources = require_resources(context, self.name)
         featurizer = resources.featurizer(context.get("featurizer"))
         fa = featurizer.features(list(samples), role="samples")
@@ -73,7 +78,9 @@ class FrechetDistance(Metric):
                 f"fd: {len(fa):,} samples vs {len(fb):,} references; FD is biased by set size, so compare "
                 "models only at equal n (--fd-n N subsamples both sets)"
             )
-        value = frechet_distance(fa, fb)
+        value = frechet_distance(
+            fa, fb, names=(f"the samples' features ({featurizer.signature})", "the references' features")
+        )
         settings = {
             "feat": featurizer.signature,
             "n": len(fa),

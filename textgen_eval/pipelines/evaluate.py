@@ -185,6 +185,15 @@ def evaluate(
                 f"no --reference given: using the {'bundled ' if refs.label.startswith('bundled:') else ''}"
                 f"reference {refs.label} ({len(refs):,} sentences{origin})"
             )
+    if refs is not None and list(hyps) == list(refs):
+        notes.append(
+            "warning: the samples are the references, line for line (BLEU 1, FD 0 and self-BLEU of the "
+            "reference itself are then expected); was the same file given twice?"
+        )
+    if needs_refs or any(type(m).needs_resources for m in instances):
+        shadow = resolve_bundle(bundle).note
+        if shadow:
+            notes.append(shadow)
     if hyps.n_empty:
         notes.append(
             f"{hyps.n_empty} of {len(hyps)} samples are empty and are scored as empty sentences "

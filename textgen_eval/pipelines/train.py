@@ -18,7 +18,7 @@ from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.files import atomic_write_text
 from textgen_eval.core.model import Model
 from textgen_eval.core.models import model_class
-from textgen_eval.core.training import CHECKPOINT, MODEL_DIR, RESULT
+from textgen_eval.core.training import MODEL_DIR, RESULT
 from textgen_eval.generators.registry import load_generator
 from textgen_eval.pipelines.modalities import TrainingData, training_data
 from textgen_eval.pipelines.rundir import (
