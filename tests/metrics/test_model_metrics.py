@@ -220,8 +220,28 @@ def test_corrupted_cache_entry_is_rebuilt_with_a_note(tiny_bundle: Path, tmp_pat
     (entry,) = _bundle_cache_entries(tmp_path / "cache")
     (entry / "weights.pt").write_bytes(b"garbage")
     second = evaluate(SAMPLES, **kw)
-    assert any("unreadable and is rebuilt" in note for note in second.notes)
+    assert any("failed its check and is rebuilt" in note for note in second.notes)
     assert second["lm-score"].value == first["lm-score"].value, "the rebuilt model is the same model"
+
+
+def test_cache_entry_with_flipped_bytes_is_caught_by_its_content_hash(
+    tiny_bundle: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """One flipped byte inside the weights still loads; the recorded hash catches it."""
+    monkeypatch.setenv("TGE_CACHE_DIR", str(tmp_path / "cache"))
+    kw = {"bundle": str(tiny_bundle), "metrics": "lm-score", "recipe_overrides": TINY_RECIPE}
+    first = evaluate(SAMPLES, **kw)
+    (entry,) = _bundle_cache_entries(tmp_path / "cache")
+    weights = entry / "weights.pt"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    weights.write_bytes(bytes(data))
+    second = evaluate(SAMPLES, **kw)
+    assert any("content hash mismatch in weights.pt" in note for note in second.notes), second.notes
+    assert second.settings["reference_lm_cache"] == "built"
+    assert second["lm-score"].value == first["lm-score"].value
+    third = evaluate(SAMPLES, **kw)
+    assert third.settings["reference_lm_cache"] == "warm" and not any("rebuilt" in n for n in third.notes)
 
 
 def test_bad_inputs_exit_2_with_clear_messages(tge, tiny_bundle: Path, tmp_path: Path) -> None:

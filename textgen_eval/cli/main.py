@@ -189,6 +189,7 @@ def evaluate(
     from textgen_eval.core.errors import ConfigError
     from textgen_eval.core.output import check_output, write_output
     from textgen_eval.pipelines.evaluate import evaluate as run_evaluate
+    from textgen_eval.pipelines.rundir import enclosing_run, run_lock
     from textgen_eval.pipelines.evaluate_model import (
         evaluate_model,
         is_model_directory,
@@ -219,15 +220,17 @@ def evaluate(
             fast=fast, lm=lm, featurizer=featurizer, fd_n=fd_n, reference=reference, recipes=recipe_sets
         )
         source = click.get_current_context().get_parameter_source("n_samples")
-        result = evaluate_image_model(
-            samples,
-            metrics=",".join(metric_lists) if metric_lists else None,
-            bundle=bundle,
-            n_eval=n_eval,
-            seed=seed,
-            samples=DEFAULT_IMAGE_SAMPLES if source == click.core.ParameterSource.DEFAULT else n_samples,
-            trained_bundle=trained_bundle(samples),
-        )
+        run_dir = enclosing_run(Path(samples) / "samples.npy")  # where the image samples go
+        with run_lock(run_dir) if run_dir is not None else contextlib.nullcontext():  # samples go beside it
+            result = evaluate_image_model(
+                samples,
+                metrics=",".join(metric_lists) if metric_lists else None,
+                bundle=bundle,
+                n_eval=n_eval,
+                seed=seed,
+                samples=DEFAULT_IMAGE_SAMPLES if source == click.core.ParameterSource.DEFAULT else n_samples,
+                trained_bundle=trained_bundle(samples),
+            )
     elif is_model_directory(samples):
         if n_eval is not None:
             raise ConfigError("--n-eval applies to image models; text models draw --samples sentences")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from textgen_eval.cli.params import SEED, FiniteFloat
+
+if TYPE_CHECKING:  # pragma: no cover
+    from textgen_eval.core.output import Protected
 
 
 @click.command()
@@ -112,16 +117,38 @@ def sample(
     """Draw N sentences from a trained generator (a `tge train` run directory or model directory),
     or N images from an image model (--output X.npy; a PNG grid is written beside it)."""
     from textgen_eval.core.errors import ConfigError
-    from textgen_eval.core.output import check_output, write_output
-    from textgen_eval.pipelines.evaluate_model import is_model_directory, model_modality
+    from textgen_eval.core.output import check_output
+    from textgen_eval.pipelines.evaluate_model import is_model_directory
     from textgen_eval.pipelines.inputs import model_inputs
-    from textgen_eval.pipelines.train import sample_generator
+    from textgen_eval.pipelines.rundir import enclosing_run, run_lock
 
     if not is_model_directory(model_dir):
         raise ConfigError(f"{model_dir}: not a trained model (no config.json in it or in its model/)")
     protected = model_inputs(model_dir)
     if output is not None:
         check_output(output, protected)
+    run_dir = enclosing_run(output) if output is not None else None
+    with run_lock(run_dir) if run_dir is not None else contextlib.nullcontext():
+        _sample(model_dir, n, temperature, seed, max_len, output, binary, no_progress, protected)
+
+
+def _sample(
+    model_dir: Path,
+    n: int,
+    temperature: float,
+    seed: int,
+    max_len: int,
+    output: Path | None,
+    binary: bool,
+    no_progress: bool,
+    protected: list[Protected],
+) -> None:
+    """`tge sample`'s work, run while a run directory that receives the output is locked."""
+    from textgen_eval.core.errors import ConfigError
+    from textgen_eval.core.output import write_output
+    from textgen_eval.pipelines.evaluate_model import model_modality
+    from textgen_eval.pipelines.train import sample_generator
+
     if model_modality(model_dir) == "image":
         from textgen_eval.pipelines.evaluate_image import sample_image_model
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from textgen_eval.core.errors import ConfigError
+from textgen_eval.core.hashing import text_digest
 from textgen_eval.core.registry import Registry
 
 
@@ -61,8 +62,9 @@ class TextData:
             source["train_digest"] = file_digest(train, 12)
         if valid and not valid.startswith("hf:"):
             source["valid_digest"] = file_digest(valid, 12)
+        pairs = (("train", train_texts), ("valid", valid_texts))
         identity = "text:" + ",".join(
-            f"{role}@{text_digest(texts)}" for role, texts in (("train", train_texts), ("valid", valid_texts))
+            f"{role}@{text_digest(texts) if texts is not None else 'none'}" for role, texts in pairs
         )
         valid_list = list(valid_texts) if valid_texts is not None else None
         return TrainingData(list(train_texts), valid_list, source, identity)
@@ -95,18 +97,6 @@ class ImageData:
             "valid": valid_split.describe() if valid_split is not None else None,
         }
         return TrainingData(train_split, valid_split, source, image_identity(train_split, valid_split))
-
-
-def text_digest(texts: Sequence[str] | None) -> str:
-    """A digest of sentences as read (so a path's spelling or a file's line endings do not count)."""
-    import hashlib
-
-    if texts is None:
-        return "none"
-    digest = hashlib.sha256()
-    for line in texts:
-        digest.update(line.encode("utf-8", "surrogatepass") + b"\n")
-    return digest.hexdigest()[:12]
 
 
 def image_identity(train: Any, valid: Any | None = None) -> str:

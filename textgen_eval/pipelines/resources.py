@@ -122,29 +122,42 @@ class ReferenceResources:
         root = cache_dir() / "reference-lm"
         key = self.cache_key()
         entry = root / key
-        model = self._try_load(entry)
+        model = self._try_load(entry, repair=False)
         if model is not None:
             self.cache_state = "warm"
             return model
         with file_lock(root / f".{key}.lock"):
-            model = self._try_load(entry)  # built by another process while we waited
+            model = self._try_load(entry, repair=True)  # built by another process while we waited?
             if model is not None:
                 self.cache_state = "warm"
                 return model
             self.cache_state = "built"
             return self._build(entry)
 
-    def _try_load(self, entry: Path) -> LSTMLanguageModel | None:
+    def _try_load(self, entry: Path, *, repair: bool) -> LSTMLanguageModel | None:
+        """The cached model, or ``None`` when it is missing, unreadable, or its files' bytes differ
+        from the content hash its ``meta.json`` recorded; with ``repair`` (only under the lock)
+        a bad entry is removed with a note, to be rebuilt."""
         if not entry.exists():
             return None
         try:
             if not (entry / META).is_file():
                 raise InputError(f"{entry}: {META} missing")
+            recorded = _recorded_content(entry)
+            actual = content_hashes(entry)
+            if recorded is None:
+                raise InputError(f"{META} records no content hash (an entry written before they were)")
+            if recorded != actual:
+                changed = sorted(n for n in set(recorded) | set(actual) if recorded.get(n) != actual.get(n))
+                raise InputError(
+                    f"content hash mismatch in {', '.join(changed)}: the cached files were modified"
+                )
             model = LSTMLanguageModel.load(entry)
         except InputError as exc:
-            self.notes.append(f"reference LM cache entry {entry} was unreadable and is rebuilt ({exc})")
-            with contextlib.suppress(OSError):
-                shutil.rmtree(entry)
+            if repair:
+                self.notes.append(f"reference LM cache entry {entry} failed its check and is rebuilt ({exc})")
+                with contextlib.suppress(OSError):
+                    shutil.rmtree(entry)
             return None
         assert isinstance(model, LSTMLanguageModel)
         return model
@@ -172,6 +185,7 @@ class ReferenceResources:
                 "valid": texts.valid_policy,
                 "result": result.to_dict(),
                 "version": __version__,
+                "content": content_hashes(tmp),
             }
             atomic_write_text(tmp / META, json.dumps(meta, indent=2) + "\n")
             tmp.rename(entry)
@@ -228,6 +242,24 @@ class ReferenceResources:
             "valid": texts.valid_policy,
         }
         return TrainedScore(value=value, settings=settings, details=details)
+
+
+def content_hashes(entry: Path) -> dict[str, str]:
+    """SHA-256 of every file of a cache entry except ``meta.json`` (which records them)."""
+    return {
+        str(p.relative_to(entry)): file_digest(str(p), 64)
+        for p in sorted(entry.rglob("*"))
+        if p.is_file() and p.name != META
+    }
+
+
+def _recorded_content(entry: Path) -> dict[str, str] | None:
+    try:
+        meta = json.loads((entry / META).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{META} unreadable ({exc})") from None
+    content = meta.get("content") if isinstance(meta, dict) else None
+    return {str(k): str(v) for k, v in content.items()} if isinstance(content, dict) else None
 
 
 class ReferenceLM:

@@ -70,9 +70,16 @@ def load_checkpoint(
     except Exception as exc:  # any unpickling/zip error means the file is not usable
         raise InputError(f"{path}: cannot read checkpoint ({type(exc).__name__}: {exc})") from None
     _check_config(path, payload.get("config") or {}, json.loads(json.dumps(config, default=str)))
-    task.module.load_state_dict(payload["module"])
-    for name, opt in optimizers.items():
-        opt.load_state_dict(payload["optimizers"][name])
+    try:
+        task.module.load_state_dict(payload["module"])
+        for name, opt in optimizers.items():
+            opt.load_state_dict(payload["optimizers"][name])
+    except (RuntimeError, ValueError, KeyError) as exc:  # shapes follow the data (vocabulary, image size)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(
+            f"{path} does not fit the model built from the data given now ({first}); resume with the "
+            "run's own training data (see run.json's data), or start a new run"
+        ) from None
     task.load_extra_state(payload.get("task") or {})
     set_rng_state(payload["rng"])
     state = TrainState.from_payload(payload["state"])

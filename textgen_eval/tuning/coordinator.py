@@ -25,7 +25,7 @@ from textgen_eval.core.locking import file_lock
 from textgen_eval.tuning import queue
 from textgen_eval.tuning.directions import optuna_direction
 from textgen_eval.tuning.phases import describe_progress, first_error, phases, progress_counts
-from textgen_eval.tuning.runfile import read_run_file, run_storage, write_run_file
+from textgen_eval.tuning.runfile import SPEC_FILE, read_run_file, run_storage, write_run_file
 from textgen_eval.tuning.spec import PHASES, TuneSpec
 from textgen_eval.tuning.storage import DEFAULT_JOURNAL, StorageSpec, open_storage, parse_storage
 
@@ -49,11 +49,14 @@ def open_backend(spec_storage: StorageSpec, heartbeat: int | None, notify: Notif
     return open_storage(spec_storage, heartbeat_interval=heartbeat, on_stale=queue.requeue, notify=notify)
 
 
+COORDINATOR_LOCK = ".coordinator.lock"
+
+
 @contextlib.contextmanager
 def _coordinator_lock(out: Path) -> Iterator[None]:
     with contextlib.ExitStack() as stack:
         try:
-            stack.enter_context(file_lock(out / ".coordinator.lock", timeout=0.5))
+            stack.enter_context(file_lock(out / COORDINATOR_LOCK, timeout=0.5))
         except LockTimeout:
             raise ConfigError(f"{out}: another `tge tune` is already coordinating this run") from None
         yield
@@ -62,33 +65,78 @@ def _coordinator_lock(out: Path) -> Iterator[None]:
 def start(
     spec: TuneSpec, out: Path, *, storage: str | None, options: TuneOptions, notify: Notify
 ) -> dict[str, Any]:
-    """``tge tune MODEL ...``: create the run and its studies, then run the workers."""
-    import optuna
+    """``tge tune MODEL ...``: create the run and its studies, then run the workers.
 
-    if out.exists() and any(out.iterdir()):
+    Nothing is left behind when the start fails before ``tune.json`` is written (unreachable
+    storage, a duplicate study): the same command can simply be run again.
+    """
+    held = {p.name for p in out.iterdir()} - {COORDINATOR_LOCK} if out.is_dir() else set()
+    if SPEC_FILE in held:
         raise ConfigError(
-            f"--out {out} is not empty; continue that run with `tge tune --resume {out}` "
+            f"--out {out} already holds a tuning run; continue it with `tge tune --resume {out}` "
             "or choose a new directory"
         )
+    if held:
+        shown = ", ".join(sorted(held)[:4]) + (" ..." if len(held) > 4 else "")
+        raise ConfigError(
+            f"--out {out} is not empty and holds no tuning run ({shown}); choose a new directory"
+        )
     storage_spec = parse_storage(storage) if storage else parse_storage(str(out / DEFAULT_JOURNAL))
+    backend = (
+        None if storage_spec.kind == "journal" else open_backend(storage_spec, options.heartbeat, notify)
+    )
+    existed = out.exists()
+    journal_existed = storage_spec.kind == "journal" and storage_spec.journal_path.exists()
     out.mkdir(parents=True, exist_ok=True)
-    with _coordinator_lock(out):
-        backend = open_backend(storage_spec, options.heartbeat, notify)
-        try:
-            study = optuna.create_study(
-                study_name=spec.study_name("search"),
-                storage=backend,
-                direction=optuna_direction(spec.direction),
-            )
-        except optuna.exceptions.DuplicatedStudyError:
-            raise ConfigError(
-                f"--storage {storage_spec.masked} already has a study named {spec.study_name('search')!r}; "
-                "choose another --study NAME, or resume it with `tge tune --resume`"
-            ) from None
-        study.set_user_attr(SPEC_ATTR, spec.to_dict())
-        write_run_file(out, spec.to_dict(), storage_spec, {p: spec.study_name(p) for p in PHASES})
-        queue.ensure_slots(study, spec.search_slots())
-        return _coordinate(spec, out, storage_spec, backend, options, notify)
+    try:
+        with _coordinator_lock(out):
+            try:
+                if backend is None:
+                    backend = open_backend(storage_spec, options.heartbeat, notify)
+                study = _create_search_study(spec, backend, storage_spec)
+                write_run_file(out, spec.to_dict(), storage_spec, {p: spec.study_name(p) for p in PHASES})
+            except BaseException:
+                _undo_failed_start(out, existed=existed, journal=None if journal_existed else storage_spec)
+                raise
+            queue.ensure_slots(study, spec.search_slots())
+            return _coordinate(spec, out, storage_spec, backend, options, notify)
+    finally:
+        if not (out / SPEC_FILE).exists():  # a refused start leaves nothing behind
+            with contextlib.suppress(OSError):
+                (out / COORDINATOR_LOCK).unlink()
+            if not existed and out.is_dir() and not any(out.iterdir()):
+                out.rmdir()
+
+
+def _create_search_study(spec: TuneSpec, backend: Any, storage_spec: StorageSpec) -> Any:
+    import optuna
+
+    try:
+        study = optuna.create_study(
+            study_name=spec.study_name("search"),
+            storage=backend,
+            direction=optuna_direction(spec.direction),
+        )
+    except optuna.exceptions.DuplicatedStudyError:
+        raise ConfigError(
+            f"--storage {storage_spec.masked} already has a study named {spec.study_name('search')!r}; "
+            "choose another --study NAME, or resume it with `tge tune --resume`"
+        ) from None
+    study.set_user_attr(SPEC_ATTR, spec.to_dict())
+    return study
+
+
+def _undo_failed_start(out: Path, *, existed: bool, journal: StorageSpec | None) -> None:
+    """A start that failed before ``tune.json`` leaves nothing behind: ``--out`` stays reusable."""
+    if (out / SPEC_FILE).exists():
+        return
+    removable = []
+    if journal is not None and journal.kind == "journal":
+        path = journal.journal_path
+        removable += [path, path.with_name(path.name + ".flock")]
+    for item in removable:
+        with contextlib.suppress(OSError):
+            item.unlink()
 
 
 def resume(out: Path, *, storage: str | None, options: TuneOptions, notify: Notify) -> dict[str, Any]:

@@ -105,9 +105,12 @@ def open_storage(
         scheme = spec.url.split("://", 1)[0]
         if scheme.startswith("postgres"):
             raise MissingDependencyError("psycopg", f"storage {spec.masked}", extra="postgres") from None
-        raise MissingDependencyError(
-            f"the database driver for {scheme}:// (see SQLAlchemy's dialect docs)", f"storage {spec.masked}"
+        raise ConfigError(
+            f"--storage {spec.masked}: no database driver for {scheme}:// is installed; install the one "
+            "SQLAlchemy's dialect documentation names for it (e.g. pip install pymysql for mysql+pymysql://)"
         ) from None
+    except ValueError as exc:  # a malformed URL: a non-numeric port, a bad query string, ...
+        raise ConfigError(f"--storage {spec.masked}: malformed database URL ({exc})") from None
     except Exception as exc:  # sqlalchemy OperationalError etc.: unreachable server, bad credentials
         if type(exc).__module__.startswith("sqlalchemy"):
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
