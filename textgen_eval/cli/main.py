@@ -189,13 +189,13 @@ def evaluate(
     from textgen_eval.core.errors import ConfigError
     from textgen_eval.core.output import check_output, write_output
     from textgen_eval.pipelines.evaluate import evaluate as run_evaluate
-    from textgen_eval.pipelines.rundir import enclosing_run, run_lock
     from textgen_eval.pipelines.evaluate_model import (
         evaluate_model,
         is_model_directory,
         model_modality,
         trained_bundle,
     )
+    from textgen_eval.pipelines.rundir import enclosing_run, run_lock
 
     protected = _evaluate_inputs(samples, reference, bundle, featurizer)
     if output is not None:
