@@ -171,8 +171,10 @@ def evaluate(
     if references is not None or needs_refs:
         if references is None:
             chosen_bundle = resolve_bundle(bundle)
-            # a bundle name reads as "bundled:NAME/test"; a bundle directory as its test file
-            references = bundle if chosen_bundle.name == bundle else str(chosen_bundle.test)
+            # a bundled name reads as "bundled:NAME/test"; a bundle directory (which wins over a
+            # bundled name, even when spelled as a bare name) as its test file
+            is_directory = os.path.isdir(bundle)
+            references = str(chosen_bundle.test) if is_directory else bundle
             bundled = True
         else:
             bundled = False
