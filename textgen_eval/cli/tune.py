@@ -205,5 +205,13 @@ def report(run_dirs: tuple[Path, ...], fmt: str, plots: Path | None, top: int, s
     if plots is not None:
         from textgen_eval.tuning import plots as plotting
 
-        written = plotting.write_plots(runs, plots, top=top)
+        from textgen_eval.core.output import Protected
+
+        protected = [
+            Protected(path, f"a file of run {run_dir}")
+            for run_dir in run_dirs
+            for path in run_dir.rglob("*")
+            if path.is_file()
+        ]
+        written = plotting.write_plots(runs, plots, top=top, protected=protected)
         _say(f"wrote {len(written)} plot files to {plots}: {', '.join(p.name for p in written)}")

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from textgen_eval.core.errors import MissingDependencyError
+from textgen_eval.core.output import Protected, write_output
 from textgen_eval.core.space import SearchSpace
 from textgen_eval.tuning.report import Run, column_labels, scatter_points
 
@@ -34,13 +36,20 @@ def _pyplot() -> Any:
     return plt
 
 
-def _save(fig: Any, out: Path, stem: str) -> list[Path]:
+def _save(fig: Any, out: Path, stem: str, protected: Sequence[Protected] = ()) -> list[Path]:
+    """Render ``fig`` once per format and write each through the guarded writer (docs/reliability.md)."""
     written = []
     for fmt in FORMATS:
         path = out / f"{stem}.{fmt}"
+        buffer = io.BytesIO()
         fig.savefig(
-            path, bbox_inches="tight", dpi=150, metadata={"CreationDate": None} if fmt == "pdf" else None
+            buffer,
+            format=fmt,
+            bbox_inches="tight",
+            dpi=150,
+            metadata={"CreationDate": None} if fmt == "pdf" else None,
         )
+        write_output(path, buffer.getvalue(), protected, option="--plots")
         written.append(path)
     return written
 
@@ -49,7 +58,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "run"
 
 
-def plot_best(runs: Sequence[Run], out: Path, *, top: int) -> list[Path]:
+def plot_best(runs: Sequence[Run], out: Path, *, top: int, protected: Sequence[Protected] = ()) -> list[Path]:
     plt = _pyplot()
     labels = column_labels(runs)
     fig, ax = plt.subplots(figsize=(max(4.0, 1.6 * len(runs) + 1.5), 4.0))
@@ -68,12 +77,12 @@ def plot_best(runs: Sequence[Run], out: Path, *, top: int) -> list[Path]:
     ax.set_ylabel(f"{objective['name']} {arrow}")
     ax.set_title(f"{objective['name']} of the best {top} search trials")
     ax.grid(axis="y", alpha=0.3)
-    written = _save(fig, out, f"best{top}")
+    written = _save(fig, out, f"best{top}", protected)
     plt.close(fig)
     return written
 
 
-def plot_scatter(run: Run, label: str, out: Path) -> list[Path]:
+def plot_scatter(run: Run, label: str, out: Path, protected: Sequence[Protected] = ()) -> list[Path]:
     plt = _pyplot()
     space = SearchSpace.from_dict(run["space"], where=f"{run['run_dir']} space")
     points = scatter_points(run)
@@ -111,16 +120,19 @@ def plot_scatter(run: Run, label: str, out: Path) -> list[Path]:
     n_done = sum(1 for r in run["search"] if r["objective"] is not None)
     fig.suptitle(f"{label}: {objective} vs hyperparameters ({n_done} trials)")
     fig.tight_layout()
-    written = _save(fig, out, f"scatter-{_slug(label)}")
+    written = _save(fig, out, f"scatter-{_slug(label)}", protected)
     plt.close(fig)
     return written
 
 
-def write_plots(runs: Sequence[Run], out: str | Path, *, top: int = 30) -> list[Path]:
-    """Write the best-N plot of all runs and one scatter plot per run into ``out``."""
+def write_plots(
+    runs: Sequence[Run], out: str | Path, *, top: int = 30, protected: Sequence[Protected] = ()
+) -> list[Path]:
+    """Write the best-N plot of all runs and one scatter plot per run into ``out``; no plot may
+    overwrite a file of ``protected`` (the runs' own files)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    written = plot_best(runs, out, top=top)
+    written = plot_best(runs, out, top=top, protected=protected)
     for run, label in zip(runs, column_labels(runs)):
-        written += plot_scatter(run, label, out)
+        written += plot_scatter(run, label, out, protected)
     return written
