@@ -878,7 +878,7 @@ def test_two_trainings_on_one_out_one_is_refused_and_the_run_is_consistent(env: 
     while not (out / "run.json").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     second = run_subprocess(*_train_args(env, out, "--max-steps", "3", "--seed", "2"))
-    first_out, first_err = first.communicate(timeout=300)
+    _, first_err = first.communicate(timeout=300)
     assert first.returncode == 0, first_err
     assert second.code == 2 and "another tge process" in second.err, second.err
     info = json.loads((out / "run.json").read_text())

@@ -203,9 +203,8 @@ def report(run_dirs: tuple[Path, ...], fmt: str, plots: Path | None, top: int, s
     runs = [reporting.load_run(d, storage=storage, top=top, notify=_say) for d in run_dirs]
     click.echo(reporting.render(runs, fmt))
     if plots is not None:
-        from textgen_eval.tuning import plots as plotting
-
         from textgen_eval.core.output import Protected
+        from textgen_eval.tuning import plots as plotting
 
         protected = [
             Protected(path, f"a file of run {run_dir}")
