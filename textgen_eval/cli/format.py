@@ -28,8 +28,16 @@ def render_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
 
 
 def result_table(result: EvaluationResult) -> str:
-    rows = [(s.name, format_value(s.value), s.arrow, f"{s.n:,}", s.signature) for s in result.scores]
+    """One row per score; with ``--ci`` the value reads ``v ± half-width`` (percentile interval)."""
+    rows = [(s.name, _value_cell(s), s.arrow, f"{s.n:,}", s.signature) for s in result.scores]
     return render_table(rows, ("metric", "value", "", "n", "signature"))
+
+
+def _value_cell(score: Any) -> str:
+    ci = score.details.get("ci") if isinstance(score.details, dict) else None
+    if not ci:
+        return format_value(score.value)
+    return f"{format_value(score.value)} ± {format_value((ci['high'] - ci['low']) / 2)}"
 
 
 def result_json(result: EvaluationResult) -> str:

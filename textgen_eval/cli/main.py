@@ -146,6 +146,20 @@ def cli(debug: bool) -> None:
     metavar="N",
     help="With an image model: score a seeded subset of N test images (--seed); default all.",
 )
+@click.option(
+    "--ci",
+    type=FiniteFloat(min=0.0, max=1.0, min_open=True, max_open=True),
+    metavar="LEVEL",
+    help="Add a bootstrap confidence interval at LEVEL (e.g. 0.95) to every score that is a mean over "
+    "samples, and to FD (seeded by --seed).",
+)
+@click.option(
+    "--ci-resamples", type=click.IntRange(min=2), default=1000, show_default=True, help="Bootstrap resamples."
+)
+@click.option("--knn-k", type=click.IntRange(min=1), metavar="K", help="k of knn-precision/knn-recall (3).")
+@click.option(
+    "--mauve-clusters", type=click.IntRange(min=2), metavar="K", help="k-means clusters of mauve (n/10)."
+)
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 def evaluate(
     samples: str,
@@ -171,6 +185,10 @@ def evaluate(
     seed: int,
     recipe_sets: tuple[str, ...],
     n_eval: int | None,
+    ci: float | None,
+    ci_resamples: int,
+    knn_k: int | None,
+    mauve_clusters: int | None,
     no_progress: bool,
 ) -> None:
     """Score SAMPLES (one sentence per line; .txt, .jsonl, .csv, .tsv or hf:NAME), or a trained
@@ -212,12 +230,24 @@ def evaluate(
         fd_n=fd_n,
         fast=fast,
         recipe_overrides=parse_assignments(recipe_sets, option="--lm-recipe-set"),
+        ci=ci,
+        ci_resamples=ci_resamples,
+        knn_k=knn_k,
+        mauve_clusters=mauve_clusters,
     )
     if is_model_directory(samples) and model_modality(samples) == "image":
         from textgen_eval.pipelines.evaluate_image import DEFAULT_IMAGE_SAMPLES, evaluate_image_model
 
         _refuse_text_options(
-            fast=fast, lm=lm, featurizer=featurizer, fd_n=fd_n, reference=reference, recipes=recipe_sets
+            fast=fast,
+            lm=lm,
+            featurizer=featurizer,
+            fd_n=fd_n,
+            reference=reference,
+            recipes=recipe_sets,
+            ci=ci,
+            knn_k=knn_k,
+            mauve_clusters=mauve_clusters,
         )
         source = click.get_current_context().get_parameter_source("n_samples")
         run_dir = enclosing_run(Path(samples) / "samples.npy")  # where the image samples go
@@ -317,6 +347,7 @@ def list_metrics(fmt: str, plugins: tuple[str, ...]) -> None:
     click.echo(METRICS_FORMATS[fmt](describe_metrics()), nl=False)
 
 
+from textgen_eval.cli.meta_eval import meta_eval  # noqa: E402
 from textgen_eval.cli.train import models, sample, train  # noqa: E402  (commands register on import)
 from textgen_eval.cli.tune import report, tune  # noqa: E402
 
@@ -325,6 +356,7 @@ cli.add_command(models)
 cli.add_command(sample)
 cli.add_command(tune)
 cli.add_command(report)
+cli.add_command(meta_eval)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -403,4 +435,4 @@ def entry_point() -> None:
 
 
 #: Commands that run torch models (they get the OpenMP choice; the others start at once).
-TRAINS = frozenset({"train", "tune", "evaluate", "sample"})
+TRAINS = frozenset({"train", "tune", "evaluate", "sample", "meta-eval"})

@@ -111,6 +111,14 @@ class EvaluationResources(Protocol):
 
     def reverse_lm(self, samples: Sequence[str], *, seed: int) -> TrainedScore: ...
 
+    def training_texts(self) -> Sequence[str]:
+        """The bundle's training sentences (what memorization metrics compare samples with)."""
+        ...
+
+    def training_label(self) -> str:
+        """``bundle/train@digest``: names the training text in signatures."""
+        ...
+
 
 # -- image models --------------------------------------------------------------------------------
 

@@ -18,10 +18,13 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
 
 from textgen_eval.core.errors import ConfigError, PluginError
 from textgen_eval.core.signature import make_signature
+
+if TYPE_CHECKING:  # pragma: no cover
+    from textgen_eval.metrics.bootstrap import Resample
 
 Direction = Literal["higher", "lower"]
 DIRECTIONS: tuple[str, ...] = ("higher", "lower")
@@ -39,6 +42,9 @@ class Score:
         n: number of samples the value is computed over.
         signature: every setting that changes the value (equal signatures ⇒ comparable).
         details: extra numbers (e.g. totals, ratios, standard deviations); JSON-serialisable.
+        resample: how to recompute the value on resampled items, for bootstrap intervals
+            (:mod:`textgen_eval.metrics.bootstrap`); ``None`` when the metric is not a mean over
+            items (or its recomputation is too costly). Never serialised, never compared.
     """
 
     name: str
@@ -47,6 +53,7 @@ class Score:
     n: int
     signature: str
     details: Mapping[str, Any] = field(default_factory=dict)
+    resample: Resample | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -113,6 +120,7 @@ class MetricBase(ABC):
         n: int,
         settings: Mapping[str, object],
         details: Mapping[str, Any] | None = None,
+        resample: Resample | None = None,
     ) -> Score:
         """Build a :class:`Score` whose signature is ``name|settings...|v:version``."""
         return Score(
@@ -122,6 +130,7 @@ class MetricBase(ABC):
             n=n,
             signature=make_signature(self.name, settings),
             details=dict(details or {}),
+            resample=resample,
         )
 
     def __repr__(self) -> str:

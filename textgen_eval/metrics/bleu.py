@@ -26,6 +26,7 @@ from textgen_eval.metrics.bleu_math import (
     sentence_bleu_scores,
     uniform_weights,
 )
+from textgen_eval.metrics.bootstrap import RatioOfSums
 from textgen_eval.metrics.ngrams import (
     EncodedCorpus,
     IntArray,
@@ -155,7 +156,8 @@ class Bleu(Metric):
             "preset": preset.name,
         }
         details = _details(values, self.order, references=n_r, samples_total=len(hyps))
-        return self.make_score(mean(values), n=n_h, settings=settings, details=details)
+        resample = RatioOfSums(np.asarray(values, dtype=np.float64))
+        return self.make_score(mean(values), n=n_h, settings=settings, details=details, resample=resample)
 
 
 class SelfBleu(Metric):
@@ -196,4 +198,5 @@ class SelfBleu(Metric):
             "preset": preset.name,
         }
         details = _details(values, self.order, samples_total=len(hyps))
-        return self.make_score(mean(values), n=m, settings=settings, details=details)
+        resample = RatioOfSums(np.asarray(values, dtype=np.float64))
+        return self.make_score(mean(values), n=m, settings=settings, details=details, resample=resample)

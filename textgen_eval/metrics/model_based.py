@@ -16,6 +16,7 @@ import numpy as np
 from textgen_eval.core.errors import ConfigError, MetricError
 from textgen_eval.core.protocols import EvaluationResources
 from textgen_eval.metrics.base import Metric, Score
+from textgen_eval.metrics.bootstrap import RatioOfSums, TwoSets
 from textgen_eval.metrics.frechet import frechet_distance
 from textgen_eval.metrics.tables import reference_label
 
@@ -93,6 +94,7 @@ class FrechetDistance(Metric):
             n=len(fa),
             settings=settings,
             details={"n_samples": len(fa), "n_references": len(fb), "dim": int(fa.shape[1]), "notes": notes},
+            resample=TwoSets(fa, fb, frechet_distance),
         )
 
 
@@ -140,7 +142,10 @@ class LMScore(Metric):
         if scores.bound is not None:  # a VAE's bound on the NLL is not the NLL: say so in the signature
             settings = {"lm": scorer.signature, "bound": scores.bound, **settings}
             details["bound"] = scores.bound
-        return self.make_score(nll, n=len(samples), settings=settings, details=details)
+        resample = RatioOfSums(
+            np.asarray(scores.nll, dtype=np.float64), np.asarray(scores.tokens, dtype=np.float64)
+        )
+        return self.make_score(nll, n=len(samples), settings=settings, details=details, resample=resample)
 
 
 class ReverseLMScore(Metric):

@@ -129,6 +129,10 @@ def evaluate(
     progress: bool = False,
     recipe_overrides: Mapping[str, str] | None = None,
     resources: ReferenceResources | None = None,
+    ci: float | None = None,
+    ci_resamples: int = 1000,
+    knn_k: int | None = None,
+    mauve_clusters: int | None = None,
 ) -> EvaluationResult:
     """Score ``samples`` with ``metrics``.
 
@@ -158,6 +162,11 @@ def evaluate(
         resources: a :class:`~textgen_eval.pipelines.resources.ReferenceResources` to reuse across
             calls (built for the same ``bundle`` and recipes), so the reference LM is loaded once;
             ``bundle``, ``progress`` and ``recipe_overrides`` are then ignored.
+        ci: add a percentile bootstrap interval at this level (e.g. 0.95) to every score that
+            supports one (means over samples, and FD); seeded by ``seed``.
+        ci_resamples: bootstrap resamples per interval.
+        knn_k: neighbourhood size of ``knn-precision`` / ``knn-recall`` (default 3).
+        mauve_clusters: k-means clusters of ``mauve`` (default: one per ten points of the smaller set).
     """
     for spec in plugins:
         load_plugin(spec)
@@ -217,6 +226,8 @@ def evaluate(
         "featurizer": featurizer,
         "fd_n": fd_n,
         "seed": seed,
+        "knn_k": knn_k,
+        "mauve_clusters": mauve_clusters,
     }
     if not any(type(m).needs_resources for m in instances):
         resources = None
@@ -237,6 +248,8 @@ def evaluate(
         if extra is not None:
             notes.extend(extra)
             score = replace(score, details={k: v for k, v in score.details.items() if k != "notes"})
+        if ci is not None:
+            score = with_interval(score, level=ci, resamples=ci_resamples, seed=seed, notes=notes)
         scores.append(score)
     settings = {
         "preset": chosen.name,
@@ -252,6 +265,17 @@ def evaluate(
     if refs is not None:
         reference_info = {**refs.describe(), "bundled": refs.label.startswith("bundled:")}
     return EvaluationResult(scores, hyps.describe(), reference_info, settings, notes)
+
+
+def with_interval(score: Score, *, level: float, resamples: int, seed: int, notes: list[str]) -> Score:
+    """``score`` with a bootstrap interval in ``details["ci"]`` (a note when it has none)."""
+    from textgen_eval.metrics.bootstrap import bootstrap_interval
+
+    if score.resample is None:
+        notes.append(f"--ci: {score.name} is not a mean over samples; no interval")
+        return score
+    interval = bootstrap_interval(score.resample, level=level, resamples=resamples, seed=seed)
+    return replace(score, details={**score.details, "ci": interval.to_dict()})
 
 
 def recipes_with(overrides: Mapping[str, str] | None) -> dict[str, Any]:

@@ -210,6 +210,13 @@ class ReferenceResources:
         featurizer: Featurizer = self._cache[key]
         return featurizer
 
+    def training_texts(self) -> Sequence[str]:
+        return self.texts.train
+
+    def training_label(self) -> str:
+        texts = self.texts  # the sentences generators train on: train.txt less a carved validation
+        return f"{self.bundle.name}/train@{texts.train_digest[:12]}-{texts.valid_policy}"
+
     def reverse_lm(self, samples: Sequence[str], *, seed: int) -> TrainedScore:
         from textgen_eval.core.config import replace
         from textgen_eval.data.batching import encode_corpus

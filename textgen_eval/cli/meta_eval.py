@@ -1,0 +1,190 @@
+"""``tge meta-eval``: a thin wrapper around :mod:`textgen_eval.pipelines.meta_eval`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from textgen_eval.cli.params import SEED
+
+
+def _floats(text: str | None) -> list[float] | None:
+    from textgen_eval.core.errors import ConfigError
+
+    if not text:
+        return None
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"--rates {text}: expected comma-separated numbers, e.g. 0,0.1,0.2") from None
+
+
+@click.command("meta-eval", context_settings={"max_content_width": 100})
+@click.option("--bundle", default="coco", show_default=True, metavar="NAME|DIR", help="Reference bundle.")
+@click.option("--metrics", "-m", "metric_lists", multiple=True, metavar="a,b", help="Metrics to test.")
+@click.option(
+    "--degradations", metavar="a,b", help="Some of topics,dropout,swap,duplicate (default: all four)."
+)
+@click.option("--rates", metavar="r,r,...", help="Levels of dropout/swap/duplicate (default 0,0.1,…,0.5).")
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True, help="Seeds per level.")
+@click.option(
+    "--n", "n", type=click.IntRange(min=2), default=500, show_default=True, help="Sentences per point."
+)
+@click.option(
+    "--topics",
+    type=click.IntRange(min=2),
+    default=10,
+    show_default=True,
+    help="k-means topics without --labels.",
+)
+@click.option("--labels", type=click.Path(dir_okay=False), help="One topic label per line of the test split.")
+@click.option("--featurizer", metavar="SPEC", help="Embeddings for fd, knn-*, mauve and the topic clusters.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="First seed.")
+@click.option("--lm-recipe-set", "recipe_sets", multiple=True, metavar="SECTION.KEY=VALUE")
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Points, JSON, CSV, plots."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the table here.")
+@click.option("--no-plots", is_flag=True, help="Skip the plots (they need matplotlib).")
+@click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
+def meta_eval(
+    bundle: str,
+    metric_lists: tuple[str, ...],
+    degradations: str | None,
+    rates: str | None,
+    seeds: int,
+    n: int,
+    topics: int,
+    labels: str | None,
+    featurizer: str | None,
+    seed: int,
+    recipe_sets: tuple[str, ...],
+    out: Path,
+    fmt: str,
+    output: Path | None,
+    no_plots: bool,
+    no_progress: bool,
+) -> None:
+    """Degrade held-out real text in controlled ways (topic removal, word dropout, word swaps,
+    duplication) and test which metrics notice (Semeniuta 2019, Fig. 5.9): Spearman's ρ of each
+    metric with the level, over --seeds seeds, and a verdict per metric and degradation.
+
+    \b
+    tge meta-eval --bundle coco --out runs/meta
+    tge meta-eval --bundle news --labels news_test_topics.txt -m bleu-4,fd,mauve --out runs/meta-news
+    """
+    from textgen_eval.core.config import parse_assignments
+    from textgen_eval.core.output import Protected, check_output, write_output
+    from textgen_eval.pipelines import meta_eval as pipeline
+    from textgen_eval.pipelines.inputs import bundle_inputs
+    from textgen_eval.pipelines.rundir import run_lock
+
+    spec = pipeline.build_spec(
+        bundle,
+        metrics=[m.strip() for ms in metric_lists for m in ms.split(",") if m.strip()] or None,
+        degradations=[d.strip() for d in degradations.split(",") if d.strip()] if degradations else None,
+        rates=_floats(rates),
+        seeds=seeds,
+        n=n,
+        topics=topics,
+        labels=labels,
+        featurizer=featurizer,
+        seed=seed,
+        recipe=parse_assignments(recipe_sets, option="--lm-recipe-set"),
+    )
+    protected = bundle_inputs(bundle)
+    if labels:
+        protected.append(Protected(Path(labels), "the labels file"))
+    protected.append(Protected(out / pipeline.POINTS_FILE, "the meta-evaluation's points"))
+    if output is not None:
+        check_output(output, protected)
+    with run_lock(out, what="meta-evaluation directory"):
+        pipeline.prepare_out(out, spec)
+        run = pipeline.MetaEvaluation(spec, out, progress=not no_progress)
+        points = run.run(notify=lambda m: click.echo(f"tge: {m}", err=True))
+        verdicts = pipeline.analyse(points, run.directions(points))
+        summary = pipeline.report(spec, points, verdicts)
+        write_output(out / "meta-eval.json", json.dumps(summary, indent=2) + "\n", protected)
+        write_output(out / "meta-eval.csv", _csv(verdicts), protected)
+        if not no_plots:
+            from textgen_eval.pipelines.meta_eval_plots import write_meta_plots
+
+            write_meta_plots(points, verdicts, out / "plots")
+    for note in run.notes:
+        click.echo(f"note: {note}", err=True)
+    redrawn = summary["redrawn_sentences"]
+    if redrawn:
+        click.echo(
+            f"note: {redrawn} sentences were drawn twice where the remaining topics were too small for --n",
+            err=True,
+        )
+    text = {"table": _table, "json": lambda v: json.dumps(summary, indent=2) + "\n", "csv": _csv}[fmt](
+        verdicts
+    )
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_output(output, text, protected)
+        click.echo(f"wrote {output}", err=True)
+    click.echo(f"tge: wrote {out}/meta-eval.json, meta-eval.csv{'' if no_plots else ' and plots/'}", err=True)
+
+
+def _table(verdicts: Any) -> str:
+    from textgen_eval.cli.format import format_value, render_table
+
+    rows = [
+        (
+            v.metric,
+            "↑" if v.direction == "higher" else "↓",
+            v.degradation,
+            f"{v.rho:+.2f}",
+            f"{v.monotone_seeds}/{v.seeds}",
+            v.verdict,
+            format_value(v.means[0]),
+            format_value(v.means[-1]),
+        )
+        for v in verdicts
+    ]
+    header = ("metric", "", "degradation", "ρ(worse)", "monotone", "verdict", "at 0", "at max")
+    return render_table(rows, header)
+
+
+def _csv(verdicts: Any) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(
+        [
+            "metric",
+            "direction",
+            "degradation",
+            "rho_worse",
+            "monotone_seeds",
+            "seeds",
+            "verdict",
+            "levels",
+            "means",
+        ]
+    )
+    for v in verdicts:
+        writer.writerow(
+            [
+                v.metric,
+                v.direction,
+                v.degradation,
+                repr(v.rho),
+                v.monotone_seeds,
+                v.seeds,
+                v.verdict,
+                json.dumps(v.levels),
+                json.dumps(v.means),
+            ]
+        )
+    return buffer.getvalue()
