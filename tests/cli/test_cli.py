@@ -94,7 +94,7 @@ def test_metrics_list(tge) -> None:
         assert name in run.out
     items = json.loads(tge("metrics", "list", "--format", "json").out)
     assert {i["name"]: i["direction"] for i in items}["self-bleu-N"] == "lower"
-    assert all(i["origin"] == "built-in" for i in items)
+    assert all(i["origin"] == "built-in" for i in items), [i for i in items if i["origin"] != "built-in"]
 
 
 @pytest.mark.parametrize(

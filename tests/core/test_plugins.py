@@ -17,7 +17,20 @@ from textgen_eval.metrics.registry import metric_class, resolve_metric
 from textgen_eval.testing import CONTRACT_CHECKS, MetricContract
 from textgen_eval.testing.metric_contract import DEFAULT_REFERENCES, DEFAULT_SAMPLES
 
-BUILTINS = ["bleu", "self-bleu", "unique-ngrams", "fd", "lm-score", "reverse-lm-score"]
+BUILTINS = [
+    "bleu",
+    "self-bleu",
+    "unique-ngrams",
+    "fd",
+    "lm-score",
+    "reverse-lm-score",
+    "knn-precision",
+    "knn-recall",
+    "mauve",
+    "copy-rate",
+    "novel-ngrams",
+    "train-bleu",
+]
 
 
 @pytest.fixture(scope="module")

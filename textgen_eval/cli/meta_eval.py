@@ -47,6 +47,9 @@ def _floats(text: str | None) -> list[float] | None:
 @click.option("--seed", type=SEED, default=0, show_default=True, help="First seed.")
 @click.option("--lm-recipe-set", "recipe_sets", multiple=True, metavar="SECTION.KEY=VALUE")
 @click.option(
+    "--plugin", "plugins", multiple=True, metavar="MODULE:ATTR", help="Load a metric class to test (repeatable)."
+)
+@click.option(
     "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Points, JSON, CSV, plots."
 )
 @click.option(
@@ -67,6 +70,7 @@ def meta_eval(
     featurizer: str | None,
     seed: int,
     recipe_sets: tuple[str, ...],
+    plugins: tuple[str, ...],
     out: Path,
     fmt: str,
     output: Path | None,
@@ -85,8 +89,11 @@ def meta_eval(
     from textgen_eval.core.output import Protected, check_output, write_output
     from textgen_eval.pipelines import meta_eval as pipeline
     from textgen_eval.pipelines.inputs import bundle_inputs
+    from textgen_eval.metrics.registry import load_plugin
     from textgen_eval.pipelines.rundir import run_lock
 
+    for plugin in plugins:
+        load_plugin(plugin)
     spec = pipeline.build_spec(
         bundle,
         metrics=[m.strip() for ms in metric_lists for m in ms.split(",") if m.strip()] or None,

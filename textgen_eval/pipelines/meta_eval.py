@@ -366,9 +366,9 @@ def build_spec(
         raise ConfigError("--rates: expected at least two distinct rates in [0, 1)")
     if seeds < 1 or n < 2 or topics < 2:
         raise ConfigError("--seeds ≥ 1, --n ≥ 2 and --topics ≥ 2 expected")
-    digest = file_digest(labels, 12) if labels is not None else None
     if labels is not None and not Path(labels).is_file():
         raise InputError(f"--labels {labels}: file not found")
+    digest = file_digest(labels, 12) if labels is not None else None
     return MetaEvalSpec(
         bundle=bundle_reference(bundle),
         metrics=chosen,

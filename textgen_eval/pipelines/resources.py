@@ -22,7 +22,7 @@ from textgen_eval import __version__
 from textgen_eval.core.cache import cache_dir
 from textgen_eval.core.errors import InputError, MetricError
 from textgen_eval.core.files import atomic_write_text
-from textgen_eval.core.hashing import file_digest
+from textgen_eval.core.hashing import file_digest, text_digest
 from textgen_eval.core.locking import file_lock
 from textgen_eval.core.protocols import Featurizer, SequenceScorer, TrainedScore
 from textgen_eval.data.bundles import Bundle
@@ -206,7 +206,7 @@ class ReferenceResources:
     def featurizer(self, spec: str | None = None) -> Featurizer:
         key = ("featurizer", spec)
         if key not in self._cache:
-            self._cache[key] = make_featurizer(spec, self)
+            self._cache[key] = MemoFeaturizer(make_featurizer(spec, self))
         featurizer: Featurizer = self._cache[key]
         return featurizer
 
@@ -267,6 +267,32 @@ def _recorded_content(entry: Path) -> dict[str, str] | None:
         raise InputError(f"{META} unreadable ({exc})") from None
     content = meta.get("content") if isinstance(meta, dict) else None
     return {str(k): str(v) for k, v in content.items()} if isinstance(content, dict) else None
+
+
+class MemoFeaturizer:
+    """A featurizer that remembers its last few results by (role, content digest): the metrics of
+    one evaluation (fd, knn-*, mauve) and the points of a meta-evaluation embed the same
+    references once. Features are returned read-only."""
+
+    def __init__(self, inner: Featurizer, size: int = 4) -> None:
+        self.inner = inner
+        self.size = size
+        self._memo: dict[tuple[str, str, int], Any] = {}
+
+    @property
+    def signature(self) -> str:
+        return self.inner.signature
+
+    def features(self, texts: Sequence[str], *, role: str = "samples") -> Any:
+        key = (role, text_digest(texts, 32), len(texts))
+        if key not in self._memo:
+            if len(self._memo) >= self.size:
+                self._memo.pop(next(iter(self._memo)))
+            array = self.inner.features(texts, role=role)
+            if hasattr(array, "setflags"):
+                array.setflags(write=False)
+            self._memo[key] = array
+        return self._memo[key]
 
 
 class ReferenceLM:
