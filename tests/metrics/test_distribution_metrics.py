@@ -95,7 +95,7 @@ def test_divergence_curve_end_points_and_kmeans_determinism() -> None:
 def test_mauve_equals_the_mauve_text_package_on_its_own_histograms() -> None:
     """Parity on identical quantization: the divergence frontier and its area are the same to
     1e-12; the k-means differ (faiss vs ours), see docs/metrics.md."""
-    mauve = pytest.importorskip("mauve")  # the test extra installs mauve-text
+    import mauve  # the test extra installs mauve-text (with faiss-cpu and scikit-learn)
     rng = np.random.default_rng(4)
     p_feats, q_feats = rng.normal(size=(300, 16)), rng.normal(0.4, 1.0, size=(300, 16))
     out = mauve.compute_mauve(p_features=p_feats, q_features=q_feats, num_buckets=12, verbose=False, seed=7)
