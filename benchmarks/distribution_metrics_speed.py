@@ -93,7 +93,23 @@ def main() -> None:
     t_ours, a = timed(lambda: ours_memorization(samples, train), opts.rounds)
     t_naive, b = timed(lambda: naive_memorization(samples, train), opts.rounds)
     assert abs(a[0] - b[0]) < 1e-12 and abs(a[1] - b[1]) < 1e-12, (a, b)
-    results["memorization"] = {"ours_s": t_ours, "naive_s": t_naive, "speedup": t_naive / t_ours}
+    warm = NgramTables(WhitespaceTokenizer())
+    warm.ngram_ids(4, samples, train)  # what bleu-4 of the same evaluation has already built
+
+    def ours_warm() -> tuple[float, float]:
+        flags = copy_flags(warm, samples, train)
+        novel, total, _, _ = novel_counts(warm, samples, train, 4)
+        return float(flags.mean()), int(novel.sum()) / int(total.sum())
+
+    t_warm, c = timed(ours_warm, opts.rounds)
+    assert c == a
+    results["memorization"] = {
+        "ours_cold_s": t_ours,
+        "ours_with_bleu_tables_s": t_warm,
+        "naive_s": t_naive,
+        "speedup_cold": t_naive / t_ours,
+        "speedup_with_tables": t_naive / t_warm,
+    }
 
     rng = np.random.default_rng(0)
     real = rng.normal(size=(opts.n, opts.dim))
