@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -80,7 +81,7 @@ def test_mauve_decreases_as_one_feature_set_shifts() -> None:
         hp, hq = quantize(p, q, clusters=20, seed=0)
         values.append(mauve_from_histograms(hp, hq))
     assert values[0] == pytest.approx(1.0, abs=1e-9)
-    assert all(b < a for a, b in zip(values, values[1:])), values
+    assert all(b < a for a, b in itertools.pairwise(values)), values
 
 
 def test_divergence_curve_end_points_and_kmeans_determinism() -> None:
@@ -96,6 +97,7 @@ def test_mauve_equals_the_mauve_text_package_on_its_own_histograms() -> None:
     """Parity on identical quantization: the divergence frontier and its area are the same to
     1e-12; the k-means differ (faiss vs ours), see docs/metrics.md."""
     import mauve  # the test extra installs mauve-text (with faiss-cpu and scikit-learn)
+
     rng = np.random.default_rng(4)
     p_feats, q_feats = rng.normal(size=(300, 16)), rng.normal(0.4, 1.0, size=(300, 16))
     out = mauve.compute_mauve(p_features=p_feats, q_features=q_feats, num_buckets=12, verbose=False, seed=7)

@@ -47,7 +47,11 @@ def _floats(text: str | None) -> list[float] | None:
 @click.option("--seed", type=SEED, default=0, show_default=True, help="First seed.")
 @click.option("--lm-recipe-set", "recipe_sets", multiple=True, metavar="SECTION.KEY=VALUE")
 @click.option(
-    "--plugin", "plugins", multiple=True, metavar="MODULE:ATTR", help="Load a metric class to test (repeatable)."
+    "--plugin",
+    "plugins",
+    multiple=True,
+    metavar="MODULE:ATTR",
+    help="Load a metric class to test (repeatable).",
 )
 @click.option(
     "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Points, JSON, CSV, plots."
@@ -87,9 +91,9 @@ def meta_eval(
     """
     from textgen_eval.core.config import parse_assignments
     from textgen_eval.core.output import Protected, check_output, write_output
+    from textgen_eval.metrics.registry import load_plugin
     from textgen_eval.pipelines import meta_eval as pipeline
     from textgen_eval.pipelines.inputs import bundle_inputs
-    from textgen_eval.metrics.registry import load_plugin
     from textgen_eval.pipelines.rundir import run_lock
 
     for plugin in plugins:
