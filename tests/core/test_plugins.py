@@ -30,6 +30,7 @@ BUILTINS = [
     "copy-rate",
     "novel-ngrams",
     "train-bleu",
+    "fd-inf",
 ]
 
 

@@ -5,6 +5,8 @@
 - ``hf:NAME_OR_PATH``: a ``transformers`` encoder, last hidden layer mean-pooled over the
   attention mask (a local directory loads with ``local_files_only``).
 - ``npy:SAMPLES.npy,REFERENCES.npy``: precomputed features, row ``i`` = line ``i``.
+- ``lsa[:dim=128,min_df=2]``: TF-IDF + truncated SVD fitted on the bundle's training text
+  (:mod:`textgen_eval.metrics.lsa`), cached on disk.
 
 Plugins add featurizers under the entry-point group ``textgen_eval.featurizers``: a callable
 ``factory(arg: str, resources) -> Featurizer``.
@@ -22,6 +24,7 @@ from textgen_eval.core.errors import ConfigError, InputError, MetricError, Missi
 from textgen_eval.core.hashing import file_digest
 from textgen_eval.core.protocols import EvaluationResources, Featurizer
 from textgen_eval.core.registry import Registry
+from textgen_eval.metrics.lsa import fit_lsa
 
 FeaturizerFactory = Callable[[str, EvaluationResources], Featurizer]
 
@@ -163,7 +166,97 @@ def _hf(arg: str, resources: EvaluationResources) -> Featurizer:
     return HFEncoderFeaturizer(arg)
 
 
+class LsaFeaturizer:
+    """TF-IDF + truncated SVD fitted on the bundle's training text (:mod:`textgen_eval.metrics.lsa`),
+    cached on disk under ``cache_dir()/featurizers`` keyed by the training text, the settings and
+    the package version, with a content hash checked on load (a bad entry is rebuilt)."""
+
+    def __init__(self, resources: EvaluationResources, *, dim: int = 128, min_df: int = 2) -> None:
+        self.dim, self.min_df = dim, min_df
+        self.train_label = resources.training_label()
+        self._resources = resources
+        self._model: Any = None
+
+    @property
+    def signature(self) -> str:
+        return f"lsa-d{self.dim}-mindf{self.min_df}-sublinear-{self.train_label}"
+
+    def _key(self) -> str:
+        import hashlib
+
+        from textgen_eval import __version__
+
+        blob = f"{self.train_label}|{self.dim}|{self.min_df}|{__version__}"
+        return "lsa-" + hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def model(self) -> Any:
+        if self._model is None:
+            self._model = load_or_fit_lsa(
+                self._key(),
+                lambda: fit_lsa(list(self._resources.training_texts()), dim=self.dim, min_df=self.min_df),
+            )
+        return self._model
+
+    def features(self, texts: Sequence[str], *, role: str = "samples") -> np.ndarray:
+        return self.model().features(texts)
+
+
+def load_or_fit_lsa(key: str, fit: Callable[[], Any]) -> Any:
+    """The cached LSA model ``key``, or ``fit()`` it (once across processes) and cache it."""
+    import hashlib
+    import io
+    import json
+
+    from textgen_eval.core.cache import cache_dir
+    from textgen_eval.core.files import atomic_write_bytes, atomic_write_text
+    from textgen_eval.core.locking import file_lock
+    from textgen_eval.metrics.lsa import LsaModel
+
+    root = cache_dir() / "featurizers"
+    data, meta = root / f"{key}.npz", root / f"{key}.json"
+
+    def load() -> Any:
+        try:
+            blob = data.read_bytes()
+            recorded = json.loads(meta.read_text(encoding="utf-8"))["sha256"]
+        except (OSError, ValueError, KeyError):
+            return None
+        if hashlib.sha256(blob).hexdigest() != recorded:
+            return None  # modified: rebuilt below
+        arrays = np.load(io.BytesIO(blob), allow_pickle=False)
+        words = [str(w) for w in arrays["words"]]
+        return LsaModel({w: i for i, w in enumerate(words)}, arrays["idf"], arrays["components"])
+
+    model = load()
+    if model is not None:
+        return model
+    with file_lock(root / f".{key}.lock"):
+        model = load()
+        if model is not None:
+            return model
+        model = fit()
+        buffer = io.BytesIO()
+        words = np.array(sorted(model.vocab, key=model.vocab.__getitem__))
+        np.savez(buffer, words=words, idf=model.idf, components=model.components)
+        atomic_write_bytes(data, buffer.getvalue())
+        atomic_write_text(meta, json.dumps({"sha256": hashlib.sha256(buffer.getvalue()).hexdigest()}) + "\n")
+        return model
+
+
+def _lsa(arg: str, resources: EvaluationResources) -> Featurizer:
+    settings = {"dim": 128, "min_df": 2}
+    for part in (p for p in arg.split(",") if p.strip()):
+        key, sep, value = part.partition("=")
+        if not sep or key.strip() not in settings or not value.strip().isdigit():
+            raise ConfigError(f"--featurizer lsa:{arg}: expected lsa[:dim=D,min_df=M] with integers ≥ 1")
+        settings[key.strip()] = int(value)
+    if settings["dim"] < 1 or settings["min_df"] < 1:
+        raise ConfigError(f"--featurizer lsa:{arg}: dim and min_df must be ≥ 1")
+    return LsaFeaturizer(resources, dim=settings["dim"], min_df=settings["min_df"])
+
+
 featurizer_registry.register("lm", _lm)
+featurizer_registry.register("lsa", _lsa)
 featurizer_registry.register("npy", _npy)
 featurizer_registry.register("hf", _hf)
 

@@ -17,7 +17,7 @@ from textgen_eval.core.errors import ConfigError, MetricError
 from textgen_eval.core.protocols import EvaluationResources
 from textgen_eval.metrics.base import Metric, Score
 from textgen_eval.metrics.bootstrap import RatioOfSums, TwoSets
-from textgen_eval.metrics.frechet import frechet_distance
+from textgen_eval.metrics.frechet import fd_infinity, frechet_distance
 from textgen_eval.metrics.tables import reference_label
 
 THESIS = "Semeniuta, S. (2019). Recurrent neural networks for discriminative and generative learning, §5.6"
@@ -96,6 +96,44 @@ class FrechetDistance(Metric):
             details={"n_samples": len(fa), "n_references": len(fb), "dim": int(fa.shape[1]), "notes": notes},
             resample=TwoSets(fa, fb, frechet_distance),
         )
+
+
+class FrechetDistanceInfinity(Metric):
+    """FD extrapolated to n → ∞ (Chong & Forsyth 2020): removes FD's finite-n bias."""
+
+    name = "fd-inf"
+    direction = "lower"
+    description = "FD extrapolated linearly in 1/n to infinitely many samples (Chong & Forsyth 2020)"
+    citation = "Chong & Forsyth 2020, §3.2"
+    needs_references = True
+    needs_resources = True
+
+    def compute(
+        self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any
+    ) -> Score:
+        if references is None:
+            raise MetricError("fd-inf needs references")
+        if len(samples) < 4 or len(references) < 2:
+            raise MetricError(
+                f"fd-inf needs at least 4 samples and 2 references (got {len(samples)} and {len(references)})"
+            )
+        resources = require_resources(context, self.name)
+        featurizer = resources.featurizer(context.get("featurizer"))
+        fa = featurizer.features(list(samples), role="samples")
+        fb = featurizer.features(list(references), role="references")
+        seed = int(context.get("seed", 0))
+        value, slope, sizes, values = fd_infinity(fa, fb, seed=seed)
+        settings = {
+            "feat": featurizer.signature,
+            "n": len(fa),
+            "nrefs": len(fb),
+            "refs": reference_label(references),
+            "points": len(sizes),
+            "from": sizes[0],
+            "seed": seed,
+        }
+        details = {"slope": slope, "sizes": sizes, "fd": values, "fd_at_n": values[-1]}
+        return self.make_score(value, n=len(fa), settings=settings, details=details)
 
 
 class LMScore(Metric):
