@@ -10,30 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
-from textgen_eval.core.errors import ConfigError, MetricError
+from textgen_eval.core.errors import ConfigError
 from textgen_eval.metrics.base import Metric, Score
 from textgen_eval.metrics.knn import knn_precision_recall
 from textgen_eval.metrics.mauve_math import auto_clusters, mauve_from_histograms, quantize
-from textgen_eval.metrics.model_based import require_resources
-from textgen_eval.metrics.tables import reference_label
+from textgen_eval.metrics.model_based import embed_pair
 
 #: Kynkäänniemi et al.'s default neighbourhood size.
 DEFAULT_K = 3
-
-
-def _features(
-    samples: Sequence[str], references: Sequence[str] | None, context: Mapping[str, Any], metric: str
-) -> tuple[np.ndarray, np.ndarray, str, str]:
-    """Features of the samples and of the references, the featurizer's signature, the refs' label."""
-    if references is None:
-        raise MetricError(f"{metric} needs references")
-    resources = require_resources(context, metric)
-    featurizer = resources.featurizer(context.get("featurizer"))
-    fa = np.asarray(featurizer.features(list(samples), role="samples"), dtype=np.float64)
-    fb = np.asarray(featurizer.features(list(references), role="references"), dtype=np.float64)
-    return fa, fb, featurizer.signature, reference_label(references)
 
 
 def _k(context: Mapping[str, Any], n_a: int, n_b: int) -> int:
@@ -54,7 +38,8 @@ class _KnnMetric(Metric):
     def compute(
         self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any
     ) -> Score:
-        fa, fb, feat, refs = _features(samples, references, context, self.name)
+        e = embed_pair(samples, references, context, self.name)
+        fa, fb, feat, refs = e.samples, e.references, e.featurizer, e.refs_label
         k = _k(context, len(fa), len(fb))
         precision, recall = knn_precision_recall(fb, fa, k)
         value = (precision, recall)[self.part]
@@ -85,7 +70,8 @@ class Mauve(Metric):
     def compute(
         self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any
     ) -> Score:
-        fa, fb, feat, refs = _features(samples, references, context, self.name)
+        e = embed_pair(samples, references, context, self.name)
+        fa, fb, feat, refs = e.samples, e.references, e.featurizer, e.refs_label
         clusters = int(context.get("mauve_clusters") or auto_clusters(len(fa), len(fb)))
         if not 2 <= clusters <= len(fa) + len(fb):
             raise ConfigError(f"--mauve-clusters {clusters}: expected 2 … {len(fa) + len(fb)}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,29 @@ def _subsample(n_total: int, n: int, seed: int) -> np.ndarray:
     return np.sort(rng.choice(n_total, size=n, replace=False))
 
 
+@dataclass(frozen=True)
+class Embedded:
+    """Both sets embedded by the evaluation's featurizer, with what names them in signatures."""
+
+    samples: np.ndarray
+    references: np.ndarray
+    featurizer: str
+    refs_label: str
+
+
+def embed_pair(
+    samples: Sequence[str], references: Sequence[str] | None, context: Mapping[str, Any], metric: str
+) -> Embedded:
+    """Features of the samples and of the references with ``--featurizer`` (via the resources)."""
+    if references is None:
+        raise MetricError(f"{metric} needs references")
+    resources = require_resources(context, metric)
+    featurizer = resources.featurizer(context.get("featurizer"))
+    fa = np.asarray(featurizer.features(list(samples), role="samples"), dtype=np.float64)
+    fb = np.asarray(featurizer.features(list(references), role="references"), dtype=np.float64)
+    return Embedded(fa, fb, featurizer.signature, reference_label(references))
+
+
 class FrechetDistance(Metric):
     """FD between sentence embeddings of samples and references (lower is better)."""
 
@@ -52,17 +76,13 @@ class FrechetDistance(Metric):
     def compute(
         self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any
     ) -> Score:
-        if references is None:
-            raise MetricError("fd needs references")
-        for role, texts in (("samples", samples), ("references", references)):
+        for role, texts in (("samples", samples), ("references", references or ())):
             if len(texts) < 2:
                 raise MetricError(
                     f"fd needs at least 2 {role} (a covariance of one vector is undefined); got {len(texts)}"
                 )
-        resources = require_resources(context, self.name)
-        featurizer = resources.featurizer(context.get("featurizer"))
-        fa = featurizer.features(list(samples), role="samples")
-        fb = featurizer.features(list(references), role="references")
+        embedded = embed_pair(samples, references, context, self.name)
+        fa, fb, feat = embedded.samples, embedded.references, embedded.featurizer
         n_req = context.get("fd_n")
         seed = int(context.get("seed", 0))
         notes = []
@@ -80,13 +100,13 @@ class FrechetDistance(Metric):
                 "models only at equal n (--fd-n N subsamples both sets)"
             )
         value = frechet_distance(
-            fa, fb, names=(f"the samples' features ({featurizer.signature})", "the references' features")
+            fa, fb, names=(f"the samples' features ({feat})", "the references' features")
         )
         settings = {
-            "feat": featurizer.signature,
+            "feat": feat,
             "n": len(fa),
             "nrefs": len(fb),
-            "refs": reference_label(references),
+            "refs": embedded.refs_label,
             "sub": f"seed{seed}" if n_req is not None else "none",
         }
         return self.make_score(
@@ -111,23 +131,19 @@ class FrechetDistanceInfinity(Metric):
     def compute(
         self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any
     ) -> Score:
-        if references is None:
-            raise MetricError("fd-inf needs references")
-        if len(samples) < 4 or len(references) < 2:
+        embedded = embed_pair(samples, references, context, self.name)
+        fa, fb = embedded.samples, embedded.references
+        if len(fa) < 4 or len(fb) < 2:
             raise MetricError(
-                f"fd-inf needs at least 4 samples and 2 references (got {len(samples)} and {len(references)})"
+                f"fd-inf needs at least 4 samples and 2 references (got {len(fa)} and {len(fb)})"
             )
-        resources = require_resources(context, self.name)
-        featurizer = resources.featurizer(context.get("featurizer"))
-        fa = featurizer.features(list(samples), role="samples")
-        fb = featurizer.features(list(references), role="references")
         seed = int(context.get("seed", 0))
         value, slope, sizes, values = fd_infinity(fa, fb, seed=seed)
         settings = {
-            "feat": featurizer.signature,
+            "feat": embedded.featurizer,
             "n": len(fa),
             "nrefs": len(fb),
-            "refs": reference_label(references),
+            "refs": embedded.refs_label,
             "points": len(sizes),
             "from": sizes[0],
             "seed": seed,

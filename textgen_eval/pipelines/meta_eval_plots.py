@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from textgen_eval.core.errors import MissingDependencyError
-from textgen_eval.core.output import write_output
 from textgen_eval.pipelines.meta_eval import Point, Verdict
+from textgen_eval.tuning.plots import save_figure
 
 
 def write_meta_plots(points: Sequence[Point], verdicts: Sequence[Verdict], out: Path) -> list[Path]:
@@ -41,17 +40,7 @@ def write_meta_plots(points: Sequence[Point], verdicts: Sequence[Verdict], out: 
         ax.set_title(f"{metric} under controlled degradations")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-        for fmt in ("png", "pdf"):
-            buffer = io.BytesIO()
-            fig.savefig(
-                buffer,
-                format=fmt,
-                bbox_inches="tight",
-                dpi=150,
-                metadata={"CreationDate": None} if fmt == "pdf" else None,
-            )
-            path = out / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', metric)}.{fmt}"
-            write_output(path, buffer.getvalue(), option="--out")
-            written.append(path)
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", metric)
+        written += save_figure(fig, out, slug, option="--out")
         plt.close(fig)
     return written

@@ -36,7 +36,9 @@ def _pyplot() -> Any:
     return plt
 
 
-def _save(fig: Any, out: Path, stem: str, protected: Sequence[Protected] = ()) -> list[Path]:
+def save_figure(
+    fig: Any, out: Path, stem: str, protected: Sequence[Protected] = (), *, option: str = "--plots"
+) -> list[Path]:
     """Render ``fig`` once per format and write each through the guarded writer (docs/reliability.md)."""
     written = []
     for fmt in FORMATS:
@@ -49,7 +51,7 @@ def _save(fig: Any, out: Path, stem: str, protected: Sequence[Protected] = ()) -
             dpi=150,
             metadata={"CreationDate": None} if fmt == "pdf" else None,
         )
-        write_output(path, buffer.getvalue(), protected, option="--plots")
+        write_output(path, buffer.getvalue(), protected, option=option)
         written.append(path)
     return written
 
@@ -77,7 +79,7 @@ def plot_best(runs: Sequence[Run], out: Path, *, top: int, protected: Sequence[P
     ax.set_ylabel(f"{objective['name']} {arrow}")
     ax.set_title(f"{objective['name']} of the best {top} search trials")
     ax.grid(axis="y", alpha=0.3)
-    written = _save(fig, out, f"best{top}", protected)
+    written = save_figure(fig, out, f"best{top}", protected)
     plt.close(fig)
     return written
 
@@ -120,7 +122,7 @@ def plot_scatter(run: Run, label: str, out: Path, protected: Sequence[Protected]
     n_done = sum(1 for r in run["search"] if r["objective"] is not None)
     fig.suptitle(f"{label}: {objective} vs hyperparameters ({n_done} trials)")
     fig.tight_layout()
-    written = _save(fig, out, f"scatter-{_slug(label)}", protected)
+    written = save_figure(fig, out, f"scatter-{_slug(label)}", protected)
     plt.close(fig)
     return written
 
