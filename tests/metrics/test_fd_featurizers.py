@@ -108,3 +108,34 @@ def test_fd_inf_recovers_a_known_fd_better_than_plain_fd() -> None:
     assert np.mean(plain_err) > 0.5  # the bias being removed
     assert abs(np.mean(inf_err)) < 0.2 * np.mean(plain_err)
     assert np.mean(np.abs(inf_err)) < 0.5 * np.mean(np.abs(plain_err))
+
+
+def test_fd_bootstrap_standard_error_matches_the_spread_over_independent_draws() -> None:
+    from textgen_eval.metrics.bootstrap import TwoSets, bootstrap_interval
+
+    d, n = 8, 300
+    mu, sigma = np.full(d, 0.3), np.linspace(0.7, 1.3, d)
+
+    def draw(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        return rng.normal(size=(n, d)), mu + sigma * rng.normal(size=(n, d))
+
+    spread = np.std([frechet_distance(*draw(np.random.default_rng(100 + i))) for i in range(60)], ddof=1)
+    a, b = draw(np.random.default_rng(7))
+    se = bootstrap_interval(TwoSets(a, b, frechet_distance), level=0.95, resamples=200, seed=0).se
+    assert 0.5 * spread < se < 2.0 * spread, (se, spread)
+
+
+def test_every_fd_score_reports_its_standard_error(tge, tmp_path) -> None:
+    import json
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "s.npy", rng.normal(size=(40, 4)))
+    np.save(tmp_path / "r.npy", rng.normal(0.5, 1.0, size=(50, 4)))
+    (tmp_path / "s.txt").write_text("\n".join(f"s{i}" for i in range(40)) + "\n")
+    (tmp_path / "r.txt").write_text("\n".join(f"r{i}" for i in range(50)) + "\n")
+    base = ("evaluate", tmp_path / "s.txt", "-r", tmp_path / "r.txt", "-m", "fd", "--format", "json")
+    feats = ("--featurizer", f"npy:{tmp_path / 's.npy'},{tmp_path / 'r.npy'}")
+    (fd,) = json.loads(tge(*base, *feats).out)["metrics"]
+    assert fd["details"]["se"] > 0 and fd["details"]["se_resamples"] == 50
+    (off,) = json.loads(tge(*base, *feats, "--fd-se-resamples", "0").out)["metrics"]
+    assert "se" not in off["details"] and off["value"] == fd["value"] and off["signature"] == fd["signature"]

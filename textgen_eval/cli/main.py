@@ -158,6 +158,12 @@ def cli(debug: bool) -> None:
 )
 @click.option("--knn-k", type=click.IntRange(min=1), metavar="K", help="k of knn-precision/knn-recall (3).")
 @click.option(
+    "--fd-se-resamples",
+    type=click.IntRange(min=0),
+    metavar="B",
+    help="Bootstrap resamples behind the standard error in FD's details (50; 0 = off).",
+)
+@click.option(
     "--mauve-clusters", type=click.IntRange(min=2), metavar="K", help="k-means clusters of mauve (n/10)."
 )
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
@@ -188,6 +194,7 @@ def evaluate(
     ci: float | None,
     ci_resamples: int,
     knn_k: int | None,
+    fd_se_resamples: int | None,
     mauve_clusters: int | None,
     no_progress: bool,
 ) -> None:
@@ -234,6 +241,7 @@ def evaluate(
         ci_resamples=ci_resamples,
         knn_k=knn_k,
         mauve_clusters=mauve_clusters,
+        fd_se_resamples=fd_se_resamples,
     )
     if is_model_directory(samples) and model_modality(samples) == "image":
         from textgen_eval.pipelines.evaluate_image import DEFAULT_IMAGE_SAMPLES, evaluate_image_model
@@ -248,6 +256,7 @@ def evaluate(
             ci=ci,
             knn_k=knn_k,
             mauve_clusters=mauve_clusters,
+            fd_se_resamples=fd_se_resamples,
         )
         source = click.get_current_context().get_parameter_source("n_samples")
         run_dir = enclosing_run(Path(samples) / "samples.npy")  # where the image samples go

@@ -17,7 +17,7 @@ import numpy as np
 from textgen_eval.core.errors import ConfigError, MetricError
 from textgen_eval.core.protocols import EvaluationResources
 from textgen_eval.metrics.base import Metric, Score
-from textgen_eval.metrics.bootstrap import RatioOfSums, TwoSets
+from textgen_eval.metrics.bootstrap import RatioOfSums, TwoSets, bootstrap_interval
 from textgen_eval.metrics.frechet import fd_infinity, frechet_distance
 from textgen_eval.metrics.tables import reference_label
 
@@ -61,6 +61,10 @@ def embed_pair(
     fa = np.asarray(featurizer.features(list(samples), role="samples"), dtype=np.float64)
     fb = np.asarray(featurizer.features(list(references), role="references"), dtype=np.float64)
     return Embedded(fa, fb, featurizer.signature, reference_label(references))
+
+
+#: Bootstrap resamples behind the standard error reported with every FD (``--fd-se-resamples``).
+DEFAULT_FD_SE_RESAMPLES = 50
 
 
 class FrechetDistance(Metric):
@@ -109,12 +113,15 @@ class FrechetDistance(Metric):
             "refs": embedded.refs_label,
             "sub": f"seed{seed}" if n_req is not None else "none",
         }
+        resample = TwoSets(fa, fb, frechet_distance)
+        details: dict[str, Any] = {"n_samples": len(fa), "n_references": len(fb), "dim": int(fa.shape[1])}
+        asked = context.get("fd_se_resamples")
+        se_resamples = DEFAULT_FD_SE_RESAMPLES if asked is None else int(asked)
+        if se_resamples >= 2:  # FD's own noise at this n, so that differences can be read against it
+            spread = bootstrap_interval(resample, level=0.95, resamples=se_resamples, seed=seed)
+            details.update(se=spread.se, se_resamples=se_resamples)
         return self.make_score(
-            value,
-            n=len(fa),
-            settings=settings,
-            details={"n_samples": len(fa), "n_references": len(fb), "dim": int(fa.shape[1]), "notes": notes},
-            resample=TwoSets(fa, fb, frechet_distance),
+            value, n=len(fa), settings=settings, details={**details, "notes": notes}, resample=resample
         )
 
 

@@ -133,6 +133,7 @@ def evaluate(
     ci_resamples: int = 1000,
     knn_k: int | None = None,
     mauve_clusters: int | None = None,
+    fd_se_resamples: int | None = None,
 ) -> EvaluationResult:
     """Score ``samples`` with ``metrics``.
 
@@ -167,6 +168,8 @@ def evaluate(
         ci_resamples: bootstrap resamples per interval.
         knn_k: neighbourhood size of ``knn-precision`` / ``knn-recall`` (default 3).
         mauve_clusters: k-means clusters of ``mauve`` (default: one per ten points of the smaller set).
+        fd_se_resamples: bootstrap resamples behind FD's standard error in its details (default
+            50; 0 turns it off).
     """
     for spec in plugins:
         load_plugin(spec)
@@ -228,6 +231,7 @@ def evaluate(
         "seed": seed,
         "knn_k": knn_k,
         "mauve_clusters": mauve_clusters,
+        "fd_se_resamples": fd_se_resamples,
     }
     if not any(type(m).needs_resources for m in instances):
         resources = None
