@@ -1,0 +1,110 @@
+"""The InferSent-style ``encoder`` featurizer (issue 18): determinism, cache safety, signatures."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from tests.conftest import coco_lines
+from textgen_eval.metrics.featurizers import make_featurizer
+from textgen_eval.pipelines.nli_encoder import EncoderRecipe, load_or_train, read_pairs, train_encoder
+
+TINY = EncoderRecipe(emb_dim=8, hidden_size=8, mlp_size=16, epochs=1, max_pairs=300)
+TINY_SPEC = "encoder:emb_dim=8,hidden_size=8,mlp_size=16,epochs=1,max_pairs=300"
+TEXTS = [*coco_lines("test")[:20], ""]
+
+
+def test_the_bundled_pairs_are_read_with_their_labels() -> None:
+    pairs = read_pairs()
+    assert len(pairs) == 9_842 + 18_000 + 9_815
+    assert {label for _, _, label in pairs} == {0, 1, 2}
+    assert pairs[0][2] == 1  # SNLI dev's first pair is "neutral"
+
+
+def test_training_is_deterministic_under_the_seed() -> None:
+    pairs = read_pairs()
+    a, vocab_a, report_a = train_encoder(pairs, TINY)
+    b, vocab_b, report_b = train_encoder(pairs, TINY)
+    assert vocab_a == vocab_b and report_a == report_b
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert np.array_equal(x.numpy(), y.numpy()), name
+    c, _, _ = train_encoder(pairs, EncoderRecipe(**{**TINY.__dict__, "seed": 1}))
+    assert not np.array_equal(
+        a.state_dict()["lstm.weight_hh_l0"].numpy(), c.state_dict()["lstm.weight_hh_l0"].numpy()
+    )
+
+
+def test_featurizer_signature_cache_and_integrity(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("TGE_CACHE_DIR", str(tmp_path))
+    notes: list[str] = []
+
+    class Resources:
+        pass
+
+    res = Resources()
+    res.notes = notes  # type: ignore[attr-defined]
+    first = make_featurizer(TINY_SPEC, res)  # type: ignore[arg-type]
+    assert first.signature.startswith(f"encoder-{TINY.id}") and any("training the NLI" in n for n in notes)
+    feats = first.features(TEXTS)
+    assert feats.shape == (21, 16) and np.isfinite(feats).all()
+    assert (
+        make_featurizer(TINY_SPEC.replace("hidden_size=8", "hidden_size=9"), res).signature != first.signature
+    )
+    notes.clear()
+    again = make_featurizer(TINY_SPEC, res)  # type: ignore[arg-type]
+    assert notes == [] and np.array_equal(again.features(TEXTS), feats)  # from the cache
+    weights = tmp_path / "encoder" / TINY.id / "weights.pt"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 1
+    weights.write_bytes(bytes(data))
+    rebuilt = make_featurizer(TINY_SPEC, res)  # type: ignore[arg-type]
+    assert any("failed its check" in n for n in notes)
+    assert np.array_equal(rebuilt.features(TEXTS), feats)  # retrained to the same weights
+
+
+BUILDER = """
+import json, sys
+from textgen_eval.pipelines.nli_encoder import EncoderRecipe, load_or_train
+notes = []
+recipe = EncoderRecipe(emb_dim=8, hidden_size=8, mlp_size=16, epochs=1, max_pairs=300)
+enc = load_or_train(recipe, notes=notes)
+trained = any("training" in n for n in notes)
+print(json.dumps({"trained": trained, "sum": float(enc.features(["a dog runs"]).sum())}))
+"""
+
+
+def test_concurrent_builders_train_once_and_agree(tmp_path: Path) -> None:
+    env = {**os.environ, "TGE_CACHE_DIR": str(tmp_path)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", BUILDER],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(3)
+    ]
+    outs = [json.loads(p.communicate(timeout=300)[0]) for p in procs]
+    assert sum(o["trained"] for o in outs) == 1
+    assert len({o["sum"] for o in outs}) == 1
+    leftovers = [
+        p.name
+        for p in (tmp_path / "encoder").iterdir()
+        if p.name.startswith(".") and not p.name.endswith(".lock")
+    ]
+    assert leftovers == []
+
+
+def test_load_or_train_reuses_an_entry_written_by_another_recipe_object(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("TGE_CACHE_DIR", str(tmp_path))
+    a = load_or_train(TINY)
+    b = load_or_train(
+        EncoderRecipe(**TINY.__dict__), train=lambda *x: (_ for _ in ()).throw(AssertionError("retrained"))
+    )
+    assert np.array_equal(a.features(TEXTS), b.features(TEXTS))

@@ -1,0 +1,294 @@
+"""A locally trained sentence encoder for FD (``--featurizer encoder``), InferSent-style.
+
+Conneau et al. (2017), "Supervised learning of universal sentence representations from natural
+language inference data", §3.2–3.3: a bidirectional LSTM over word embeddings, max-pooled over
+time, gives u = enc(premise) and v = enc(hypothesis); an MLP on [u, v, |u − v|, u ⊙ v] predicts
+entailment / neutral / contradiction. The embedding of a sentence is its max-pooled BiLSTM state.
+
+Trained here, offline, on the NLI text bundled in ``data/nli`` (SNLI dev, a third-party SNLI
+train-side sample, MultiNLI dev-matched: about 37,700 labelled pairs; data/nli/SOURCE.md) — far
+less than InferSent's 570k + 433k pairs, so this is InferSent's *recipe*, not its model. Words are
+lowercased with punctuation split off. Training is deterministic under the recipe's seed; the
+trained encoder is cached under ``TGE_CACHE_DIR/encoder/<recipe id>`` like the reference LM
+(builder lock, temporary directory and rename, content hashes checked on load).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from textgen_eval import __version__
+from textgen_eval.core.cache import cache_dir
+from textgen_eval.core.errors import InputError
+from textgen_eval.core.files import atomic_write_bytes, atomic_write_text
+from textgen_eval.core.hashing import file_digest
+from textgen_eval.core.locking import file_lock
+from textgen_eval.core.protocols import EvaluationResources, Featurizer
+from textgen_eval.data.bundles import bundled_data_dir
+from textgen_eval.metrics.featurizers import featurizer_registry
+
+LABELS = {"entailment": 0, "neutral": 1, "contradiction": 2}
+#: The third-party SNLI sample's label codes (data/nli/SOURCE.md).
+SAMPLE_LABELS = {"3": 0, "1": 1, "2": 2}
+TOKEN = re.compile(r"\w+|[^\w\s]")
+PAD, UNK = 0, 1
+
+
+def tokenize(text: str) -> list[str]:
+    return TOKEN.findall(text.lower())
+
+
+@dataclass(frozen=True)
+class EncoderRecipe:
+    """Everything that changes the trained encoder (its id names the cache entry and signature)."""
+
+    emb_dim: int = 128
+    hidden_size: int = 256
+    mlp_size: int = 512
+    epochs: int = 2
+    batch_size: int = 64
+    lr: float = 1e-3
+    min_freq: int = 2
+    max_len: int = 50
+    max_pairs: int = 0  # 0: every bundled pair
+    seed: int = 0
+
+    @property
+    def id(self) -> str:
+        blob = json.dumps({**asdict(self), "data": nli_digest(), "version": __version__}, sort_keys=True)
+        return "nli1-" + hashlib.sha256(blob.encode()).hexdigest()[:10]
+
+
+def nli_dir() -> Path:
+    return bundled_data_dir() / "nli"
+
+
+#: The bundled NLI files (data/nli/SOURCE.md).
+NLI_FILES = ("snli_dev.jsonl", "snli_sample_train.tsv", "multinli_dev_matched.jsonl")
+
+
+def nli_digest() -> str:
+    files = [nli_dir() / name for name in NLI_FILES]
+    return hashlib.sha256("".join(file_digest(str(p), 64) for p in files).encode()).hexdigest()[:12]
+
+
+def read_pairs(root: Path | None = None) -> list[tuple[str, str, int]]:
+    """(premise, hypothesis, label) of the bundled NLI files, in file order."""
+    root = root or nli_dir()
+    pairs: list[tuple[str, str, int]] = []
+    for name in ("snli_dev.jsonl", "multinli_dev_matched.jsonl"):
+        path = root / name
+        if not path.is_file():
+            raise InputError(f"{path}: the bundled NLI data is missing (see data/nli/SOURCE.md)")
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            pairs.append((record["premise"], record["hypothesis"], LABELS[record["label"]]))
+    with open(root / "snli_sample_train.tsv", newline="", encoding="utf-8") as handle:
+        for row in csv.reader(handle, delimiter="\t", quotechar='"'):
+            pairs.append((row[2], row[3], SAMPLE_LABELS[row[0]]))
+    return pairs
+
+
+def build_vocab(sentences: Sequence[str], min_freq: int) -> dict[str, int]:
+    counts = Counter(w for s in sentences for w in tokenize(s))
+    words = sorted(w for w, c in counts.items() if c >= min_freq)
+    return {w: i + 2 for i, w in enumerate(words)}  # 0 = padding, 1 = unknown
+
+
+def encode(texts: Sequence[str], vocab: dict[str, int], max_len: int) -> tuple[Any, Any]:
+    """``(B, T)`` ids (T ≥ 1) and ``(B,)`` lengths; an empty sentence is one unknown word."""
+    import torch
+
+    ids = [[vocab.get(w, UNK) for w in tokenize(t)][:max_len] or [UNK] for t in texts]
+    lengths = torch.tensor([len(x) for x in ids])
+    batch = torch.full((len(ids), int(lengths.max())), PAD, dtype=torch.long)
+    for i, x in enumerate(ids):
+        batch[i, : len(x)] = torch.tensor(x)
+    return batch, lengths
+
+
+def make_encoder(vocab_size: int, recipe: EncoderRecipe) -> Any:
+    import torch
+    from torch import nn
+
+    class BiLSTMMax(nn.Module):
+        """Conneau et al. 2017, §3.2.2: BiLSTM, max over time of the concatenated states."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed = nn.Embedding(vocab_size, recipe.emb_dim, padding_idx=PAD)
+            self.lstm = nn.LSTM(recipe.emb_dim, recipe.hidden_size, batch_first=True, bidirectional=True)
+
+        def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+            states, _ = self.lstm(self.embed(ids))  # (B, T, 2H)
+            mask = torch.arange(ids.shape[1])[None, :] < lengths[:, None]  # (B, T)
+            states = states.masked_fill(~mask[:, :, None], float("-inf"))
+            return states.max(dim=1).values  # (B, 2H)
+
+    return BiLSTMMax()
+
+
+def train_encoder(
+    pairs: Sequence[tuple[str, str, int]], recipe: EncoderRecipe
+) -> tuple[Any, dict[str, int], dict]:
+    """Train the encoder and its NLI classifier; returns (encoder, vocab, report)."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(recipe.seed)
+    rng = np.random.default_rng(recipe.seed)
+    order = rng.permutation(len(pairs))
+    if recipe.max_pairs:
+        order = order[: recipe.max_pairs]
+    held = max(1, len(order) // 20)
+    valid_idx, train_idx = order[:held], order[held:]
+    vocab = build_vocab([s for i in train_idx for s in pairs[i][:2]], recipe.min_freq)
+    encoder = make_encoder(len(vocab) + 2, recipe)
+    width = 2 * recipe.hidden_size
+    classifier = nn.Sequential(
+        nn.Linear(4 * width, recipe.mlp_size), nn.Tanh(), nn.Linear(recipe.mlp_size, 3)
+    )
+    params = list(encoder.parameters()) + list(classifier.parameters())
+    optimizer = torch.optim.Adam(params, lr=recipe.lr)
+
+    def logits(idx: np.ndarray) -> Any:
+        u = encoder(*encode([pairs[i][0] for i in idx], vocab, recipe.max_len))
+        v = encoder(*encode([pairs[i][1] for i in idx], vocab, recipe.max_len))
+        return classifier(torch.cat([u, v, (u - v).abs(), u * v], dim=1))  # (B, 3)
+
+    losses = []
+    for epoch in range(recipe.epochs):
+        shuffled = train_idx[np.random.default_rng([recipe.seed, epoch]).permutation(len(train_idx))]
+        for start in range(0, len(shuffled), recipe.batch_size):
+            idx = shuffled[start : start + recipe.batch_size]
+            target = torch.tensor([pairs[i][2] for i in idx])
+            loss = nn.functional.cross_entropy(logits(idx), target)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()))
+    encoder.eval()
+    with torch.no_grad():
+        predicted = logits(valid_idx).argmax(dim=1).numpy()
+    accuracy = float(np.mean(predicted == np.array([pairs[i][2] for i in valid_idx])))
+    report = {
+        "pairs": len(order),
+        "valid_pairs": int(held),
+        "valid_accuracy": accuracy,
+        "last_loss": losses[-1],
+    }
+    return encoder, vocab, report
+
+
+class SentenceEncoder:
+    """The trained encoder as a :class:`~textgen_eval.core.protocols.Featurizer`."""
+
+    def __init__(self, encoder: Any, vocab: dict[str, int], recipe: EncoderRecipe, recipe_id: str) -> None:
+        self.encoder, self.vocab, self.recipe, self.recipe_id = encoder, vocab, recipe, recipe_id
+
+    @property
+    def signature(self) -> str:
+        return f"encoder-{self.recipe_id}-bilstm{self.recipe.hidden_size}max"
+
+    def features(self, texts: Sequence[str], *, role: str = "samples", batch_size: int = 256) -> np.ndarray:
+        import torch
+
+        out = np.zeros((len(texts), 2 * self.recipe.hidden_size), dtype=np.float64)
+        with torch.no_grad():
+            for start in range(0, len(texts), batch_size):
+                chunk = list(texts[start : start + batch_size])
+                out[start : start + len(chunk)] = (
+                    self.encoder(*encode(chunk, self.vocab, self.recipe.max_len)).double().numpy()
+                )
+        return out
+
+
+def load_or_train(
+    recipe: EncoderRecipe, *, notes: list[str] | None = None, train: Callable[..., Any] = train_encoder
+) -> SentenceEncoder:
+    """The cached encoder of ``recipe``, trained once across processes (a lock), hashes checked."""
+    import torch
+
+    key = recipe.id
+    root = cache_dir() / "encoder"
+    entry = root / key
+
+    def load() -> SentenceEncoder | None:
+        try:
+            meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
+            for name, digest in meta["content"].items():
+                if file_digest(str(entry / name), 64) != digest:
+                    return None
+            vocab = json.loads((entry / "vocab.json").read_text(encoding="utf-8"))
+            encoder = make_encoder(len(vocab) + 2, recipe)
+            encoder.load_state_dict(torch.load(entry / "weights.pt", map_location="cpu", weights_only=True))
+        except (OSError, ValueError, KeyError, RuntimeError):
+            return None
+        encoder.eval()
+        return SentenceEncoder(encoder, vocab, recipe, key)
+
+    loaded = load()
+    if loaded is not None:
+        return loaded
+    with file_lock(root / f".{key}.lock"):
+        loaded = load()
+        if loaded is not None:
+            return loaded
+        if entry.exists():
+            shutil.rmtree(entry, ignore_errors=True)
+            if notes is not None:
+                notes.append(f"sentence-encoder cache entry {entry} failed its check and is retrained")
+        if notes is not None:
+            notes.append(f"training the NLI sentence encoder (recipe {key}); cached in {entry}")
+        encoder, vocab, report = train(read_pairs(), recipe)
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=entry.parent))
+        try:
+            import io
+
+            buffer = io.BytesIO()
+            torch.save(encoder.state_dict(), buffer)
+            atomic_write_bytes(tmp / "weights.pt", buffer.getvalue())
+            atomic_write_text(tmp / "vocab.json", json.dumps(vocab) + "\n")
+            content = {n: file_digest(str(tmp / n), 64) for n in ("weights.pt", "vocab.json")}
+            meta = {"recipe": asdict(recipe), "recipe_id": key, "report": report, "content": content}
+            atomic_write_text(tmp / "meta.json", json.dumps(meta, indent=2) + "\n")
+            tmp.rename(entry)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        encoder.eval()
+        return SentenceEncoder(encoder, vocab, recipe, key)
+
+
+def _encoder(arg: str, resources: EvaluationResources) -> Featurizer:
+    from textgen_eval.core.config import build_sections
+
+    overrides = {}
+    for part in (p for p in arg.split(",") if p.strip()):
+        key, sep, value = part.partition("=")
+        if not sep:
+            from textgen_eval.core.errors import ConfigError
+
+            raise ConfigError(
+                f"--featurizer encoder:{arg}: expected encoder[:key=value,...] (e.g. hidden_size=128)"
+            )
+        overrides[f"recipe.{key.strip()}"] = value.strip()
+    recipe = build_sections({"recipe": EncoderRecipe}, {}, overrides, where="--featurizer encoder")["recipe"]
+    notes = getattr(resources, "notes", None)
+    return load_or_train(recipe, notes=notes)
+
+
+featurizer_registry.register("encoder", _encoder)
