@@ -6,6 +6,11 @@ Each LM: embedding 128, forward dropout 0.2, Adam lr 2e-3, batch 64, at most 8 e
 early stopping (patience 2) on every 20th training line. Usage:
 
     python benchmarks/lm_size.py --json benchmarks/results/lm_size.json
+    python benchmarks/lm_size.py --featurizers lm,lsa,encoder --fd-only \
+        --json benchmarks/results/lm_size_featurizers.json
+
+``--featurizers`` scores FD of the same samples with each featurizer (issue 18: does a featurizer
+order the LM sizes?); ``--fd-only`` skips the other metrics.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--sizes", default="32,256,1024")
     parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--featurizers", default="lm")
+    parser.add_argument("--fd-only", action="store_true")
     opts = parser.parse_args()
     torch.set_num_threads(2)
     lines = (ROOT / "data" / "coco" / "train.txt").read_text(encoding="utf-8").split("\n")
@@ -49,14 +56,14 @@ def main() -> None:
         samples = model.sample(10_000, seed=0)
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
             handle.write("\n".join(samples) + "\n")
-        res = evaluate(handle.name, metrics="fd,lm-score,reverse-lm-score,bleu-4,self-bleu-4")
-        row = {
-            "hidden": hidden,
-            "train_s": train_s,
-            "epochs": result.epochs,
-            "best_valid_nll": result.best,
-            **{s.name: s.value for s in res.scores},
-        }
+        row = {"hidden": hidden, "train_s": train_s, "epochs": result.epochs, "best_valid_nll": result.best}
+        if not opts.fd_only:
+            res = evaluate(handle.name, metrics="fd,lm-score,reverse-lm-score,bleu-4,self-bleu-4")
+            row.update({s.name: s.value for s in res.scores})
+        for featurizer in opts.featurizers.split(","):
+            fd = evaluate(handle.name, metrics="fd", featurizer=featurizer)["fd"]
+            row[f"fd[{featurizer}]"] = fd.value
+            row[f"fd_se[{featurizer}]"] = fd.details.get("se")
         rows.append(row)
         print(json.dumps(row), flush=True)
     if opts.json:
