@@ -243,13 +243,19 @@ def load_or_fit_lsa(key: str, fit: Callable[[], Any]) -> Any:
         return model
 
 
+def spec_settings(name: str, arg: str) -> dict[str, str]:
+    """``key=value,...`` of a ``--featurizer NAME:ARG`` spec (``--set``'s parser and messages)."""
+    from textgen_eval.core.config import parse_assignments
+
+    return parse_assignments([p for p in arg.split(",") if p.strip()], option=f"--featurizer {name}:")
+
+
 def _lsa(arg: str, resources: EvaluationResources) -> Featurizer:
     settings = {"dim": 128, "min_df": 2}
-    for part in (p for p in arg.split(",") if p.strip()):
-        key, sep, value = part.partition("=")
-        if not sep or key.strip() not in settings or not value.strip().isdigit():
+    for key, value in spec_settings("lsa", arg).items():
+        if key not in settings or not value.isdigit():
             raise ConfigError(f"--featurizer lsa:{arg}: expected lsa[:dim=D,min_df=M] with integers ≥ 1")
-        settings[key.strip()] = int(value)
+        settings[key] = int(value)
     if settings["dim"] < 1 or settings["min_df"] < 1:
         raise ConfigError(f"--featurizer lsa:{arg}: dim and min_df must be ≥ 1")
     return LsaFeaturizer(resources, dim=settings["dim"], min_df=settings["min_df"])

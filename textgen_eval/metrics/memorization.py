@@ -35,12 +35,15 @@ from textgen_eval.metrics.tables import NgramTables, tables_from_context
 TOP_COPIED = 5
 
 
-def _training(context: Mapping[str, Any], metric: str) -> tuple[TextSet, str]:
+def _inputs(
+    samples: Sequence[str], references: Sequence[str] | None, context: Mapping[str, Any], metric: str
+) -> tuple[TextSet, TextSet, str, NgramTables]:
+    """The samples, the bundle's training text and its label, and the evaluation's n-gram tables."""
     resources = require_resources(context, metric)
     train = as_textset(list(resources.training_texts()))
     if len(train) == 0:
         raise MetricError(f"{metric}: the bundle's training text is empty")
-    return train, resources.training_label()
+    return as_textset(samples), train, resources.training_label(), tables_from_context(context, references)
 
 
 def _sentence_keys(corpus: EncodedCorpus) -> list[bytes]:
@@ -80,9 +83,7 @@ class CopyRate(Metric):
     def compute(
         self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any
     ) -> Score:
-        train, label = _training(context, self.name)
-        hyps = as_textset(samples)
-        tables = tables_from_context(context, references)
+        hyps, train, label, tables = _inputs(samples, references, context, self.name)
         flags = copy_flags(tables, hyps, train)
         copied = [hyps[i] for i in np.flatnonzero(flags)[:TOP_COPIED]]
         settings = {"train": label, "n": len(hyps), **tables.signature_fields()}
@@ -103,9 +104,7 @@ class NovelNgrams(Metric):
     def compute(
         self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any
     ) -> Score:
-        train, label = _training(context, self.name)
-        hyps = as_textset(samples)
-        tables = tables_from_context(context, references)
+        hyps, train, label, tables = _inputs(samples, references, context, self.name)
         novel, total, distinct_novel, distinct = novel_counts(tables, hyps, train, self.order)
         n_total = int(total.sum())
         if n_total == 0:
@@ -133,9 +132,7 @@ class TrainBleu(Metric):
     def compute(
         self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any
     ) -> Score:
-        train, label = _training(context, self.name)
-        hyps = as_textset(samples)
-        tables = tables_from_context(context, references)
+        hyps, train, label, tables = _inputs(samples, references, context, self.name)
         values = np.asarray(
             span_bleu(tables, Span(hyps, 0, len(hyps)), Span(train, 0, len(train)), self.order)
         )

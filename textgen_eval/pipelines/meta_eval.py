@@ -299,11 +299,12 @@ def read_points(out: Path) -> list[Point]:
     if not path.is_file():
         return []
     points = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, start=1):
         try:
             points.append(Point.from_dict(json.loads(line)))
         except (ValueError, TypeError, KeyError):
-            if number == len(path.read_text(encoding="utf-8").splitlines()):
+            if number == len(lines):
                 continue  # a line cut by a crash: redone
             raise InputError(f"{path}: line {number}: not a meta-eval point") from None
     return points

@@ -37,7 +37,7 @@ from textgen_eval.core.hashing import file_digest
 from textgen_eval.core.locking import file_lock
 from textgen_eval.core.protocols import EvaluationResources, Featurizer
 from textgen_eval.data.bundles import bundled_data_dir
-from textgen_eval.metrics.featurizers import featurizer_registry
+from textgen_eval.metrics.featurizers import featurizer_registry, spec_settings
 
 LABELS = {"entailment": 0, "neutral": 1, "contradiction": 2}
 #: The third-party SNLI sample's label codes (data/nli/SOURCE.md).
@@ -276,16 +276,7 @@ def load_or_train(
 def _encoder(arg: str, resources: EvaluationResources) -> Featurizer:
     from textgen_eval.core.config import build_sections
 
-    overrides = {}
-    for part in (p for p in arg.split(",") if p.strip()):
-        key, sep, value = part.partition("=")
-        if not sep:
-            from textgen_eval.core.errors import ConfigError
-
-            raise ConfigError(
-                f"--featurizer encoder:{arg}: expected encoder[:key=value,...] (e.g. hidden_size=128)"
-            )
-        overrides[f"recipe.{key.strip()}"] = value.strip()
+    overrides = {f"recipe.{k}": v for k, v in spec_settings("encoder", arg).items()}
     recipe = build_sections({"recipe": EncoderRecipe}, {}, overrides, where="--featurizer encoder")["recipe"]
     notes = getattr(resources, "notes", None)
     return load_or_train(recipe, notes=notes)
