@@ -172,6 +172,9 @@ def test_meta_eval_cli_verdicts_resume_and_a_plugin_metric(
     again = tge(*args)
     assert again.code == 0 and "7 of 18 points already scored" in again.err
     assert json.loads(again.out)["verdicts"] == summary["verdicts"]
+    assert len((out / "points.jsonl").read_text().splitlines()) == 18  # the cut fragment is gone
+    third = tge(*args)  # and the repaired file reads back whole
+    assert third.code == 0 and "18 of 18 points already scored" in third.err
 
     changed = tge(*[("3" if a == "2" else a) for a in args])  # --seeds 3: other settings
     assert changed.code == 2 and "other settings (seeds)" in changed.err
@@ -184,6 +187,8 @@ def test_meta_eval_refuses_bad_options_before_work(tge, tmp_path) -> None:
         (["--rates", "0,1.5"], "--rates"),
         (["-m", "nll-iw-10"], "nll-iw-10"),
         (["--labels", str(tmp_path / "none.txt")], "none.txt"),
+        (["--featurizer", "glove"], "--featurizer glove"),
+        (["--topic-featurizer", "bert:large"], "--topic-featurizer bert:large"),
     ):
         run = tge("meta-eval", "--out", out, *args)
         assert run.code == 2 and message in run.err, run.err
@@ -197,3 +202,45 @@ def test_meta_eval_is_registered_and_its_help_needs_no_torch() -> None:
     code += "print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip().endswith("False") and "Semeniuta" in out.stdout
+
+
+def test_topic_clusters_do_not_depend_on_the_featurizer_under_test(tiny_bundle) -> None:
+    """Without --labels the topics are k-means clusters of a fixed featurizer (lsa), so the same
+    topics are removed whichever featurizer FD is tested with; clusters drawn in the tested
+    featurizer's own space would favour it."""
+    from textgen_eval.pipelines.meta_eval import MetaEvaluation, build_spec
+
+    def spec(featurizer: str | None, topic_featurizer: str | None = None):
+        recipe = dict(a.split("=", 1) for a in tiny_recipe_args()[1::2])
+        return build_spec(
+            str(tiny_bundle), metrics=["fd"], degradations=["topics"], rates=None, seeds=1, n=20,
+            topics=3, labels=None, featurizer=featurizer, seed=0, recipe=recipe,
+            topic_featurizer=topic_featurizer,
+        )  # fmt: skip
+
+    assert spec("lm").topic_featurizer == "lsa" and spec("lm").to_dict()["topic_featurizer"] == "lsa"
+    by_lm = MetaEvaluation(spec("lm"), Path("unused")).topic_labels()
+    by_lsa = MetaEvaluation(spec("lsa:dim=16"), Path("unused")).topic_labels()
+    assert by_lm == by_lsa and len(set(by_lm)) == 3
+    own = MetaEvaluation(spec("lm", topic_featurizer="lm"), Path("unused")).topic_labels()
+    assert own != by_lm  # the option is used: clusters of the reference LM's states differ
+
+
+def test_topic_featurizer_with_labels_is_refused_and_a_failed_start_can_be_retried(
+    tge, labelled_bundle, tmp_path
+) -> None:
+    bundle, labels = labelled_bundle
+    out = tmp_path / "m"
+    both = tge("meta-eval", "--bundle", bundle, "--labels", labels, "--topic-featurizer", "lm", "--out", out)
+    assert both.code == 2 and "--topic-featurizer" in both.err and not out.exists()
+
+    # a run that fails before its first point leaves only its spec: other settings may follow
+    common = ("meta-eval", "--bundle", bundle, "-m", "fd", "--degradations", "dropout", "--rates", "0,0.5",
+              "--n", "30", "--seeds", "1", "--no-progress", "--no-plots", "--out", out,
+              *tiny_recipe_args())  # fmt: skip
+    failed = tge(*common, "--featurizer", "lsa:dim=0")
+    assert failed.code == 2 and "dim and min_df" in failed.err
+    assert (out / "meta-eval-spec.json").is_file() and not (out / "points.jsonl").exists()
+    fixed = tge(*common, "--featurizer", "lsa:dim=8")
+    assert fixed.code == 0, fixed.err
+    assert json.loads((out / "meta-eval-spec.json").read_text())["featurizer"] == "lsa:dim=8"

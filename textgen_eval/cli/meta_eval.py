@@ -43,7 +43,12 @@ def _floats(text: str | None) -> list[float] | None:
     help="k-means topics without --labels.",
 )
 @click.option("--labels", type=click.Path(dir_okay=False), help="One topic label per line of the test split.")
-@click.option("--featurizer", metavar="SPEC", help="Embeddings for fd, knn-*, mauve and the topic clusters.")
+@click.option("--featurizer", metavar="SPEC", help="Embeddings for fd, knn-* and mauve.")
+@click.option(
+    "--topic-featurizer",
+    metavar="SPEC",
+    help="Embeddings of the k-means topics without --labels (default: lsa, whatever --featurizer is tested).",
+)
 @click.option("--seed", type=SEED, default=0, show_default=True, help="First seed.")
 @click.option("--lm-recipe-set", "recipe_sets", multiple=True, metavar="SECTION.KEY=VALUE")
 @click.option(
@@ -72,6 +77,7 @@ def meta_eval(
     topics: int,
     labels: str | None,
     featurizer: str | None,
+    topic_featurizer: str | None,
     seed: int,
     recipe_sets: tuple[str, ...],
     plugins: tuple[str, ...],
@@ -108,6 +114,7 @@ def meta_eval(
         topics=topics,
         labels=labels,
         featurizer=featurizer,
+        topic_featurizer=topic_featurizer,
         seed=seed,
         recipe=parse_assignments(recipe_sets, option="--lm-recipe-set"),
     )

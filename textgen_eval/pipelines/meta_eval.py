@@ -52,6 +52,11 @@ DEFAULT_METRICS: tuple[str, ...] = (
 )
 #: Signed Spearman ρ (positive = worse with the level) at or above which a metric "detects".
 DETECTS = 0.8
+#: The featurizer whose k-means clusters are the topics when no ``--labels`` are given. Fixed, not
+#: the featurizer under test: clusters drawn in the tested featurizer's own space would favour it
+#: (its topic removal is by construction a move in its own geometry). A bag of words stands for
+#: "what the sentences are about" with no trained model in the loop.
+DEFAULT_TOPIC_FEATURIZER = "lsa"
 SPEC_FILE = "meta-eval-spec.json"
 POINTS_FILE = "points.jsonl"
 
@@ -72,6 +77,8 @@ class MetaEvalSpec:
     featurizer: str | None = None
     seed: int = 0
     recipe: dict[str, str] = field(default_factory=dict)
+    #: Embeddings of the k-means topic clusters (None with ``labels``).
+    topic_featurizer: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self)))
@@ -194,7 +201,8 @@ class MetaEvaluation:
     # -- the points --------------------------------------------------------------------------
 
     def topic_labels(self) -> list[str]:
-        """The pool's topic of each sentence: ``--labels`` (odd lines), or k-means clusters."""
+        """The pool's topic of each sentence: ``--labels`` (odd lines), or k-means clusters of the
+        ``topic_featurizer``'s unit-normalised embeddings (cosine k-means, seeded)."""
         spec = self.spec
         if spec.labels is not None:
             labels = read_file(Path(spec.labels), option="--labels")
@@ -205,7 +213,7 @@ class MetaEvaluation:
                     "give one label per test sentence"
                 )
             return labels[1::2]
-        features = self.resources.featurizer(spec.featurizer).features(self.pool, role="samples")
+        features = self.resources.featurizer(spec.topic_featurizer).features(self.pool, role="samples")
         unit = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
         assignments, _ = kmeans(unit, spec.topics, seed=spec.seed, redo=3)
         return [f"cluster-{int(c)}" for c in assignments]
@@ -248,6 +256,7 @@ class MetaEvaluation:
     def run(self, notify: Callable[[str], None] | None = None) -> list[Point]:
         """Score every point not yet in ``points.jsonl``; return all points in plan order."""
         done = {p.key: p for p in read_points(self.out)}
+        drop_cut_line(self.out)
         labels = self.topic_labels() if "topics" in self.spec.degradations else None
         plan = self.plan(labels)
         todo = [item for item in plan if (item[0], item[2], item[3]) not in done]
@@ -310,6 +319,20 @@ def read_points(out: Path) -> list[Point]:
     return points
 
 
+def drop_cut_line(out: Path) -> None:
+    """Truncate ``points.jsonl`` after its last complete line: a line cut by a crash is redone, and
+    the next point must not be appended to its fragment."""
+    path = out / POINTS_FILE
+    if not path.is_file():
+        return
+    data = path.read_bytes()
+    keep = data.rfind(b"\n") + 1
+    if keep < len(data):
+        with open(path, "r+b") as handle:
+            handle.truncate(keep)
+            os.fsync(handle.fileno())
+
+
 def append_point(out: Path, point: Point) -> None:
     """One JSON line, flushed and synced: a crash loses at most the point being scored."""
     with open(out / POINTS_FILE, "a", encoding="utf-8") as handle:
@@ -322,6 +345,11 @@ def prepare_out(out: Path, spec: MetaEvalSpec) -> None:
     """Create ``out`` with the spec, or check that an existing run has the same spec."""
     path = out / SPEC_FILE
     payload = spec.to_dict()
+    if path.is_file() and not read_points(out):
+        # A spec with no point scored (the run failed before its first point) holds no work:
+        # the new settings replace it, and a line cut by that crash goes with it.
+        (out / POINTS_FILE).unlink(missing_ok=True)
+        path.unlink()
     if path.is_file():
         try:
             old = json.loads(path.read_text(encoding="utf-8"))
@@ -339,6 +367,17 @@ def prepare_out(out: Path, spec: MetaEvalSpec) -> None:
     atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
 
 
+def _check_featurizer_name(spec: str, option: str) -> None:
+    """Unknown featurizer names fail before anything is trained or written (settings fail on first use)."""
+    from textgen_eval.core.errors import UnknownNameError
+    from textgen_eval.metrics.featurizers import featurizer_registry
+
+    try:
+        featurizer_registry.entry(spec.partition(":")[0])
+    except UnknownNameError as exc:
+        raise ConfigError(f"{option} {spec}: {exc}") from None
+
+
 def build_spec(
     bundle: str,
     *,
@@ -352,6 +391,7 @@ def build_spec(
     featurizer: str | None,
     seed: int,
     recipe: dict[str, str],
+    topic_featurizer: str | None = None,
 ) -> MetaEvalSpec:
     """Validate the options before anything is trained or written."""
     from textgen_eval.metrics.registry import resolve_metric
@@ -371,6 +411,17 @@ def build_spec(
     if labels is not None and not Path(labels).is_file():
         raise InputError(f"--labels {labels}: file not found")
     digest = file_digest(labels, 12) if labels is not None else None
+    if labels is not None and topic_featurizer is not None:
+        raise ConfigError(
+            "--topic-featurizer clusters the test split into topics; with --labels it has no use"
+        )
+    if labels is None and "topics" in kinds:
+        topic_featurizer = topic_featurizer or DEFAULT_TOPIC_FEATURIZER
+    else:
+        topic_featurizer = None
+    for option, value in (("--featurizer", featurizer), ("--topic-featurizer", topic_featurizer)):
+        if value is not None:
+            _check_featurizer_name(value, option)
     return MetaEvalSpec(
         bundle=bundle_reference(bundle),
         metrics=chosen,
@@ -384,6 +435,7 @@ def build_spec(
         featurizer=featurizer,
         seed=seed,
         recipe=dict(recipe),
+        topic_featurizer=topic_featurizer,
     )
 
 
