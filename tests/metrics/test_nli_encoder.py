@@ -12,7 +12,7 @@ import numpy as np
 
 from tests.conftest import coco_lines
 from textgen_eval.metrics.featurizers import make_featurizer
-from textgen_eval.pipelines.nli_encoder import EncoderRecipe, load_or_train, read_pairs, train_encoder
+from textgen_eval.metrics.nli_encoder import EncoderRecipe, load_or_train, read_pairs, train_encoder
 
 TINY = EncoderRecipe(emb_dim=8, hidden_size=8, mlp_size=16, epochs=1, max_pairs=300)
 TINY_SPEC = "encoder:emb_dim=8,hidden_size=8,mlp_size=16,epochs=1,max_pairs=300"
@@ -69,7 +69,7 @@ def test_featurizer_signature_cache_and_integrity(tmp_path, monkeypatch) -> None
 
 BUILDER = """
 import json, sys
-from textgen_eval.pipelines.nli_encoder import EncoderRecipe, load_or_train
+from textgen_eval.metrics.nli_encoder import EncoderRecipe, load_or_train
 notes = []
 recipe = EncoderRecipe(emb_dim=8, hidden_size=8, mlp_size=16, epochs=1, max_pairs=300)
 enc = load_or_train(recipe, notes=notes)

@@ -1,7 +1,7 @@
 """Quality and diversity of the sample *distribution* on sentence embeddings: k-NN manifold
 precision and recall (Kynkäänniemi et al. 2019) and MAUVE (Pillutla et al. 2021).
 
-Both use the featurizer of ``fd`` (``--featurizer``; the reference LM by default), so their
+Both use the featurizer of ``fd`` (``--featurizer``; the NLI sentence encoder by default), so their
 signatures name it. Definitions and the parity with the ``mauve-text`` package: docs/metrics.md.
 """
 

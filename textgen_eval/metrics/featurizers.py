@@ -1,7 +1,10 @@
 """Sentence featurizers for the Fréchet Distance: a registry of specs → :class:`Featurizer`.
 
-- ``lm`` (default): the reference LSTM LM's hidden states, mean-pooled over the positions after
-  each token and EOS (see ``LSTMLanguageModel.features``); trained offline on the bundle.
+- ``encoder`` (default): an InferSent-style BiLSTM-max sentence encoder trained offline on the
+  bundled NLI pairs (:mod:`textgen_eval.metrics.nli_encoder`); the same for every bundle.
+  Chosen by measurement (docs/reproductions.md, "Choosing FD's featurizer").
+- ``lm``: the reference LSTM LM's hidden states, mean-pooled over the positions after each token
+  and EOS (see ``LSTMLanguageModel.features``); trained offline on the bundle.
 - ``hf:NAME_OR_PATH``: a ``transformers`` encoder, last hidden layer mean-pooled over the
   attention mask (a local directory loads with ``local_files_only``).
 - ``npy:SAMPLES.npy,REFERENCES.npy``: precomputed features, row ``i`` = line ``i``.
@@ -29,7 +32,7 @@ from textgen_eval.metrics.lsa import fit_lsa
 FeaturizerFactory = Callable[[str, EvaluationResources], Featurizer]
 
 featurizer_registry: Registry[FeaturizerFactory] = Registry("featurizer", group="textgen_eval.featurizers")
-DEFAULT_FEATURIZER = "lm"
+DEFAULT_FEATURIZER = "encoder"
 
 
 def _lm(arg: str, resources: EvaluationResources) -> Featurizer:
@@ -264,6 +267,7 @@ def _lsa(arg: str, resources: EvaluationResources) -> Featurizer:
 featurizer_registry.register("lm", _lm)
 featurizer_registry.register("lsa", _lsa)
 featurizer_registry.register("npy", _npy)
+featurizer_registry.register("encoder", "textgen_eval.metrics.nli_encoder:make_encoder_featurizer")
 featurizer_registry.register("hf", _hf)
 
 

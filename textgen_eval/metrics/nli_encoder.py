@@ -37,7 +37,7 @@ from textgen_eval.core.hashing import file_digest
 from textgen_eval.core.locking import file_lock
 from textgen_eval.core.protocols import EvaluationResources, Featurizer
 from textgen_eval.data.bundles import bundled_data_dir
-from textgen_eval.metrics.featurizers import featurizer_registry, spec_settings
+from textgen_eval.metrics.featurizers import spec_settings
 
 LABELS = {"entailment": 0, "neutral": 1, "contradiction": 2}
 #: The third-party SNLI sample's label codes (data/nli/SOURCE.md).
@@ -273,13 +273,11 @@ def load_or_train(
         return SentenceEncoder(encoder, vocab, recipe, key)
 
 
-def _encoder(arg: str, resources: EvaluationResources) -> Featurizer:
+def make_encoder_featurizer(arg: str, resources: EvaluationResources) -> Featurizer:
+    """``--featurizer encoder[:KEY=VALUE,...]`` (registered lazily in :mod:`.featurizers`)."""
     from textgen_eval.core.config import build_sections
 
     overrides = {f"recipe.{k}": v for k, v in spec_settings("encoder", arg).items()}
     recipe = build_sections({"recipe": EncoderRecipe}, {}, overrides, where="--featurizer encoder")["recipe"]
     notes = getattr(resources, "notes", None)
     return load_or_train(recipe, notes=notes)
-
-
-featurizer_registry.register("encoder", _encoder)

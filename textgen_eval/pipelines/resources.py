@@ -30,7 +30,6 @@ from textgen_eval.data.sources import read_texts
 from textgen_eval.generators.lstm_lm.model import LSTMLanguageModel, corpus_nll
 from textgen_eval.metrics.featurizers import make_featurizer
 from textgen_eval.metrics.lm_scorers import make_scorer
-from textgen_eval.pipelines import nli_encoder as _registers_the_encoder_featurizer  # noqa: F401
 from textgen_eval.pipelines.recipes import REFERENCE_LM, REVERSE_LM, Recipe, split_train_valid
 from textgen_eval.training import Runner
 from textgen_eval.training.callbacks import Callback, ProgressBar
