@@ -127,7 +127,8 @@ def cli(debug: bool) -> None:
 @click.option(
     "--featurizer",
     metavar="SPEC",
-    help="Embeddings for fd: lm (default), hf:NAME_OR_PATH or npy:SAMPLES.npy,REFERENCES.npy.",
+    help="Embeddings for fd, knn-*, mauve: encoder (default; NLI-trained), lm (the reference LM), "
+    "lsa, hf:NAME_OR_PATH or npy:SAMPLES.npy,REFERENCES.npy.",
 )
 @click.option(
     "--fd-n", type=click.IntRange(min=2), metavar="N", help="Subsample both sets to N sentences for fd."
@@ -356,6 +357,7 @@ def list_metrics(fmt: str, plugins: tuple[str, ...]) -> None:
     click.echo(METRICS_FORMATS[fmt](describe_metrics()), nl=False)
 
 
+from textgen_eval.cli.compare import compare  # noqa: E402
 from textgen_eval.cli.meta_eval import meta_eval  # noqa: E402
 from textgen_eval.cli.train import models, sample, train  # noqa: E402  (commands register on import)
 from textgen_eval.cli.tune import report, tune  # noqa: E402
@@ -366,6 +368,7 @@ cli.add_command(sample)
 cli.add_command(tune)
 cli.add_command(report)
 cli.add_command(meta_eval)
+cli.add_command(compare)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -444,4 +447,4 @@ def entry_point() -> None:
 
 
 #: Commands that run torch models (they get the OpenMP choice; the others start at once).
-TRAINS = frozenset({"train", "tune", "evaluate", "sample", "meta-eval"})
+TRAINS = frozenset({"train", "tune", "evaluate", "sample", "meta-eval", "compare"})

@@ -186,6 +186,21 @@ def _cell(run: Run, metric: str, *, thousands: bool = True) -> str:
     return "–" if entry is None else format_mean_std(entry["mean"], entry["std"], thousands=thousands)
 
 
+def best_columns(runs: Sequence[Run], metric: str, direction: str) -> set[int]:
+    """The columns whose mean of ``metric`` is the best (ties share it; none with fewer than two
+    runs, where "best" says nothing). A best mean is not a significant difference: the report's
+    standard deviations say how far apart the columns are."""
+    means = {
+        i: r["retrain"]["metrics"][metric]["mean"]
+        for i, r in enumerate(runs)
+        if metric in r["retrain"]["metrics"] and math.isfinite(r["retrain"]["metrics"][metric]["mean"])
+    }
+    if len(means) < 2:
+        return set()
+    best = min(sign(direction) * v for v in means.values())
+    return {i for i, v in means.items() if sign(direction) * v == best}
+
+
 def _arrow(direction: str) -> str:
     return "↑" if direction == "higher" else "↓"
 
@@ -194,7 +209,9 @@ def render_markdown(runs: Sequence[Run]) -> str:
     labels = column_labels(runs)
     lines = ["| Metric | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(runs)]
     for metric, direction in metric_rows(runs):
-        lines.append(f"| {metric} {_arrow(direction)} | " + " | ".join(_cell(r, metric) for r in runs) + " |")
+        best = best_columns(runs, metric, direction)
+        cells = [f"**{_cell(r, metric)}**" if i in best else _cell(r, metric) for i, r in enumerate(runs)]
+        lines.append(f"| {metric} {_arrow(direction)} | " + " | ".join(cells) + " |")
     lines.append(
         "| best search objective | "
         + " | ".join(
@@ -212,7 +229,8 @@ def render_markdown(runs: Sequence[Run]) -> str:
     lines.append("")
     lines.append(
         "Mean ± sample standard deviation over the best configuration retrained with each seed "
-        "(Semeniuta 2019, §5.6.2); ↑ higher is better, ↓ lower is better."
+        "(Semeniuta 2019, §5.6.2); ↑ higher is better, ↓ lower is better; the best mean per metric "
+        "in bold."
     )
     return "\n".join(lines)
 
@@ -261,9 +279,11 @@ def render_latex(runs: Sequence[Run]) -> str:
     for metric, direction in metric_rows(runs):
         arrow = r"$\uparrow$" if direction == "higher" else r"$\downarrow$"
         cells = []
-        for run in runs:
-            cell = _cell(run, metric, thousands=False)
-            cells.append("--" if cell == "–" else "$" + cell.replace("±", r"\pm") + "$")
+        best = best_columns(runs, metric, direction)
+        for i, run in enumerate(runs):
+            cell = _cell(run, metric, thousands=False).replace("±", r"\pm")
+            cell = "--" if cell == "–" else (rf"$\mathbf{{{cell}}}$" if i in best else f"${cell}$")
+            cells.append(cell)
         lines.append(f"{_latex_escape(metric)} {arrow} & " + " & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines)

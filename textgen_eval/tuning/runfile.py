@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,11 @@ def write_run_file(
 ) -> None:
     """Write ``tune.json``; a storage password is masked, never written."""
     location = storage.masked
-    if storage.kind == "journal" and storage.journal_path.parent == Path(out).resolve():
-        location = storage.journal_path.name  # relative: the run directory can be moved
+    run = Path(out).resolve()
+    if storage.kind == "journal" and storage.journal_path.parent in (run, run.parent, run.parent.parent):
+        # relative when the journal is in the run directory or up to two levels above it (``tge
+        # compare`` keeps one journal for all of OUT/runs/*): the tree can be moved as a whole
+        location = os.path.relpath(storage.journal_path, run)
     payload = {
         "spec": dict(spec),
         "storage": location,

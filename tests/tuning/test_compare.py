@@ -1,0 +1,209 @@
+"""`tge compare` (issue 17): two generators through one protocol, exact budgets, resume after
+SIGKILL without re-running finished trials, and a report consistent with the studies."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from tests.conftest import run_subprocess, tiny_recipe_args
+from textgen_eval.pipelines.compare_presets import TABLE_5_4, load_preset, parse_preset
+from textgen_eval.tuning import queue
+from textgen_eval.tuning.storage import open_storage, parse_storage
+
+LM_SPACE = """
+replace = true
+[space]
+"train.lr" = { loguniform = [1e-3, 1e-2] }
+"model.hidden_size" = { choice = [8, 16] }
+[fixed]
+"model.emb_dim" = 8
+"runner.max_epochs" = 12
+"""
+
+SEQGAN_SPACE = """
+replace = true
+[space]
+"train.g_lr" = { loguniform = [1e-4, 1e-3] }
+[fixed]
+"model.emb_dim" = 6
+"model.hidden_size" = 8
+"discriminator.emb_dim" = 6
+"discriminator.hidden_size" = 8
+"gan.pretrain_epochs" = 1
+"gan.pretrain_d_steps" = 2
+"gan.adversarial_steps" = 2
+"train.batch_size" = 16
+"""
+
+PRESET = """
+description = "two tiny generators"
+budget = 3
+retrain = 2
+samples = 30
+max_len = 20
+models = ["lstm-lm", "seqgan-reinforce"]
+metrics = ["bleu-2", "unique-ngrams-2", "fd"]
+
+[model.lstm-lm]
+space = "lm.toml"
+
+[model.seqgan-reinforce]
+space = "seqgan.toml"
+set = { "gan.d_steps" = 1 }
+"""
+
+
+@pytest.fixture
+def preset(tmp_path: Path) -> Path:
+    root = tmp_path / "preset"
+    root.mkdir()
+    (root / "lm.toml").write_text(LM_SPACE, encoding="utf-8")
+    (root / "seqgan.toml").write_text(SEQGAN_SPACE, encoding="utf-8")
+    (root / "tiny.toml").write_text(PRESET, encoding="utf-8")
+    return root / "tiny.toml"
+
+
+def compare_args(bundle: Path, preset: Path, out: Path, *extra: str) -> list[str]:
+    return ["compare", "--data", str(bundle), "--preset", str(preset), "--out", str(out), "--no-progress",
+            *tiny_recipe_args(), *extra]  # fmt: skip
+
+
+def trials(out: Path, model: str, phase: str) -> list[optuna.trial.FrozenTrial]:
+    storage = open_storage(parse_storage(str(out / "study.journal")), heartbeat_interval=None)
+    return optuna.load_study(study_name=f"{out.name}-{model}:{phase}", storage=storage).get_trials()
+
+
+def test_the_builtin_cpu_preset_is_table_5_4_and_presets_are_validated(tmp_path: Path) -> None:
+    cpu = load_preset("cpu")
+    assert tuple(p.model for p in cpu.models) == TABLE_5_4 and len(TABLE_5_4) == 9
+    for bad, message in (
+        ({"budget": 0, "retrain": 1, "models": ["lstm-lm"]}, "budget must be an integer ≥ 1"),
+        ({"budget": 2, "retrain": 1, "models": []}, "at least one generator"),
+        ({"budget": 2, "retrain": 1, "models": ["lstm-lm"], "colour": 1}, "unknown key(s) colour"),
+        ({"budget": 2, "retrain": 1, "models": ["lstm-lm"], "model": {"vae": {}}}, "[model.vae] is not in"),
+        ({"budget": 2, "retrain": 1, "models": ["lstm-lm"], "model": {"lstm-lm": {"space": "no.toml"}}},
+         "file not found"),
+    ):  # fmt: skip
+        with pytest.raises(
+            Exception, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")
+        ):
+            parse_preset(bad, name="p", base=tmp_path)
+
+
+def test_compare_two_generators_budgets_report_and_plots(
+    tge, tiny_bundle: Path, preset: Path, tmp_path
+) -> None:
+    out = tmp_path / "cmp"
+    run = tge(*compare_args(tiny_bundle, preset, out))
+    assert run.code == 0, run.err
+    assert "model 1/2: lstm-lm" in run.err and "model 2/2: seqgan-reinforce" in run.err
+    for model in ("lstm-lm", "seqgan-reinforce"):  # the same budget for every model, exactly
+        search, retrain = trials(out, model, "search"), trials(out, model, "retrain")
+        assert sum(t.state == TrialState.COMPLETE for t in search) == 3 and len(search) == 3
+        assert sum(t.state == TrialState.COMPLETE for t in retrain) == 2 and len(retrain) == 2
+    # every model's search draws its configurations and seeds from the same --seed
+    lm_seeds = sorted(t.user_attrs[queue.SEED] for t in trials(out, "lstm-lm", "search"))
+    gan_seeds = sorted(t.user_attrs[queue.SEED] for t in trials(out, "seqgan-reinforce", "search"))
+    assert lm_seeds == gan_seeds
+
+    report = json.loads((out / "report.json").read_text())
+    assert [r["model"] for r in report["runs"]] == ["lstm-lm", "seqgan-reinforce"] and report["missing"] == []
+    for r in report["runs"]:  # the table's cells are the retrained trials' values
+        retrained = trials(out, r["model"], "retrain")
+        fd = [t.user_attrs["tge:metrics"]["fd"]["value"] for t in retrained]
+        assert r["retrain"]["metrics"]["fd"]["mean"] == pytest.approx(statistics.fmean(fd))
+        assert r["retrain"]["metrics"]["fd"]["std"] == pytest.approx(statistics.stdev(fd))
+        best = min(t.value for t in trials(out, r["model"], "search"))
+        assert r["best"]["objective"] == best
+    markdown = (out / "report.md").read_text()
+    assert "| fd ↓ |" in markdown and "3 random-search trials" in markdown and markdown.count("**") >= 6
+    fds = {r["model"]: r["retrain"]["metrics"]["fd"]["mean"] for r in report["runs"]}
+    winner = min(fds, key=fds.__getitem__)
+    row = next(line for line in markdown.splitlines() if line.startswith("| fd ↓ |"))
+    cells = row.split("|")[2:4]
+    assert cells[["lstm-lm", "seqgan-reinforce"].index(winner)].strip().startswith("**")
+    assert r"\mathbf{" in (out / "report.tex").read_text()
+    for name in ("best30.png", "best30.pdf", "scatter-lstm-lm.png", "scatter-seqgan-reinforce.png"):
+        assert (out / "plots" / name).is_file(), name
+    # a model's run is an ordinary tuning run: `tge report` reads it
+    single = tge("report", out / "runs" / "lstm-lm", "--format", "json")
+    assert single.code == 0 and json.loads(single.out)["runs"][0]["retrain"] == report["runs"][0]["retrain"]
+
+    # the same command again changes nothing; other settings are refused
+    again = tge(*compare_args(tiny_bundle, preset, out))
+    assert again.code == 0, again.err
+    assert len(trials(out, "lstm-lm", "search")) == 3
+    other = tge(*compare_args(tiny_bundle, preset, out, "--budget", "4"))
+    assert other.code == 2 and "other settings" in other.err and "lstm-lm settings" in other.err
+
+
+def test_sigkill_mid_comparison_then_resume_reruns_nothing_finished(
+    tiny_bundle: Path, preset: Path, tmp_path: Path, session_cache: Path
+) -> None:
+    out = tmp_path / "killed"
+    env = {**os.environ, "TGE_CACHE_DIR": str(session_cache)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "textgen_eval", *compare_args(tiny_bundle, preset, out)], env=env,
+        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    def in_second_model() -> bool:  # the first model finished, the second has a finished trial
+        if not (out / "runs" / "seqgan-reinforce" / "tune.json").is_file():
+            return False
+        done = [t for t in trials(out, "seqgan-reinforce", "search") if t.state == TrialState.COMPLETE]
+        return bool(done)
+
+    deadline = time.monotonic() + 240
+    while not in_second_model():
+        assert proc.poll() is None, "the comparison ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {
+        model: {t.number: t.value for t in trials(out, model, phase) if t.state == TrialState.COMPLETE}
+        for model in ("lstm-lm", "seqgan-reinforce")
+        for phase in ("search",)
+    }
+    lm_retrain = {t.number: t.value for t in trials(out, "lstm-lm", "retrain")}
+    assert len(before["lstm-lm"]) == 3 and len(lm_retrain) == 2 and before["seqgan-reinforce"]
+    assert not (out / "report.md").exists()
+
+    result = run_subprocess(
+        "compare", "--resume", str(out), "--no-progress", env={"TGE_CACHE_DIR": str(session_cache)}
+    )
+    assert result.code == 0, result.err
+    for model, values in before.items():
+        after = {t.number: t for t in trials(out, model, "search")}
+        for number, value in values.items():  # finished trials are kept, not re-run
+            assert after[number].state == TrialState.COMPLETE and after[number].value == value
+        slots = [t.user_attrs[queue.SLOT] for t in after.values() if t.state == TrialState.COMPLETE]
+        assert sorted(slots) == [0, 1, 2]  # each slot completed exactly once
+    assert {t.number: t.value for t in trials(out, "lstm-lm", "retrain")} == lm_retrain
+    assert (out / "report.md").is_file()
+
+
+def test_bad_compare_options_exit_2_before_any_work(
+    tge, tiny_bundle: Path, preset: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "bad"
+    for args, message in (
+        (["compare", "--data", str(tiny_bundle), "--out", str(out), "--preset", "nope"], "--preset nope"),
+        (["compare", "no-such-model", "--data", str(tiny_bundle), "--out", str(out)], "no-such-model"),
+        (["compare", "--out", str(out)], "needs --data and --out"),
+        (["compare", "--resume", str(out)], "not a comparison directory"),
+    ):
+        run = tge(*args)
+        assert run.code == 2 and message in run.err, run.err
+        assert not (out / "compare.json").exists()

@@ -1,0 +1,198 @@
+"""Presets of ``tge compare``: which generators, how big a budget, which space per model.
+
+A preset is data, not code: a TOML file (``--preset FILE``) or a built-in name (``--preset cpu``)
+registered here. Format::
+
+    description = "one line"
+    budget = 6                  # search trials per model
+    retrain = 3                 # seeds of each model's best configuration
+    samples = 1000              # sentences sampled and scored per trial
+    max_len = 30                # optional: maximum sample length
+    models = ["lstm-lm", "seqgan-reinforce"]
+    metrics = ["bleu-4", "fd"]  # optional: default, the six of `tge evaluate`
+    objective = "fd"            # optional
+
+    [model.seqgan-reinforce]    # optional, per model
+    space = "spaces/seqgan-reinforce-thesis.toml"   # relative to the preset file
+    set = { "gan.pretrain_epochs" = 5 }
+
+``space`` updates the model's default search space exactly as ``tge tune --space`` does; ``set``
+fixes settings for every trial like ``tge tune --set``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from textgen_eval.core.config import load_config_file
+from textgen_eval.core.errors import ConfigError
+from textgen_eval.core.hashing import file_digest
+
+#: The Table 5.4 rows of Semeniuta (2019), in the thesis' order: the LM, the two continuous GANs,
+#: SeqGAN with three credit assignments and LeakGAN with three next-token heads.
+TABLE_5_4 = (
+    "lstm-lm",
+    "wgan-conv-deconv",
+    "wgan-conv-lstm",
+    "seqgan-reinforce",
+    "seqgan-step",
+    "seqgan-rollout",
+    "leakgan-leak",
+    "leakgan-noleak",
+    "leakgan-mixed",
+)
+_TOP_KEYS = {
+    "description",
+    "budget",
+    "retrain",
+    "samples",
+    "max_len",
+    "models",
+    "metrics",
+    "objective",
+    "model",
+}
+_MODEL_KEYS = {"space", "set"}
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """One generator of a comparison: its name, an optional space file and fixed settings."""
+
+    model: str
+    space: str | None = None
+    sets: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ComparePreset:
+    """What a comparison runs (see the module docstring for the file format)."""
+
+    name: str
+    description: str
+    budget: int
+    retrain: int
+    models: tuple[ModelPlan, ...]
+    samples: int | None = None
+    max_len: int | None = None
+    metrics: tuple[str, ...] = ()
+    objective: str | None = None
+    digest: str = ""
+
+    def only(self, names: Sequence[str]) -> ComparePreset:
+        """The preset restricted to ``names`` (in that order); a model it lacks gets no extras."""
+        plans = {p.model: p for p in self.models}
+        chosen = tuple(plans.get(n, ModelPlan(n)) for n in names)
+        return ComparePreset(
+            self.name,
+            self.description,
+            self.budget,
+            self.retrain,
+            chosen,
+            self.samples,
+            self.max_len,
+            self.metrics,
+            self.objective,
+            self.digest,
+        )
+
+
+def _positive(data: Mapping[str, Any], key: str, where: str, *, optional: bool = False) -> int | None:
+    value = data.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{where}: {key} must be an integer ≥ 1, got {value!r}")
+    return value
+
+
+def _strings(data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{where}: {key} must be a list of names")
+    return tuple(value)
+
+
+def parse_preset(data: Mapping[str, Any], *, name: str, base: Path | None, digest: str = "") -> ComparePreset:
+    """Validate a preset table (``base``: the directory that relative space paths start from)."""
+    where = f"--preset {name}"
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; expected {', '.join(sorted(_TOP_KEYS))}"
+        )
+    models = _strings(data, "models", where)
+    if not models:
+        raise ConfigError(f"{where}: models must list at least one generator")
+    extras = data.get("model", {})
+    if not isinstance(extras, dict):
+        raise ConfigError(f"{where}: [model.NAME] tables expected")
+    stray = sorted(set(extras) - set(models))
+    if stray:
+        raise ConfigError(f"{where}: [model.{stray[0]}] is not in models")
+    plans = []
+    for model in models:
+        extra = extras.get(model, {})
+        bad = sorted(set(extra) - _MODEL_KEYS) if isinstance(extra, dict) else ["(not a table)"]
+        if bad:
+            raise ConfigError(
+                f"{where}: [model.{model}]: unknown key(s) {', '.join(bad)}; expected space, set"
+            )
+        space = extra.get("space")
+        if space is not None:
+            path = Path(space) if base is None or Path(space).is_absolute() else base / space
+            if not path.is_file():
+                raise ConfigError(f"{where}: [model.{model}] space {space!r}: file not found ({path})")
+            space = str(path.resolve())
+        sets = extra.get("set", {})
+        if not isinstance(sets, dict):
+            raise ConfigError(f"{where}: [model.{model}] set must be a table of KEY = VALUE")
+        plans.append(ModelPlan(model, space, {str(k): str(v) for k, v in sets.items()}))
+    objective = data.get("objective")
+    if objective is not None and not isinstance(objective, str):
+        raise ConfigError(f"{where}: objective must be a metric name")
+    description = data.get("description", "")
+    return ComparePreset(
+        name=name,
+        description=str(description),
+        budget=_positive(data, "budget", where) or 1,
+        retrain=_positive(data, "retrain", where) or 1,
+        models=tuple(plans),
+        samples=_positive(data, "samples", where, optional=True),
+        max_len=_positive(data, "max_len", where, optional=True),
+        metrics=_strings(data, "metrics", where),
+        objective=objective,
+        digest=digest,
+    )
+
+
+#: The CPU preset: all nine Table 5.4 rows on the bundled COCO captions in about two hours on
+#: 2 cores (docs/reproductions.md gives its measured wall time). Every model keeps its CPU-scale
+#: default search space (docs/tuning.md); the budget, the seeds and the samples are small.
+CPU = {
+    "description": "Table 5.4 at CPU scale: the nine rows, budget 6, 3 seeds, 500 samples per trial",
+    "budget": 6,
+    "retrain": 3,
+    "samples": 500,
+    "max_len": 40,
+    "models": list(TABLE_5_4),
+}
+
+BUILTIN: dict[str, Mapping[str, Any]] = {"cpu": CPU}
+
+
+def load_preset(spec: str) -> ComparePreset:
+    """A built-in preset by name, or a TOML/JSON preset file."""
+    if spec in BUILTIN:
+        return parse_preset(BUILTIN[spec], name=spec, base=None, digest=f"builtin:{spec}")
+    path = Path(spec)
+    if not path.is_file():
+        raise ConfigError(
+            f"--preset {spec}: neither a built-in preset ({', '.join(sorted(BUILTIN))}) nor a preset file"
+        )
+    return parse_preset(
+        load_config_file(path), name=str(path), base=path.parent, digest=file_digest(str(path), 12)
+    )

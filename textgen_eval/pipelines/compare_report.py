@@ -1,0 +1,96 @@
+"""The report of a ``tge compare`` directory: Table 5.4 (Markdown, LaTeX, CSV, JSON) and the plots
+of Fig. 5.11, written next to the runs with the guarded writer (no run file is ever overwritten)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from textgen_eval.core.output import Protected, write_output
+from textgen_eval.pipelines.compare import COMPARE_FILE, CompareSpec, finished_runs
+from textgen_eval.tuning import report as reporting
+
+Notify = Callable[[str], None]
+
+
+def _protocol(spec: CompareSpec) -> str:
+    first = spec.specs[0]
+    options = dict(first.trial_options)
+    arrow = "↓" if first.direction == "lower" else "↑"
+    return (
+        f"Data `{spec.data}` (digest {first.data_digest[:12]}); preset `{spec.preset}`; seed {spec.seed}. "
+        f"Every model: {first.budget} random-search trials with `{first.objective}` {arrow} as the "
+        f"objective, its best configuration retrained with {first.retrain} seeds; "
+        f"{options.get('samples')} samples per trial."
+    )
+
+
+def _compute_rows(runs: Sequence[reporting.Run]) -> list[str]:
+    lines = ["| model | search trials (complete / failed) | search time, trial sum | best search trial |"]
+    lines.append("|---|---:|---:|---|")
+    for run in runs:
+        walls = [r["wall"] for r in run["search"] if r.get("wall") is not None]
+        best = run["best"]
+        shown = (
+            "–"
+            if best is None
+            else f"{run['objective']['name']} {best['objective']:.4g}, seed {best['seed']}"
+        )
+        lines.append(
+            f"| {run['model']} | {run['trials']['complete']} / {run['trials']['failed']} | "
+            f"{sum(walls) / 60:.1f} min | {shown} |"
+        )
+    return lines
+
+
+def render_markdown(spec: CompareSpec, runs: Sequence[reporting.Run], missing: Sequence[str]) -> str:
+    lines = [f"# Comparison `{spec.name}`", "", _protocol(spec), "", reporting.render_markdown(runs), ""]
+    if missing:
+        lines += [f"Not finished (not in the table): {', '.join(missing)}.", ""]
+    lines += ["## Search", "", *_compute_rows(runs), ""]
+    lines += ["## Best configuration per model", ""]
+    for run in runs:
+        config = (
+            "–" if run["best"] is None else ", ".join(f"`{k}={v}`" for k, v in run["best"]["config"].items())
+        )
+        lines.append(f"- **{run['model']}**: {config}")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(
+    out: Path,
+    spec: CompareSpec,
+    *,
+    storage: str | None,
+    top: int = 30,
+    plots: bool = True,
+    notify: Notify | None = None,
+) -> list[Path]:
+    """Load every started run and write ``report.{md,tex,csv,json}`` (and ``plots/``) into ``out``."""
+    dirs = finished_runs(out, spec)
+    runs = [reporting.load_run(d, storage=storage, top=top, notify=notify) for d in dirs]
+    complete = [r for r in runs if r["retrain"]["metrics"]]
+    missing = [m for m in spec.models if m not in {r["model"] for r in complete}]
+    protected = [Protected(out / COMPARE_FILE, "the comparison file")]
+    protected += [Protected(p, f"a file of run {d}") for d in dirs for p in d.rglob("*") if p.is_file()]
+    payload: dict[str, Any] = {"compare": spec.to_dict(), "missing": missing, "runs": complete}
+    texts = {
+        "report.md": render_markdown(spec, complete, missing),
+        "report.tex": reporting.render_latex(complete) + "\n",
+        "report.csv": reporting.render_csv(complete) + "\n",
+        "report.json": json.dumps(payload, indent=2, ensure_ascii=False) + "\n",
+    }
+    written = []
+    for name, text in texts.items():
+        write_output(out / name, text, protected)
+        written.append(out / name)
+    if plots and complete:
+        from textgen_eval.tuning.plots import write_plots
+
+        files = write_plots(complete, out / "plots", top=top, protected=protected)
+        written.append(out / "plots")
+        if notify is not None:
+            notify(f"{len(files)} plot files in {out / 'plots'}")
+    return written
