@@ -125,7 +125,7 @@ def test_all_six_metrics_offline_through_the_cli(tge, tiny_bundle: Path, tmp_pat
     names = [m["name"] for m in data["metrics"]]
     assert names == ["bleu-4", "self-bleu-4", "unique-ngrams-4", "fd", "lm-score", "reverse-lm-score"]
     by = {m["name"]: m for m in data["metrics"]}
-    assert by["fd"]["signature"].startswith("fd|feat:encoder-nli1-")  # the default featurizer
+    assert by["fd"]["signature"].startswith("fd|feat:encoder-nli2-")  # the default featurizer
     assert "|n:60|nrefs:120|" in by["fd"]["signature"]
     assert "biased by set size" in run.err
     assert by["lm-score"]["details"]["perplexity"] == pytest.approx(math.exp(by["lm-score"]["value"]))

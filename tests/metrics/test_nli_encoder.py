@@ -12,7 +12,7 @@ import numpy as np
 
 from tests.conftest import coco_lines
 from textgen_eval.metrics.featurizers import make_featurizer
-from textgen_eval.metrics.nli_encoder import EncoderRecipe, load_or_train, read_pairs, train_encoder
+from textgen_eval.metrics.nli_encoder import EncoderRecipe, encode, load_or_train, read_pairs, train_encoder
 
 TINY = EncoderRecipe(emb_dim=8, hidden_size=8, mlp_size=16, epochs=1, max_pairs=300)
 TINY_SPEC = "encoder:emb_dim=8,hidden_size=8,mlp_size=16,epochs=1,max_pairs=300"
@@ -108,3 +108,29 @@ def test_load_or_train_reuses_an_entry_written_by_another_recipe_object(tmp_path
         EncoderRecipe(**TINY.__dict__), train=lambda *x: (_ for _ in ()).throw(AssertionError("retrained"))
     )
     assert np.array_equal(a.features(TEXTS), b.features(TEXTS))
+
+
+def test_a_sentence_embedding_does_not_depend_on_its_batch() -> None:
+    """The BiLSTM runs packed: the backward direction starts at each sentence's own last word.
+    Over a padded batch it would read the pads first, and a sentence's embedding would change
+    with the length of its batch-mates (by 13 % on the trained default encoder before the fix)."""
+    import torch
+
+    from textgen_eval.metrics.nli_encoder import SentenceEncoder, build_vocab, make_encoder
+
+    recipe = EncoderRecipe(emb_dim=8, hidden_size=8, mlp_size=16)
+    texts = coco_lines("test")[:50]
+    vocab = build_vocab(texts, 1)
+    torch.manual_seed(0)
+    encoder = SentenceEncoder(make_encoder(len(vocab) + 2, recipe).eval(), vocab, recipe, "t")
+    short = texts[0]
+    long = " ".join(texts[1:6])
+    alone = encoder.features([short])[0]
+    for batch in ([short, long], [long, short, "a"], [short] * 3):
+        together = encoder.features(batch)[batch.index(short)]
+        np.testing.assert_allclose(together, alone, rtol=0, atol=1e-6)
+    # and the max over time equals the max over the states of the unpadded sentence run alone
+    ids, lengths = encode([short], vocab, recipe.max_len)
+    with torch.no_grad():
+        states, _ = encoder.encoder.lstm(encoder.encoder.embed(ids))  # (1, T, 2H), no padding at all
+    np.testing.assert_allclose(states.max(dim=1).values[0].double().numpy(), alone, rtol=0, atol=1e-6)

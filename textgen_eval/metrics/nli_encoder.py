@@ -68,7 +68,7 @@ class EncoderRecipe:
     @property
     def id(self) -> str:
         blob = json.dumps({**asdict(self), "data": nli_digest(), "version": __version__}, sort_keys=True)
-        return "nli1-" + hashlib.sha256(blob.encode()).hexdigest()[:10]
+        return "nli2-" + hashlib.sha256(blob.encode()).hexdigest()[:10]
 
 
 def nli_dir() -> Path:
@@ -132,7 +132,14 @@ def make_encoder(vocab_size: int, recipe: EncoderRecipe) -> Any:
             self.lstm = nn.LSTM(recipe.emb_dim, recipe.hidden_size, batch_first=True, bidirectional=True)
 
         def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-            states, _ = self.lstm(self.embed(ids))  # (B, T, 2H)
+            # Packed, so the backward direction starts at each sentence's own last word: run over
+            # the padded batch it would start at the batch's longest sentence and read the pads
+            # first, making a sentence's embedding depend on its batch-mates (tested).
+            from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+            packed = pack_padded_sequence(self.embed(ids), lengths, batch_first=True, enforce_sorted=False)
+            out, _ = self.lstm(packed)
+            states, _ = pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])  # (B, T, 2H)
             mask = torch.arange(ids.shape[1])[None, :] < lengths[:, None]  # (B, T)
             states = states.masked_fill(~mask[:, :, None], float("-inf"))
             return states.max(dim=1).values  # (B, 2H)
