@@ -207,3 +207,18 @@ def test_bad_compare_options_exit_2_before_any_work(
         run = tge(*args)
         assert run.code == 2 and message in run.err, run.err
         assert not (out / "compare.json").exists()
+
+
+def test_the_thesis_scale_preset_builds_every_model_with_its_space(tiny_bundle: Path) -> None:
+    """examples/compare/thesis.toml: the nine rows, budget 100, 7 seeds, each model's thesis space
+    and the 4k SentencePiece vocabulary — every drawn configuration of every model validates."""
+    from tests.conftest import ROOT
+    from textgen_eval.pipelines.compare import build_compare_spec
+
+    spec = build_compare_spec(load_preset(str(ROOT / "examples" / "compare" / "thesis.toml")),
+                              str(tiny_bundle), name="thesis", seed=0)  # fmt: skip
+    assert spec.models == TABLE_5_4
+    for tune_spec in spec.specs:
+        assert (tune_spec.budget, tune_spec.retrain, tune_spec.objective) == (100, 7, "fd")
+        assert tune_spec.overrides == {"model.tokenizer": "spm:4000"}
+        assert tune_spec.trial_options["samples"] == 10_000

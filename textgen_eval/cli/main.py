@@ -357,6 +357,7 @@ def list_metrics(fmt: str, plugins: tuple[str, ...]) -> None:
     click.echo(METRICS_FORMATS[fmt](describe_metrics()), nl=False)
 
 
+from textgen_eval.cli.bundle import bundle  # noqa: E402
 from textgen_eval.cli.compare import compare  # noqa: E402
 from textgen_eval.cli.meta_eval import meta_eval  # noqa: E402
 from textgen_eval.cli.train import models, sample, train  # noqa: E402  (commands register on import)
@@ -369,6 +370,7 @@ cli.add_command(tune)
 cli.add_command(report)
 cli.add_command(meta_eval)
 cli.add_command(compare)
+cli.add_command(bundle)
 
 
 def main(argv: list[str] | None = None) -> int:
