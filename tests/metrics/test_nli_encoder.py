@@ -130,7 +130,7 @@ def test_a_sentence_embedding_does_not_depend_on_its_batch() -> None:
         together = encoder.features(batch)[batch.index(short)]
         np.testing.assert_allclose(together, alone, rtol=0, atol=1e-6)
     # and the max over time equals the max over the states of the unpadded sentence run alone
-    ids, lengths = encode([short], vocab, recipe.max_len)
+    ids, _ = encode([short], vocab, recipe.max_len)
     with torch.no_grad():
         states, _ = encoder.encoder.lstm(encoder.encoder.embed(ids))  # (1, T, 2H), no padding at all
     np.testing.assert_allclose(states.max(dim=1).values[0].double().numpy(), alone, rtol=0, atol=1e-6)
