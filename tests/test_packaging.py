@@ -34,6 +34,8 @@ def test_wheel_contains_bundled_coco_and_entry_point(tmp_path: Path) -> None:
         assert "textgen_eval/_bundled_data/coco/test.txt" in names
         assert "textgen_eval/_bundled_data/coco/train.txt" in names
         assert "textgen_eval/_bundled_data/coco/SOURCE.md" in names
+        for name in ("train.txt", "test.txt", "SOURCE.md", "SOURCE.json"):
+            assert f"textgen_eval/_bundled_data/emnlp-news/{name}" in names
         entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
         assert "tge = textgen_eval.cli.main:entry_point" in zf.read(entry_points).decode()
         data = zf.read("textgen_eval/_bundled_data/coco/test.txt")

@@ -61,3 +61,24 @@ def test_disjoint_splits_dedupe_and_refusals(tge, tmp_path: Path) -> None:
     assert again.code == 2 and "not empty" in again.err
     no_test = tge("bundle", tmp_path / "x", "--train", tmp_path / "a.txt")
     assert no_test.code == 2 and "--test" in no_test.err and not (tmp_path / "x").exists()
+
+
+def test_the_bundled_emnlp_news_splits_are_disjoint_and_as_documented() -> None:
+    """data/emnlp-news: GansFallingShort's valid split as training text, Texygen's test split
+    (trailing spaces stripped) as test; no sentence in both, even ignoring case and spacing."""
+    from textgen_eval.data.bundles import list_bundles, resolve_bundle
+
+    assert "emnlp-news" in list_bundles()
+    bundle = resolve_bundle("emnlp-news")
+    train = bundle.split("train").read_text(encoding="utf-8").splitlines()
+    test = bundle.split("test").read_text(encoding="utf-8").splitlines()
+    assert len(train) == len(set(train)) == 10_000 and len(test) == len(set(test)) == 10_000
+
+    def norm(s: str) -> str:
+        return " ".join(s.lower().split())
+
+    assert not {norm(s) for s in train} & {norm(s) for s in test}
+    assert all(s == s.strip() and s for s in train + test)
+    documented = (ROOT / "data" / "emnlp-news" / "SOURCE.md").read_text(encoding="utf-8")
+    for split in ("train", "test"):
+        assert md5(bundle.split(split)) in documented
