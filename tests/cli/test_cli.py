@@ -71,7 +71,8 @@ def test_csv_output_and_output_file(tge, samples: Path, tmp_path: Path) -> None:
     assert run.out == ""
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert rows[0]["name"] == "bleu-3" and rows[0]["direction"] == "higher"
-    assert "bundled" not in rows[0]["signature"]
+    # the bundled test file given by path is named as the bundled reference: one file, one signature
+    assert "|refs:bundled:coco/test@72e25c9fb4d2|" in rows[0]["signature"]
     assert "no --reference given" not in run.err
 
 

@@ -59,9 +59,29 @@ def test_signature_fields() -> None:
     assert fields["refs"].startswith("<memory>@")
 
 
-def test_signature_names_the_reference_file(tmp_path: Path) -> None:
+def test_signature_names_the_reference_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "refs.txt"
     path.write_text("\n".join(REFS), encoding="utf-8")
     result = evaluate(SAMPLES, str(path), metrics=["bleu-2"])
-    assert f"refs:{path}@" in result["bleu-2"].signature
+    signature = result["bleu-2"].signature
+    assert "|refs:refs.txt@" in signature and str(tmp_path) not in signature  # not how it was spelled
     assert result.reference is not None and result.reference["bundled"] is False
+    # every spelling of the path, and a copy elsewhere, give the same signature (issue 19)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    copy = tmp_path / "sub" / "refs.txt"
+    copy.write_bytes(path.read_bytes())
+    for spelling in ("refs.txt", "./refs.txt", "sub/../refs.txt", str(path), str(copy)):
+        assert evaluate(SAMPLES, spelling, metrics=["bleu-2"])["bleu-2"].signature == signature, spelling
+    (tmp_path / "other.txt").write_text("\n".join(REFS[:-1]), encoding="utf-8")
+    changed = evaluate(SAMPLES, "other.txt", metrics=["bleu-2"])["bleu-2"].signature
+    assert changed != signature  # other content (and name): another signature
+
+
+def test_common_signature_of_seeds() -> None:
+    from textgen_eval.core.signature import common_signature
+
+    sigs = ["fd|feat:x|n:500|sub:seed1|v:1", "fd|feat:x|n:500|sub:seed7|v:1"]
+    assert common_signature(sigs) == ("fd|feat:x|n:500|sub:*|v:1", {"sub": ["seed1", "seed7"]})
+    assert common_signature(sigs[:1]) == (sigs[0], {})
+    assert common_signature(["a|k:1|v:1", "b|v:1"]) == ("*|k:*|v:1", {"k": ["1", ""]})

@@ -157,6 +157,63 @@ def test_report_formats(two_worker_run: Path, tmp_path: Path) -> None:
     assert latex.startswith(r"\begin{tabular}{lr}") and r"fd $\downarrow$ &" in latex and r"\pm" in latex
 
 
+def test_signatures_are_one_per_run_and_equal_to_evaluate_s(two_worker_run: Path, tiny_bundle: Path) -> None:
+    """Issue 19: a report gives one signature per metric with the seeds as its varying field
+    (never "mixed"), and a trial's scores carry the signatures `tge evaluate` gives the same
+    samples against the same bundle, however its path was spelled."""
+    data = json.loads(run_subprocess("report", str(two_worker_run), "--format", "json").out)
+    (run,) = data["runs"]
+    fd = run["retrain"]["metrics"]["fd"]
+    retrain = sorted(study_trials(two_worker_run, "retrain"), key=lambda t: t.user_attrs[queue.SLOT])
+    assert "|sub:*|" in fd["signature"] and fd["varies"] == {
+        "sub": [f"seed{t.user_attrs[queue.SEED]}" for t in retrain]
+    }
+    bleu = run["retrain"]["metrics"]["bleu-4"]
+    assert bleu["varies"] == {} and "|refs:tinycoco/test@" in bleu["signature"]
+    assert data["not_comparable"] == {}
+
+    trial = retrain[0]
+    samples = Path(trial.user_attrs["tge:run_dir"]) / "samples.txt"
+    relative = os.path.relpath(tiny_bundle, Path.cwd())
+    for spelling in (str(tiny_bundle), relative, f"{tiny_bundle}/"):
+        scored = run_subprocess(
+            "evaluate", str(samples), "--bundle", spelling, "-m", "bleu-4,unique-ngrams-4",
+            "--format", "json",
+            env={"TGE_CACHE_DIR": os.environ["TGE_CACHE_DIR"]},
+        )  # fmt: skip
+        assert scored.code == 0, scored.err
+        by = {m["name"]: m for m in json.loads(scored.out)["metrics"]}
+        for name in ("bleu-4", "unique-ngrams-4"):
+            assert by[name]["signature"] == trial.user_attrs["tge:metrics"][name]["signature"], (
+                spelling,
+                name,
+            )
+
+
+def test_report_refuses_runs_that_differ_in_more_than_their_seeds() -> None:
+    from textgen_eval.core.errors import ConfigError
+    from textgen_eval.tuning.report import render
+
+    def run(name: str, refs: str, n: str) -> dict:
+        metric = {"mean": 1.0, "std": 0.1, "direction": "lower", "varies": {"sub": ["seed1", "seed2"]},
+                  "signature": f"fd|feat:x|n:{n}|refs:{refs}|sub:*|v:1",
+                  "values": [0.9, 1.1]}  # fmt: skip
+        return {"generator": name, "run_dir": name, "budget": 2,
+                "objective": {"name": "fd", "direction": "lower"},
+                "trials": {"complete": 2, "failed": 0}, "best": None,
+                "retrain": {"seeds": [1, 2], "metrics": {"fd": metric}}}  # fmt: skip
+
+    same = [run("a", "coco/test@1", "500"), run("b", "coco/test@1", "500")]
+    assert "| fd ↓ |" in render(same, "md")  # only the seeds differ: comparable
+    other = [run("a", "coco/test@1", "500"), run("b", "news/test@2", "1000")]
+    with pytest.raises(ConfigError, match=r"not comparable(.|\n)*fd: n = a: 500, b: 1000"):
+        render(other, "md")
+    table = render(other, "md", allow_mixed=True)
+    assert "| fd ↓ † |" in table and "† fd: refs differs — a: coco/test@1, b: news/test@2" in table
+    assert "**" not in table.split("\n")[2]  # no "best" between incomparable cells
+    assert json.loads(render(other, "json", allow_mixed=True))["not_comparable"]["fd"]["n"] == ["500", "1000"]
+
+
 def test_report_plots(two_worker_run: Path, tmp_path: Path) -> None:
     result = run_subprocess(
         "report", str(two_worker_run), str(two_worker_run), "--plots", str(tmp_path / "p")

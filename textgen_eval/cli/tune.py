@@ -194,14 +194,21 @@ def tune(
     "--top", type=click.IntRange(min=1), default=30, show_default=True, help="Trials in best-N plot."
 )
 @click.option("--storage", envvar="TGE_STORAGE", help="Storage URL when tune.json's is masked.")
-def report(run_dirs: tuple[Path, ...], fmt: str, plots: Path | None, top: int, storage: str | None) -> None:
+@click.option(
+    "--allow-mixed",
+    is_flag=True,
+    help="Put runs side by side whose data, sample count or metric settings differ (cells marked †).",
+)
+def report(
+    run_dirs: tuple[Path, ...], fmt: str, plots: Path | None, top: int, storage: str | None, allow_mixed: bool
+) -> None:
     """Summarise tuning runs: mean ± std of every metric over the retrained seeds (the thesis'
     Table 5.4), the objective over each run's best trials (Fig. 5.11), objective vs hyperparameter.
     """
     from textgen_eval.tuning import report as reporting
 
     runs = [reporting.load_run(d, storage=storage, top=top, notify=_say) for d in run_dirs]
-    click.echo(reporting.render(runs, fmt))
+    click.echo(reporting.render(runs, fmt, allow_mixed=allow_mixed))
     if plots is not None:
         from textgen_eval.core.output import Protected
         from textgen_eval.tuning import plots as plotting

@@ -6,7 +6,7 @@ exactly when their signatures are equal (the value of ``n`` included).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from textgen_eval import __version__
 
@@ -38,3 +38,34 @@ def parse_signature(signature: str) -> tuple[str, dict[str, str]]:
         key, _, value = field.partition(":")
         settings[key] = value
     return name, settings
+
+
+#: Fields that hold a run's seed: they differ between the retrained seeds of one configuration.
+SEED_FIELDS = frozenset({"seed", "sub"})
+
+
+def common_signature(signatures: Sequence[str]) -> tuple[str, dict[str, list[str]]]:
+    """The signature that ``signatures`` share, with every field whose value differs written
+    ``key:*``, and those fields' values in order (``{"seed": ["1", "2", ...]}``).
+
+    A report of several seeds of one configuration gives one signature plus the list of seeds,
+    instead of "mixed" (issue 19). A field missing from some signatures counts as differing
+    (value ``""``); a differing metric name is written ``*`` too.
+    """
+    if not signatures:
+        raise ValueError("common_signature needs at least one signature")
+    parsed = [parse_signature(s) for s in signatures]
+    keys: list[str] = []
+    for _, fields in parsed:
+        keys += [k for k in fields if k not in keys]
+    names = {name for name, _ in parsed}
+    varies: dict[str, list[str]] = {}
+    parts = [parsed[0][0] if len(names) == 1 else "*"]
+    for key in keys:
+        values = [fields.get(key, "") for _, fields in parsed]
+        if len(set(values)) == 1:
+            parts.append(f"{key}:{values[0]}")
+        else:
+            parts.append(f"{key}:*")
+            varies[key] = values
+    return "|".join(parts), varies

@@ -65,6 +65,26 @@ def list_bundles() -> list[str]:
     return sorted(p.name for p in root.iterdir() if (p / "test.txt").is_file())
 
 
+def canonical_label(path: str | os.PathLike[str]) -> str:
+    """How a text file is named in signatures, whatever the spelling of its path (issue 19).
+
+    A split of a bundled corpus is ``bundled:NAME/SPLIT`` (also when reached through a path such
+    as ``data/coco/test.txt``); a split of another bundle directory is ``DIRNAME/SPLIT``; any
+    other file is its file name. The name is for people: what identifies the content is the
+    digest that signatures put next to it (``LABEL@DIGEST``), so two spellings, machines or
+    copies of the same file give the same signature.
+    """
+    resolved = Path(path).resolve()
+    parent, stem = resolved.parent, resolved.stem
+    if resolved.suffix == ".txt" and stem in SPLITS:
+        root = bundled_data_dir().resolve()
+        if parent.parent == root and (parent / "test.txt").is_file():
+            return f"bundled:{parent.name}/{stem}"
+        if (parent / "test.txt").is_file():
+            return f"{parent.name}/{stem}"
+    return resolved.name
+
+
 def resolve_bundle(name: str) -> Bundle:
     """A bundle directory (``train.txt``, ``[valid.txt]``, ``test.txt``) or a bundled corpus name.
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from textgen_eval.core.errors import InputError
 from textgen_eval.core.model import CONFIG_FILE
 from textgen_eval.core.training import MODEL_DIR
-from textgen_eval.data.bundles import list_bundles, resolve_bundle
+from textgen_eval.data.bundles import canonical_label, list_bundles, resolve_bundle
 from textgen_eval.data.hf import PREFIX as HF_PREFIX
 from textgen_eval.data.hf import read_hf
 from textgen_eval.data.readers import read_file
@@ -54,6 +54,7 @@ def read_texts(
             raise InputError(_directory_message(path, allow_bundle))
         texts = read_file(path, field, option)
         spec = str(path)
+        label = canonical_label(path) if label == os.fspath(source) else label
     n_total = len(texts)
     if skip_empty:
         kept = [t for t in texts if t.strip()]

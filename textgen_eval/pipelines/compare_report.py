@@ -45,8 +45,17 @@ def _compute_rows(runs: Sequence[reporting.Run]) -> list[str]:
     return lines
 
 
-def render_markdown(spec: CompareSpec, runs: Sequence[reporting.Run], missing: Sequence[str]) -> str:
-    lines = [f"# Comparison `{spec.name}`", "", _protocol(spec), "", reporting.render_markdown(runs), ""]
+def render_markdown(
+    spec: CompareSpec, runs: Sequence[reporting.Run], missing: Sequence[str], mixed: reporting.Mixed
+) -> str:
+    lines = [
+        f"# Comparison `{spec.name}`",
+        "",
+        _protocol(spec),
+        "",
+        reporting.render_markdown(runs, mixed),
+        "",
+    ]
     if missing:
         lines += [f"Not finished (not in the table): {', '.join(missing)}.", ""]
     lines += ["## Search", "", *_compute_rows(runs), ""]
@@ -75,10 +84,17 @@ def write_report(
     missing = [m for m in spec.models if m not in {r["model"] for r in complete}]
     protected = [Protected(out / COMPARE_FILE, "the comparison file")]
     protected += [Protected(p, f"a file of run {d}") for d in dirs for p in d.rglob("*") if p.is_file()]
-    payload: dict[str, Any] = {"compare": spec.to_dict(), "missing": missing, "runs": complete}
+    # one protocol for every model: anything but the seeds differing is a bug, but say it, not hide it
+    mixed = reporting.check_comparable(complete, allow_mixed=True)
+    payload: dict[str, Any] = {
+        "compare": spec.to_dict(),
+        "missing": missing,
+        "runs": complete,
+        "not_comparable": mixed,
+    }
     texts = {
-        "report.md": render_markdown(spec, complete, missing),
-        "report.tex": reporting.render_latex(complete) + "\n",
+        "report.md": render_markdown(spec, complete, missing, mixed),
+        "report.tex": reporting.render_latex(complete, mixed) + "\n",
         "report.csv": reporting.render_csv(complete) + "\n",
         "report.json": json.dumps(payload, indent=2, ensure_ascii=False) + "\n",
     }

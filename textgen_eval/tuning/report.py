@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from textgen_eval.core.signature import SEED_FIELDS, common_signature, parse_signature
 from textgen_eval.core.space import SearchSpace
 from textgen_eval.tuning import queue
 from textgen_eval.tuning.directions import sign
@@ -93,13 +94,14 @@ def summarize(
     for trial in retrained:
         for name, score in trial.user_attrs.get("tge:metrics", {}).items():
             entry = metrics.setdefault(
-                name, {"values": [], "direction": score["direction"], "signature": score["signature"]}
+                name, {"values": [], "direction": score["direction"], "signatures": []}
             )
             entry["values"].append(score["value"])
-            if entry["signature"] != score["signature"]:  # pragma: no cover - same recipe and data in a run
-                entry["signature"] = "mixed"
+            entry["signatures"].append(score["signature"])
     for entry in metrics.values():
         entry["mean"], entry["std"] = mean_std(entry["values"])
+        # one signature for the seeds: what differs between them (the seed) is written key:*
+        entry["signature"], entry["varies"] = common_signature(entry.pop("signatures"))
     order = list(spec.get("metrics", [])) + sorted(set(metrics) - set(spec.get("metrics", [])))
     return {
         "generator": spec.get("model", spec.get("generator")),
@@ -147,6 +149,54 @@ def load_run(
     return summarize(
         spec, str(run_dir), _trials(backend, studies["search"]), _trials(backend, studies["retrain"]), top=top
     )
+
+
+# ----------------------------------------------------------------------------- comparability
+
+
+def mismatches(runs: Sequence[Run]) -> dict[str, dict[str, list[str]]]:
+    """Per metric, the signature fields whose values differ between the runs (data, sample count,
+    settings, version), each with one value per run ("–" where a run lacks the metric). Fields
+    that vary *within* a run (its seeds) are not compared."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for metric, _ in metric_rows(runs):
+        parsed = [
+            parse_signature(r["retrain"]["metrics"][metric]["signature"])[1]
+            if metric in r["retrain"]["metrics"]
+            else None
+            for r in runs
+        ]
+        present = [p for p in parsed if p is not None]
+        if len(present) < 2:
+            continue
+        keys = dict.fromkeys(k for p in present for k in p)
+        for key in keys:
+            values = [("–" if p is None else p.get(key, "")) for p in parsed]
+            compared = {v for v in values if v not in ("–", "*")}
+            if key not in SEED_FIELDS and len(compared) > 1:
+                out.setdefault(metric, {})[key] = values
+    return out
+
+
+def check_comparable(runs: Sequence[Run], *, allow_mixed: bool) -> dict[str, dict[str, list[str]]]:
+    """Refuse runs that differ in anything but their seeds, unless ``allow_mixed``; return the
+    differences (the renderers mark those cells)."""
+    found = mismatches(runs)
+    if found and not allow_mixed:
+        from textgen_eval.core.errors import ConfigError
+
+        lines = [
+            f"  {metric}: {key} = "
+            + ", ".join(f"{label}: {value}" for label, value in zip(column_labels(runs), values))
+            for metric, fields in found.items()
+            for key, values in fields.items()
+        ]
+        raise ConfigError(
+            "these runs are not comparable — their scores differ in data, sample count or settings:\n"
+            + "\n".join(lines)
+            + "\ngive --allow-mixed to put them side by side anyway (the differing cells are marked †)"
+        )
+    return found
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -205,13 +255,29 @@ def _arrow(direction: str) -> str:
     return "↑" if direction == "higher" else "↓"
 
 
-def render_markdown(runs: Sequence[Run]) -> str:
+Mixed = Mapping[str, Mapping[str, Sequence[str]]]
+
+
+def _footnotes(runs: Sequence[Run], mixed: Mixed) -> list[str]:
+    labels = column_labels(runs)
+    return [
+        f"† {metric}: {key} differs — "
+        + ", ".join(f"{label}: {value}" for label, value in zip(labels, values))
+        for metric, fields in mixed.items()
+        for key, values in fields.items()
+    ]
+
+
+def render_markdown(runs: Sequence[Run], mixed: Mixed | None = None) -> str:
+    """Table 5.4 in Markdown; rows of ``mixed`` (``--allow-mixed``) are marked † and not bolded."""
+    mixed = mixed or {}
     labels = column_labels(runs)
     lines = ["| Metric | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(runs)]
     for metric, direction in metric_rows(runs):
-        best = best_columns(runs, metric, direction)
+        best = set() if metric in mixed else best_columns(runs, metric, direction)
         cells = [f"**{_cell(r, metric)}**" if i in best else _cell(r, metric) for i, r in enumerate(runs)]
-        lines.append(f"| {metric} {_arrow(direction)} | " + " | ".join(cells) + " |")
+        mark = " †" if metric in mixed else ""
+        lines.append(f"| {metric} {_arrow(direction)}{mark} | " + " | ".join(cells) + " |")
     lines.append(
         "| best search objective | "
         + " | ".join(
@@ -232,6 +298,9 @@ def render_markdown(runs: Sequence[Run]) -> str:
         "(Semeniuta 2019, §5.6.2); ↑ higher is better, ↓ lower is better; the best mean per metric "
         "in bold."
     )
+    notes = _footnotes(runs, mixed)
+    if notes:
+        lines += ["", "† Not comparable across the columns (shown with --allow-mixed):", *notes]
     return "\n".join(lines)
 
 
@@ -268,7 +337,8 @@ def _latex_escape(text: str) -> str:
     return text
 
 
-def render_latex(runs: Sequence[Run]) -> str:
+def render_latex(runs: Sequence[Run], mixed: Mixed | None = None) -> str:
+    mixed = mixed or {}
     labels = [_latex_escape(label) for label in column_labels(runs)]
     lines = [
         r"\begin{tabular}{l" + "r" * len(runs) + "}",
@@ -279,30 +349,38 @@ def render_latex(runs: Sequence[Run]) -> str:
     for metric, direction in metric_rows(runs):
         arrow = r"$\uparrow$" if direction == "higher" else r"$\downarrow$"
         cells = []
-        best = best_columns(runs, metric, direction)
+        best = set() if metric in mixed else best_columns(runs, metric, direction)
         for i, run in enumerate(runs):
             cell = _cell(run, metric, thousands=False).replace("±", r"\pm")
             cell = "--" if cell == "–" else (rf"$\mathbf{{{cell}}}$" if i in best else f"${cell}$")
             cells.append(cell)
-        lines.append(f"{_latex_escape(metric)} {arrow} & " + " & ".join(cells) + r" \\")
+        mark = r"$^\dagger$" if metric in mixed else ""
+        lines.append(f"{_latex_escape(metric)} {arrow}{mark} & " + " & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines)
 
 
-def render_json(runs: Sequence[Run]) -> str:
-    return json.dumps({"runs": list(runs)}, indent=2, ensure_ascii=False)
+def render_json(runs: Sequence[Run], mixed: Mixed | None = None) -> str:
+    return json.dumps({"runs": list(runs), "not_comparable": dict(mixed or {})}, indent=2, ensure_ascii=False)
 
 
-RENDERERS: dict[str, Callable[[Sequence[Run]], str]] = {
+def _csv(runs: Sequence[Run], mixed: Mixed | None = None) -> str:
+    return render_csv(runs)
+
+
+RENDERERS: dict[str, Callable[[Sequence[Run], Mixed | None], str]] = {
     "md": render_markdown,
-    "csv": render_csv,
+    "csv": _csv,
     "json": render_json,
     "latex": render_latex,
 }
 
 
-def render(runs: Sequence[Run], fmt: str) -> str:
-    return RENDERERS[fmt](runs)
+def render(runs: Sequence[Run], fmt: str, *, allow_mixed: bool = False) -> str:
+    """The table of ``runs`` in ``fmt``; runs that differ in more than their seeds are refused
+    unless ``allow_mixed`` (then the differing rows are marked)."""
+    mixed = check_comparable(runs, allow_mixed=allow_mixed)
+    return RENDERERS[fmt](runs, mixed)
 
 
 def scatter_points(run: Run) -> dict[str, list[tuple[Any, float]]]:
