@@ -95,7 +95,14 @@ def test_metrics_list(tge) -> None:
         assert name in run.out
     items = json.loads(tge("metrics", "list", "--format", "json").out)
     assert {i["name"]: i["direction"] for i in items}["self-bleu-N"] == "lower"
-    assert all(i["origin"] == "built-in" for i in items), [i for i in items if i["origin"] != "built-in"]
+    # every built-in is listed as built-in; installed plugins may add rows (issue 19: the suite
+    # passes with plugins installed — tests/core/test_plugins.py runs these tests with some)
+    from textgen_eval.metrics import metric_registry
+
+    builtins = {e.name for e in metric_registry.entries() if e.origin == "built-in"}
+    origins = {i["name"]: i["origin"] for i in items}
+    assert all(origins[name] == "built-in" for name in builtins if name in origins)
+    assert {"bleu-N", "fd", "mauve"} <= {n for n in origins if origins[n] == "built-in"}
 
 
 @pytest.mark.parametrize(

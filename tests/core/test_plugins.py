@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -229,3 +230,72 @@ def test_entry_point_that_is_not_a_metric(tmp_path: Path) -> None:
 def test_resolve_metric_orders() -> None:
     assert resolve_metric("bleu-7").name == "bleu-7"
     assert resolve_metric(" self-bleu-2 ").name == "self-bleu-2"
+
+
+PLUGIN_METRIC = """
+from textgen_eval.metrics import Metric
+
+
+class MeanLength(Metric):
+    name = "plugin-mean-length"
+    direction = "higher"
+    description = "mean words per sample (a test plugin)"
+
+    def compute(self, samples, references=None, **context):
+        value = sum(len(s.split()) for s in samples) / len(samples)
+        return self.make_score(value, n=len(samples), settings={})
+"""
+
+PLUGIN_MODEL = """
+from textgen_eval.generators.lstm_lm.model import LSTMLanguageModel
+
+
+class PluginLM(LSTMLanguageModel):
+    name = "plugin-lm"
+    description = "the LSTM LM under another name (a test plugin)"
+
+
+def featurizer(arg, resources):
+    from textgen_eval.metrics.featurizers import make_featurizer
+
+    return make_featurizer("lsa", resources)
+"""
+
+#: Tests that enumerate the registries, the CLI listings and the start-up cost: the ones an
+#: installed plugin could break.
+REGISTRY_TESTS = [
+    "tests/cli/test_cli.py::test_metrics_list",
+    "tests/cli/test_platform_cli.py::test_models_list_shows_every_model_with_modality_paper_and_origin",
+    "tests/cli/test_image_cli.py::test_metrics_list_shows_the_modality",
+    "tests/core/test_plugins.py::test_every_registered_builtin_is_covered",
+    "tests/generators/test_generators.py::test_every_registered_generator_has_a_tiny_config",
+    "tests/images/test_models.py::test_every_builtin_image_model_and_metric_is_covered",
+    "tests/test_imports.py",
+]
+
+
+def test_the_suite_passes_with_plugins_installed(tmp_path: Path) -> None:
+    """Issue 19: following docs/plugins.md must not break the project's own tests. A metric, a
+    model and a featurizer plugin are installed (entry points in a private site directory) and
+    the tests that enumerate registries run against them."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "tge_test_metric_plugin.py").write_text(PLUGIN_METRIC, encoding="utf-8")
+    (site / "tge_test_model_plugin.py").write_text(PLUGIN_MODEL, encoding="utf-8")
+    _fake_distribution(
+        site,
+        "tge-test-plugins",
+        "[textgen_eval.metrics]\nplugin-mean-length = tge_test_metric_plugin:MeanLength\n"
+        "[textgen_eval.models]\nplugin-lm = tge_test_model_plugin:PluginLM\n"
+        "[textgen_eval.featurizers]\nplugin-feat = tge_test_model_plugin:featurizer\n",
+    )
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    listed = run_subprocess("models", "list", "--format", "json", env={"PYTHONPATH": str(site)})
+    assert "plugin-lm" in {r["name"] for r in json.loads(listed.out)}  # the plugins are live
+    metrics = run_subprocess("metrics", "list", "--format", "json", env={"PYTHONPATH": str(site)})
+    assert "plugin-mean-length" in {r["name"] for r in json.loads(metrics.out)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *REGISTRY_TESTS],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
