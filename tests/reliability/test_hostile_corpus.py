@@ -507,7 +507,7 @@ INPUT_CASES = [
         "samples identical to the references",
         _cmd("evaluate", "{refs}", "-r", "{refs}", "-m", "bleu-2"),
         0,
-        ("warning", "samples are the references"),
+        ("warning", "of the samples are copies of reference sentences"),
     ),
     Case(
         "a lone surrogate in JSON lines",

@@ -302,6 +302,8 @@ def evaluate(
         )
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning.message}", err=True)
     text = RESULT_FORMATS[fmt](result)
     if output is None:
         click.echo(text, nl=False)

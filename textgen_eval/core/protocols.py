@@ -70,6 +70,16 @@ class SequenceScorer(Protocol):
 
 
 @runtime_checkable
+class HasVocabulary(Protocol):
+    """A scorer or featurizer with a closed vocabulary: it can say how much of a text it does not
+    know (tokens it reads as one unknown word). Used for the ``oov`` sanity warning."""
+
+    def oov_rate(self, texts: Sequence[str]) -> float:
+        """Fraction of the tokens of ``texts`` outside the vocabulary."""
+        ...
+
+
+@runtime_checkable
 class Featurizer(Protocol):
     """Maps sentences to fixed-size vectors (for the Fréchet Distance)."""
 

@@ -83,6 +83,15 @@ class Vocab:
         get = self._index.get
         return [get(t, UNK_ID) for t in self.tokenizer.tokenize(text)]
 
+    def oov_rate(self, texts: Sequence[str]) -> float:
+        """Fraction of the tokens of ``texts`` outside the vocabulary (0 for no tokens)."""
+        index = self._index
+        total = unknown = 0
+        for tokens in self.tokenizer.tokenize_all(texts):
+            total += len(tokens)
+            unknown += sum(t not in index for t in tokens)
+        return unknown / total if total else 0.0
+
     def encode_all(self, texts: Sequence[str]) -> list[list[int]]:
         get = self._index.get
         return [[get(t, UNK_ID) for t in tokens] for tokens in self.tokenizer.tokenize_all(texts)]

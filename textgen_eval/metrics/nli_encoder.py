@@ -209,6 +209,11 @@ class SentenceEncoder:
     def signature(self) -> str:
         return f"encoder-{self.recipe_id}-bilstm{self.recipe.hidden_size}max"
 
+    def oov_rate(self, texts: Sequence[str]) -> float:
+        """Fraction of the (lowercased, punctuation-split) tokens outside the NLI vocabulary."""
+        tokens = [w for t in texts for w in tokenize(t)]
+        return sum(w not in self.vocab for w in tokens) / len(tokens) if tokens else 0.0
+
     def features(self, texts: Sequence[str], *, role: str = "samples", batch_size: int = 256) -> np.ndarray:
         import torch
 

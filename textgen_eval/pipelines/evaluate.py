@@ -21,6 +21,13 @@ from textgen_eval.metrics.base import Metric, Score
 from textgen_eval.metrics.presets import Preset, resolve_preset
 from textgen_eval.metrics.registry import load_plugin, resolve_metric
 from textgen_eval.metrics.tables import NgramTables
+from textgen_eval.pipelines.sanity import (
+    SanityWarning,
+    copy_warnings,
+    fd_size_warning,
+    oov_warning,
+    split_warnings,
+)
 
 if TYPE_CHECKING:
     from textgen_eval.pipelines.resources import ReferenceResources
@@ -50,6 +57,8 @@ class EvaluationResult:
     settings: dict[str, Any]
     notes: list[str] = field(default_factory=list)
     version: str = __version__
+    #: Leakage and sanity warnings (:mod:`textgen_eval.pipelines.sanity`).
+    warnings: list[SanityWarning] = field(default_factory=list)
 
     def __getitem__(self, name: str) -> Score:
         for score in self.scores:
@@ -64,6 +73,7 @@ class EvaluationResult:
             "reference": self.reference,
             "settings": self.settings,
             "notes": self.notes,
+            "warnings": [w.to_dict() for w in self.warnings],
             "version": self.version,
         }
 
@@ -199,11 +209,6 @@ def evaluate(
                 f"no --reference given: using the {'bundled ' if refs.label.startswith('bundled:') else ''}"
                 f"reference {refs.label} ({len(refs):,} sentences{origin})"
             )
-    if refs is not None and list(hyps) == list(refs):
-        notes.append(
-            "warning: the samples are the references, line for line (BLEU 1, FD 0 and self-BLEU of the "
-            "reference itself are then expected); was the same file given twice?"
-        )
     if needs_refs or any(type(m).needs_resources for m in instances):
         shadow = resolve_bundle(bundle).note
         if shadow:
@@ -268,7 +273,61 @@ def evaluate(
     reference_info = None
     if refs is not None:
         reference_info = {**refs.describe(), "bundled": refs.label.startswith("bundled:")}
-    return EvaluationResult(scores, hyps.describe(), reference_info, settings, notes)
+    warnings = sanity_checks(
+        hyps, refs, scores, bundle=bundle, resources=resources, lm=lm, featurizer=featurizer
+    )
+    return EvaluationResult(scores, hyps.describe(), reference_info, settings, notes, warnings=warnings)
+
+
+#: Metrics that read the samples through FD's featurizer, and through the reference LM.
+FEATURIZED = frozenset({"fd", "fd-inf", "knn-precision", "knn-recall", "mauve"})
+LM_READ = frozenset({"lm-score", "reverse-lm-score"})
+
+
+def sanity_checks(
+    hyps: TextSet,
+    refs: TextSet | None,
+    scores: Sequence[Score],
+    *,
+    bundle: str,
+    resources: ReferenceResources | None,
+    lm: str | None,
+    featurizer: str | None,
+) -> list[SanityWarning]:
+    """The warnings of :mod:`textgen_eval.pipelines.sanity` that apply to this evaluation."""
+    from textgen_eval.core.protocols import HasVocabulary
+
+    names = {s.name for s in scores}
+    training = resources.training_texts() if resources is not None else None
+    warnings = copy_warnings(hyps, refs, training)
+    if resources is not None:
+        chosen = resolve_bundle(bundle)
+        valid = chosen.valid
+
+        def lines(path: Any) -> list[str]:
+            return path.read_text(encoding="utf-8").splitlines()
+
+        warnings += split_warnings(
+            lines(chosen.train), lines(valid) if valid is not None else None, lines(chosen.test), chosen.name
+        )
+        if names & LM_READ:
+            scorer = resources.scorer(lm)
+            if isinstance(scorer, HasVocabulary):
+                warnings += oov_warning(
+                    scorer.oov_rate(hyps), f"the LM of {', '.join(sorted(names & LM_READ))}"
+                )
+        if names & FEATURIZED:
+            reader = resources.featurizer(featurizer)
+            rate = reader.oov_rate(hyps) if isinstance(reader, HasVocabulary) else None
+            if rate is not None:
+                warnings += oov_warning(rate, f"the featurizer of {', '.join(sorted(names & FEATURIZED))}")
+    for score in scores:
+        details = score.details if isinstance(score.details, Mapping) else {}
+        if score.name in ("fd", "fd-inf") and "dim" in details:
+            warnings += fd_size_warning(
+                score.name, int(details.get("n_samples", score.n)), int(details["dim"])
+            )
+    return warnings
 
 
 def with_interval(score: Score, *, level: float, resamples: int, seed: int, notes: list[str]) -> Score:

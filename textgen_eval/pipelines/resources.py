@@ -24,7 +24,7 @@ from textgen_eval.core.errors import InputError, MetricError
 from textgen_eval.core.files import atomic_write_text
 from textgen_eval.core.hashing import file_digest, text_digest
 from textgen_eval.core.locking import file_lock
-from textgen_eval.core.protocols import Featurizer, SequenceScorer, TrainedScore
+from textgen_eval.core.protocols import Featurizer, HasVocabulary, SequenceScorer, TrainedScore
 from textgen_eval.data.bundles import Bundle
 from textgen_eval.data.sources import read_texts
 from textgen_eval.generators.lstm_lm.model import LSTMLanguageModel, corpus_nll
@@ -283,6 +283,10 @@ class MemoFeaturizer:
     def signature(self) -> str:
         return self.inner.signature
 
+    def oov_rate(self, texts: Sequence[str]) -> float | None:
+        """The wrapped featurizer's, when it has a vocabulary."""
+        return self.inner.oov_rate(texts) if isinstance(self.inner, HasVocabulary) else None
+
     def features(self, texts: Sequence[str], *, role: str = "samples") -> Any:
         key = (role, text_digest(texts, 32), len(texts))
         if key not in self._memo:
@@ -311,6 +315,11 @@ class ReferenceLM:
         if len(texts) == 0:
             raise MetricError("no samples to score")
         return self.model.score_texts(texts)
+
+    def oov_rate(self, texts: Sequence[str]) -> float:
+        vocab = self.model.vocab
+        assert vocab is not None, "the reference LM is trained, so it has a vocabulary"
+        return float(vocab.oov_rate(texts))
 
     def features(self, texts: Sequence[str], *, role: str = "samples") -> Any:
         return self.model.features(texts, role=role)
