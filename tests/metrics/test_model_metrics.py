@@ -20,6 +20,7 @@ from textgen_eval.data.vocab import Vocab
 from textgen_eval.generators.lstm_lm.config import LSTMLMConfig, TrainConfig
 from textgen_eval.generators.lstm_lm.model import LSTMLanguageModel
 from textgen_eval.metrics.model_based import FrechetDistance, LMScore, ReverseLMScore
+from textgen_eval.training.callbacks import Callback
 
 SAMPLES = coco_lines("test")[200:260]
 
@@ -461,3 +462,69 @@ def test_hf_directory_without_a_model_is_a_clear_error(tge, tmp_path: Path, tiny
         f"hf:{tmp_path / 'empty_model'}",
     )
     assert run.code == 2 and "cannot load the model or tokenizer" in run.err and "Traceback" not in run.err
+
+
+def test_the_training_note_comes_before_the_training(tiny_bundle: Path, tmp_path: Path, monkeypatch) -> None:
+    """Issue 19: `tge evaluate` says it trains the reference LM, where it caches and about how
+    long, before it starts — not after the results."""
+    monkeypatch.setenv("TGE_CACHE_DIR", str(tmp_path / "cache"))
+    seen: list[tuple[str, bool]] = []
+
+    def notify(note: str) -> None:  # records whether a cache entry existed when the note came
+        root = tmp_path / "cache" / "reference-lm"
+        seen.append((note, root.is_dir() and bool(_bundle_cache_entries(tmp_path / "cache"))))
+
+    result = evaluate(SAMPLES, bundle=str(tiny_bundle), metrics="lm-score", recipe_overrides=TINY_RECIPE,
+                      notify=notify)  # fmt: skip
+    (training,) = [(n, existed) for n, existed in seen if n.startswith("training the reference LM")]
+    assert training[1] is False  # told before the model existed
+    assert "about 1 min on 2 CPU cores" in training[0] and "cached in" in training[0]
+    assert "Ctrl-C keeps its progress" in training[0]
+    assert [n for n, _ in seen] == [n for n in result.notes if n in {m for m, _ in seen}]
+
+
+class _Interrupt(Callback):
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def on_step(self, runner, state, losses) -> None:  # type: ignore[no-untyped-def]
+        if state.step == self.at:  # Ctrl-C, as the terminal sends it
+            import os
+            import signal
+
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_an_interrupted_reference_lm_resumes_to_the_same_model(
+    tiny_bundle: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """Ctrl-C during the reference LM's training keeps a checkpoint beside the cache entry; the next
+    build resumes from it and caches the weights an uninterrupted build gives."""
+    import torch
+
+    from textgen_eval.core.errors import TrainingInterrupted
+    from textgen_eval.pipelines.resources import ReferenceResources
+
+    recipe = {**TINY_RECIPE, "runner.max_epochs": "4"}
+    monkeypatch.setenv("TGE_CACHE_DIR", str(tmp_path / "straight"))
+    kw = {"bundle": str(tiny_bundle), "metrics": "lm-score", "recipe_overrides": recipe}
+    straight = evaluate(SAMPLES, **kw)
+    (reference,) = _bundle_cache_entries(tmp_path / "straight")
+
+    monkeypatch.setenv("TGE_CACHE_DIR", str(tmp_path / "interrupted"))
+    monkeypatch.setattr(ReferenceResources, "_callbacks", lambda self, desc: [_Interrupt(at=7)])
+    with pytest.raises(TrainingInterrupted, match="the same command resumes"):
+        evaluate(SAMPLES, **kw)
+    assert not _bundle_cache_entries(tmp_path / "interrupted")  # no entry, a checkpoint
+    (partial,) = (tmp_path / "interrupted" / "reference-lm").glob(".partial-*")
+    assert (partial / "checkpoint.pt").is_file()
+
+    monkeypatch.setattr(ReferenceResources, "_callbacks", lambda self, desc: [])
+    resumed = evaluate(SAMPLES, **kw)
+    assert any(n.startswith("resuming the reference LM's training") for n in resumed.notes)
+    (entry,) = _bundle_cache_entries(tmp_path / "interrupted")
+    assert not partial.exists()
+    a = torch.load(reference / "weights.pt", weights_only=True)
+    b = torch.load(entry / "weights.pt", weights_only=True)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert resumed["lm-score"].value == straight["lm-score"].value

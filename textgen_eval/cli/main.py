@@ -226,6 +226,12 @@ def evaluate(
     protected = _evaluate_inputs(samples, reference, bundle, featurizer)
     if output is not None:
         check_output(output, protected)
+    told: list[str] = []
+
+    def tell(note: str) -> None:  # a note is printed when it is taken: before the work it announces
+        told.append(note)
+        click.echo(f"note: {note}", err=True)
+
     options: dict[str, Any] = dict(
         metrics=",".join(metric_lists) if metric_lists else None,
         preset=preset,
@@ -243,6 +249,7 @@ def evaluate(
         knn_k=knn_k,
         mauve_clusters=mauve_clusters,
         fd_se_resamples=fd_se_resamples,
+        notify=tell,
     )
     if is_model_directory(samples) and model_modality(samples) == "image":
         from textgen_eval.pipelines.evaluate_image import DEFAULT_IMAGE_SAMPLES, evaluate_image_model
@@ -301,7 +308,8 @@ def evaluate(
             **options,
         )
     for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+        if note not in told:  # the others were printed when they were taken
+            click.echo(f"note: {note}", err=True)
     for warning in result.warnings:
         click.echo(f"warning: {warning.message}", err=True)
     text = RESULT_FORMATS[fmt](result)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from textgen_eval import __version__
 from textgen_eval.core.errors import ConfigError
+from textgen_eval.core.notes import Notes
 from textgen_eval.data.bundles import DEFAULT_REFERENCE, resolve_bundle
 from textgen_eval.data.sources import read_texts
 from textgen_eval.data.textset import TextSet
@@ -144,6 +145,7 @@ def evaluate(
     knn_k: int | None = None,
     mauve_clusters: int | None = None,
     fd_se_resamples: int | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> EvaluationResult:
     """Score ``samples`` with ``metrics``.
 
@@ -180,12 +182,14 @@ def evaluate(
         mauve_clusters: k-means clusters of ``mauve`` (default: one per ten points of the smaller set).
         fd_se_resamples: bootstrap resamples behind FD's standard error in its details (default
             50; 0 turns it off).
+        notify: called with each note as it is taken (before the work it announces); the notes
+            are also in the result.
     """
     for spec in plugins:
         load_plugin(spec)
     chosen = resolve_preset(preset)
     instances: list[Metric] = [resolve_metric(name) for name in parse_metric_list(metrics, fast=fast)]
-    notes: list[str] = []
+    notes: list[str] = Notes(notify)  # told at once: a note before long work precedes the work
 
     hyps = _load_texts(samples, field=field, skip_empty=skip_empty, option="--field", allow_bundle=False)
     refs: TextSet | None = None

@@ -20,11 +20,12 @@ from typing import Any
 
 from textgen_eval import __version__
 from textgen_eval.core.cache import cache_dir
-from textgen_eval.core.errors import InputError, MetricError
+from textgen_eval.core.errors import InputError, MetricError, TrainingInterrupted
 from textgen_eval.core.files import atomic_write_text
 from textgen_eval.core.hashing import file_digest, text_digest
 from textgen_eval.core.locking import file_lock
 from textgen_eval.core.protocols import Featurizer, HasVocabulary, SequenceScorer, TrainedScore
+from textgen_eval.core.training import CHECKPOINT
 from textgen_eval.data.bundles import Bundle
 from textgen_eval.data.sources import read_texts
 from textgen_eval.generators.lstm_lm.model import LSTMLanguageModel, corpus_nll
@@ -35,6 +36,9 @@ from textgen_eval.training import Runner
 from textgen_eval.training.callbacks import Callback, ProgressBar
 
 META = "meta.json"
+#: Wall minutes of the default reference-LM recipe per 100k training tokens on 2 CPU cores
+#: (COCO: 105k tokens, 3.1 min measured; a larger vocabulary costs more): the "about" of the note.
+REFERENCE_MINUTES_PER_100K_TOKENS = 3.0
 
 
 def _lines(path: Path) -> list[str]:
@@ -163,16 +167,34 @@ class ReferenceResources:
         return model
 
     def _build(self, entry: Path) -> LSTMLanguageModel:
+        """Train the reference LM into ``entry`` (under the builder lock). It trains in a stable
+        partial directory next to the entry with the runner's checkpoints, so Ctrl-C (or a crash)
+        loses at most the steps since the last checkpoint: the next build resumes from it, to the
+        same weights as an uninterrupted build (the runner's resume is exact)."""
         recipe = self.reference_recipe
         texts = self.texts
-        self.notes.append(
-            f"training the reference LM on {self.bundle.name} ({len(texts.train):,} sentences, recipe "
-            f"{recipe.id}); cached in {entry}"
-        )
+        partial = entry.parent / f".partial-{entry.name}"
+        resume = (partial / CHECKPOINT).is_file()
+        tokens = sum(len(t.split()) for t in texts.train)
+        minutes = REFERENCE_MINUTES_PER_100K_TOKENS * tokens / 100_000
+        if resume:
+            what = f"resuming the reference LM's training from its checkpoint in {partial}"
+        else:
+            what = (
+                f"training the reference LM on {self.bundle.name} ({len(texts.train):,} sentences, recipe "
+                f"{recipe.id}; about {max(1, round(minutes))} min on 2 CPU cores for {tokens:,} tokens, more "
+                "with a large vocabulary)"
+            )
+        self.notes.append(f"{what}; cached in {entry}; Ctrl-C keeps its progress")
         model = LSTMLanguageModel({"model": recipe.model, "train": recipe.train})
-        result = model.fit(
-            texts.train, texts.valid, Runner(recipe.runner, callbacks=self._callbacks("reference LM"))
-        )
+        runner = Runner(recipe.runner, callbacks=self._callbacks("reference LM"), run_dir=partial)
+        try:
+            result = model.fit(texts.train, texts.valid, runner, resume=resume)
+        except TrainingInterrupted:
+            raise TrainingInterrupted(
+                f"interrupted while training the reference LM; its checkpoint is in {partial}, and the same "
+                "command resumes the training from it"
+            ) from None
         entry.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
         try:
@@ -192,6 +214,7 @@ class ReferenceResources:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        shutil.rmtree(partial, ignore_errors=True)  # the entry is complete: its checkpoints go
         return model
 
     # -- EvaluationResources -----------------------------------------------------------------------
