@@ -244,3 +244,18 @@ def test_topic_featurizer_with_labels_is_refused_and_a_failed_start_can_be_retri
     fixed = tge(*common, "--featurizer", "lsa:dim=8")
     assert fixed.code == 0, fixed.err
     assert json.loads((out / "meta-eval-spec.json").read_text())["featurizer"] == "lsa:dim=8"
+
+
+def test_a_resumed_run_with_other_topics_is_refused(tge, tiny_bundle, tmp_path) -> None:
+    out = tmp_path / "m"
+    args = ("meta-eval", "--bundle", tiny_bundle, "-m", "bleu-2", "--degradations", "topics", "--topics", "2",
+            "--n", "20", "--seeds", "1", "--no-progress", "--no-plots", "--out", out,
+            *tiny_recipe_args())  # fmt: skip
+    first = tge(*args)
+    assert first.code == 0, first.err
+    record = json.loads((out / "topics.json").read_text())
+    assert record["topic_featurizer"].startswith("lsa-") and len(record["labels_digest"]) == 12
+    assert tge(*args).code == 0  # the same topics: resumed
+    (out / "topics.json").write_text(json.dumps({**record, "topic_featurizer": "lsa-retrained"}))
+    changed = tge(*args)
+    assert changed.code == 2 and "other topics" in changed.err

@@ -58,6 +58,7 @@ DETECTS = 0.8
 #: "what the sentences are about" with no trained model in the loop.
 DEFAULT_TOPIC_FEATURIZER = "lsa"
 SPEC_FILE = "meta-eval-spec.json"
+TOPICS_FILE = "topics.json"
 POINTS_FILE = "points.jsonl"
 
 
@@ -218,6 +219,30 @@ class MetaEvaluation:
         assignments, _ = kmeans(unit, spec.topics, seed=spec.seed, redo=3)
         return [f"cluster-{int(c)}" for c in assignments]
 
+    def check_topics(self, labels: Sequence[str]) -> None:
+        """Record the topics in ``OUT/topics.json`` (their digest, and the clustering featurizer's
+        signature); a resumed run whose topics came out differently — the featurizer was retrained
+        or its code changed — is refused rather than mixing two clusterings."""
+        from textgen_eval.core.hashing import text_digest
+
+        spec = self.spec
+        record = {
+            "labels_digest": text_digest(labels),
+            "topic_featurizer": None
+            if spec.topic_featurizer is None
+            else self.resources.featurizer(spec.topic_featurizer).signature,
+        }
+        path = self.out / TOPICS_FILE
+        if path.is_file():
+            old = json.loads(path.read_text(encoding="utf-8"))
+            if old != record:
+                raise ConfigError(
+                    f"{self.out}: its points were scored with other topics ({old}, now {record}): the "
+                    "topic featurizer changed since the run started; start a new --out"
+                )
+            return
+        atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+
     def plan(self, labels: Sequence[str] | None) -> list[tuple[str, float, int, int]]:
         """Every (degradation, level, level index, seed) to score, in order."""
         spec = self.spec
@@ -258,6 +283,8 @@ class MetaEvaluation:
         done = {p.key: p for p in read_points(self.out)}
         drop_cut_line(self.out)
         labels = self.topic_labels() if "topics" in self.spec.degradations else None
+        if labels is not None:
+            self.check_topics(labels)
         plan = self.plan(labels)
         todo = [item for item in plan if (item[0], item[2], item[3]) not in done]
         if done and notify is not None:
@@ -349,6 +376,7 @@ def prepare_out(out: Path, spec: MetaEvalSpec) -> None:
         # A spec with no point scored (the run failed before its first point) holds no work:
         # the new settings replace it, and a line cut by that crash goes with it.
         (out / POINTS_FILE).unlink(missing_ok=True)
+        (out / TOPICS_FILE).unlink(missing_ok=True)
         path.unlink()
     if path.is_file():
         try:
