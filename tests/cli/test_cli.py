@@ -177,3 +177,32 @@ def test_debug_shows_traceback_and_internal_errors_exit_1(tmp_path: Path) -> Non
     assert "internal error: RuntimeError: boom" in run.err and "Traceback" not in run.err
     debug = run_subprocess("--debug", "evaluate", str(samples), "-m", "bleu-0", env=env)
     assert debug.code != 0 and "Traceback" in debug.err
+
+
+def test_threads_option_sets_torch_and_openmp_threads(tmp_path: Path) -> None:
+    """Issue 19: `--threads` on every command that trains; applied before torch starts."""
+    import subprocess
+    import sys
+
+    refs = tmp_path / "r.txt"
+    refs.write_text("a man on a horse\na dog in a park\n", encoding="utf-8")
+    code = (
+        "import os, sys\n"
+        "from textgen_eval.cli.main import main\n"
+        f"rc = main(['evaluate', {str(refs)!r}, '-r', {str(refs)!r}, '-m', 'bleu-2', '--threads', '1'])\n"
+        "import torch\n"
+        "print(rc, os.environ['OMP_NUM_THREADS'], torch.get_num_threads())\n"
+    )
+    env = {
+        k: v for k, v in __import__("os").environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    }
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "0 1 1", out.stderr
+    for command in ("train", "sample", "meta-eval", "tune", "compare"):
+        helped = subprocess.run(
+            [sys.executable, "-m", "textgen_eval", command, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert "--threads" in helped.stdout, command

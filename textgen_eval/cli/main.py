@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from textgen_eval import __version__
-from textgen_eval.cli.params import SEED, FiniteFloat
+from textgen_eval.cli.params import SEED, FiniteFloat, threads_option
 
 PRESETS = ("full", "texygen-fast", "textgan")
 
@@ -168,6 +168,7 @@ def cli(debug: bool) -> None:
     "--mauve-clusters", type=click.IntRange(min=2), metavar="K", help="k-means clusters of mauve (n/10)."
 )
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@threads_option
 def evaluate(
     samples: str,
     reference: str | None,

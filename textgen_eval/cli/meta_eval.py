@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from textgen_eval.cli.params import SEED
+from textgen_eval.cli.params import SEED, threads_option
 
 
 def _floats(text: str | None) -> list[float] | None:
@@ -25,6 +25,7 @@ def _floats(text: str | None) -> list[float] | None:
 
 
 @click.command("meta-eval", context_settings={"max_content_width": 100})
+@threads_option
 @click.option("--bundle", default="coco", show_default=True, metavar="NAME|DIR", help="Reference bundle.")
 @click.option("--metrics", "-m", "metric_lists", multiple=True, metavar="a,b", help="Metrics to test.")
 @click.option(

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from textgen_eval.cli.params import SEED, FiniteFloat
+from textgen_eval.cli.params import SEED, FiniteFloat, threads_option
 
 if TYPE_CHECKING:  # pragma: no cover
     from textgen_eval.core.output import Protected
 
 
 @click.command()
+@threads_option
 @click.argument("model", metavar="MODEL")
 @click.option(
     "--data",
@@ -88,6 +89,7 @@ def train(
 
 
 @click.command()
+@threads_option
 @click.argument("model_dir", type=click.Path(path_type=Path))
 @click.option("-n", "n", type=click.IntRange(min=1), required=True, help="Number of sentences.")
 @click.option("--temperature", type=FiniteFloat(min=0.0), default=1.0, show_default=True, help="0 = greedy.")
