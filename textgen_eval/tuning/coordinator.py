@@ -24,6 +24,7 @@ from textgen_eval.core.errors import (
 from textgen_eval.core.locking import file_lock
 from textgen_eval.tuning import queue
 from textgen_eval.tuning.directions import optuna_direction
+from textgen_eval.tuning.live import describe_running
 from textgen_eval.tuning.phases import describe_progress, first_error, phases, progress_counts
 from textgen_eval.tuning.runfile import SPEC_FILE, read_run_file, run_storage, write_run_file
 from textgen_eval.tuning.spec import PHASES, TuneSpec
@@ -226,7 +227,9 @@ def _coordinate(
             counts = progress_counts(spec, backend)
             if bar is not None:
                 bar.n = counts["search"].done + counts["retrain"].done
-                bar.set_postfix_str(describe_progress(spec, counts), refresh=True)
+                running = describe_running(out)
+                shown = describe_progress(spec, counts) + (f" | {running}" if running else "")
+                bar.set_postfix_str(shown, refresh=True)
             if all(p.poll() is not None for p in procs):
                 break
             time.sleep(options.poll)
