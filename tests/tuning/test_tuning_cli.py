@@ -346,3 +346,39 @@ def test_set_fixes_a_setting_over_the_space_and_refuses_a_searched_one(tge, tmp_
     )
     assert refused.code == 2 and "--set train.lr: searched by the space of 'vae'" in refused.err
     assert "[fixed]" in refused.err and not (tmp_path / "x").exists()
+
+
+def test_significance_marks_on_seed_sets_with_known_outcomes() -> None:
+    """Welch's t-test of each model's retrained seeds against the best model's (issue 19)."""
+    from scipy.stats import ttest_ind
+
+    from textgen_eval.tuning.report import render, significance, welch_p
+
+    def run(name: str, values: list[float]) -> dict:
+        mean = sum(values) / len(values)
+        metric = {"mean": mean, "std": 0.1, "direction": "lower", "varies": {}, "values": values,
+                  "signature": "fd|n:500|v:1"}  # fmt: skip
+        return {"generator": name, "run_dir": name, "budget": 2,
+                "objective": {"name": "fd", "direction": "lower"},
+                "trials": {"complete": 2, "failed": 0}, "best": None,
+                "retrain": {"seeds": list(range(len(values))), "metrics": {"fd": metric}}}  # fmt: skip
+
+    best = run("lm", [1.00, 1.01, 0.99, 1.02])
+    far = run("gan", [2.00, 2.02, 1.98, 2.01])  # clearly worse
+    close = run("vae", [1.00, 1.05, 0.97, 1.03])  # within the noise
+    few = run("seqgan", [3.0, 3.1])  # two seeds: not tested
+    runs = [best, far, close, few]
+    tests = significance(runs, "fd", "lower")
+    assert tests[1] == pytest.approx(ttest_ind(far["retrain"]["metrics"]["fd"]["values"],
+                                               best["retrain"]["metrics"]["fd"]["values"],
+                                               equal_var=False).pvalue)  # fmt: skip
+    assert tests[1] < 0.05 and tests[2] > 0.05 and tests[3] is None and 0 not in tests
+    assert welch_p([1.0, 1.0, 1.0], [1.0, 1.0, 1.0]) == 1.0 and welch_p([1.0] * 3, [2.0] * 3) == 0.0
+    row = next(line for line in render(runs, "md").splitlines() if line.startswith("| fd ↓ |"))
+    cells = [c.strip() for c in row.split("|")[2:6]]
+    assert cells[0].startswith("**") and cells[1].endswith(" *") and not cells[2].endswith("*")
+    assert not cells[3].endswith("*")
+    assert "too few seeds to tell" in render(runs, "md")
+    table = json.loads(render(runs, "json"))["significance"]["fd"]
+    assert table["best"] == "lm" and table["p_welch"]["seqgan"] is None and table["p_welch"]["gan"] < 0.05
+    assert "^{*}" in render(runs, "latex")

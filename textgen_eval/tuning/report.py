@@ -236,6 +236,39 @@ def _cell(run: Run, metric: str, *, thousands: bool = True) -> str:
     return "–" if entry is None else format_mean_std(entry["mean"], entry["std"], thousands=thousands)
 
 
+#: Welch's t-test level, and the fewest seeds per model at which it is run.
+ALPHA = 0.05
+MIN_SEEDS = 3
+
+
+def welch_p(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Two-sided p-value of Welch's t-test (unequal variances) of two seed samples; ``None``
+    with fewer than :data:`MIN_SEEDS` values in either, or no variance in both."""
+    if len(a) < MIN_SEEDS or len(b) < MIN_SEEDS:
+        return None
+    if statistics.pvariance(a) == 0 and statistics.pvariance(b) == 0:
+        return 0.0 if statistics.fmean(a) != statistics.fmean(b) else 1.0
+    from scipy.stats import ttest_ind
+
+    return float(ttest_ind(a, b, equal_var=False).pvalue)
+
+
+def significance(runs: Sequence[Run], metric: str, direction: str) -> dict[int, float | None]:
+    """Per column other than the best: the p-value of Welch's t-test of its retrained seeds
+    against the best column's (``None`` where there are too few seeds to tell)."""
+    best = best_columns(runs, metric, direction)
+    if len(best) != 1:
+        return {}
+    (b,) = best
+    reference = runs[b]["retrain"]["metrics"][metric]["values"]
+    out: dict[int, float | None] = {}
+    for i, run in enumerate(runs):
+        entry = run["retrain"]["metrics"].get(metric)
+        if i != b and entry is not None:
+            out[i] = welch_p(entry["values"], reference)
+    return out
+
+
 def best_columns(runs: Sequence[Run], metric: str, direction: str) -> set[int]:
     """The columns whose mean of ``metric`` is the best (ties share it; none with fewer than two
     runs, where "best" says nothing). A best mean is not a significant difference: the report's
@@ -273,9 +306,16 @@ def render_markdown(runs: Sequence[Run], mixed: Mixed | None = None) -> str:
     mixed = mixed or {}
     labels = column_labels(runs)
     lines = ["| Metric | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(runs)]
+    untested = False
     for metric, direction in metric_rows(runs):
         best = set() if metric in mixed else best_columns(runs, metric, direction)
-        cells = [f"**{_cell(r, metric)}**" if i in best else _cell(r, metric) for i, r in enumerate(runs)]
+        tests = {} if metric in mixed else significance(runs, metric, direction)
+        cells = []
+        for i, r in enumerate(runs):
+            cell = f"**{_cell(r, metric)}**" if i in best else _cell(r, metric)
+            p = tests.get(i)
+            cells.append(cell + (" *" if p is not None and p < ALPHA else ""))
+            untested |= i in tests and p is None
         mark = " †" if metric in mixed else ""
         lines.append(f"| {metric} {_arrow(direction)}{mark} | " + " | ".join(cells) + " |")
     lines.append(
@@ -296,7 +336,12 @@ def render_markdown(runs: Sequence[Run], mixed: Mixed | None = None) -> str:
     lines.append(
         "Mean ± sample standard deviation over the best configuration retrained with each seed "
         "(Semeniuta 2019, §5.6.2); ↑ higher is better, ↓ lower is better; the best mean per metric "
-        "in bold."
+        f"in bold; * differs from the best at p < {ALPHA} (Welch's t-test over the retrained seeds)."
+        + (
+            f" Models with fewer than {MIN_SEEDS} seeds are not tested: too few seeds to tell."
+            if untested
+            else ""
+        )
     )
     notes = _footnotes(runs, mixed)
     if notes:
@@ -350,9 +395,14 @@ def render_latex(runs: Sequence[Run], mixed: Mixed | None = None) -> str:
         arrow = r"$\uparrow$" if direction == "higher" else r"$\downarrow$"
         cells = []
         best = set() if metric in mixed else best_columns(runs, metric, direction)
+        tests = {} if metric in mixed else significance(runs, metric, direction)
         for i, run in enumerate(runs):
             cell = _cell(run, metric, thousands=False).replace("±", r"\pm")
-            cell = "--" if cell == "–" else (rf"$\mathbf{{{cell}}}$" if i in best else f"${cell}$")
+            p = tests.get(i)
+            star = "^{*}" if p is not None and p < ALPHA else ""
+            cell = (
+                "--" if cell == "–" else (rf"$\mathbf{{{cell}}}{star}$" if i in best else f"${cell}{star}$")
+            )
             cells.append(cell)
         mark = r"$^\dagger$" if metric in mixed else ""
         lines.append(f"{_latex_escape(metric)} {arrow}{mark} & " + " & ".join(cells) + r" \\")
@@ -360,8 +410,32 @@ def render_latex(runs: Sequence[Run], mixed: Mixed | None = None) -> str:
     return "\n".join(lines)
 
 
+def significance_table(runs: Sequence[Run], mixed: Mixed | None = None) -> dict[str, dict[str, Any]]:
+    """Per metric: the best column and each other column's Welch p-value against it."""
+    labels = column_labels(runs)
+    out: dict[str, dict[str, Any]] = {}
+    for metric, direction in metric_rows(runs):
+        if mixed and metric in mixed:
+            continue
+        best = best_columns(runs, metric, direction)
+        if len(best) == 1:
+            tests = significance(runs, metric, direction)
+            out[metric] = {
+                "best": labels[next(iter(best))],
+                "p_welch": {labels[i]: p for i, p in tests.items()},
+                "alpha": ALPHA,
+                "min_seeds": MIN_SEEDS,
+            }
+    return out
+
+
 def render_json(runs: Sequence[Run], mixed: Mixed | None = None) -> str:
-    return json.dumps({"runs": list(runs), "not_comparable": dict(mixed or {})}, indent=2, ensure_ascii=False)
+    payload = {
+        "runs": list(runs),
+        "not_comparable": dict(mixed or {}),
+        "significance": significance_table(runs, mixed),
+    }
+    return json.dumps(payload, indent=2, ensure_ascii=False)
 
 
 def _csv(runs: Sequence[Run], mixed: Mixed | None = None) -> str:
