@@ -87,7 +87,7 @@ def test_tune_conv_lstm_with_budget_and_retrains(tge, tiny_bundle: Path, tmp_pat
               "--retrain", "2", "--samples", "30", "--out", out, "--no-progress",
               *tiny_recipe_args())  # fmt: skip
     assert run.code == 0, run.err
-    report = tge("report", out, "--format", "json")
+    report = tge("report", out, "--format", "json", "--no-real-data")
     assert report.code == 0, report.err
     (data,) = json.loads(report.out)["runs"]
     assert data["generator"] == "wgan-conv-lstm" and data["budget"] == 4

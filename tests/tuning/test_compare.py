@@ -118,8 +118,14 @@ def test_compare_two_generators_budgets_report_and_plots(
     assert lm_seeds == gan_seeds
 
     report = json.loads((out / "report.json").read_text())
-    assert [r["model"] for r in report["runs"]] == ["lstm-lm", "seqgan-reinforce"] and report["missing"] == []
-    for r in report["runs"]:  # the table's cells are the retrained trials' values
+    *models, real = report["runs"]
+    assert [r["model"] for r in models] == ["lstm-lm", "seqgan-reinforce"] and report["missing"] == []
+    assert (
+        real["real"]
+        and real["n"] == 15
+        and set(real["retrain"]["metrics"]) == {"bleu-2", "unique-ngrams-2", "fd"}
+    )
+    for r in models:  # the table's cells are the retrained trials' values
         retrained = trials(out, r["model"], "retrain")
         fd = [t.user_attrs["tge:metrics"]["fd"]["value"] for t in retrained]
         assert r["retrain"]["metrics"]["fd"]["mean"] == pytest.approx(statistics.fmean(fd))
@@ -128,7 +134,7 @@ def test_compare_two_generators_budgets_report_and_plots(
         assert r["best"]["objective"] == best
     markdown = (out / "report.md").read_text()
     assert "| fd ↓ |" in markdown and "3 random-search trials" in markdown and markdown.count("**") >= 6
-    fds = {r["model"]: r["retrain"]["metrics"]["fd"]["mean"] for r in report["runs"]}
+    fds = {r["model"]: r["retrain"]["metrics"]["fd"]["mean"] for r in models}
     winner = min(fds, key=fds.__getitem__)
     row = next(line for line in markdown.splitlines() if line.startswith("| fd ↓ |"))
     cells = row.split("|")[2:4]

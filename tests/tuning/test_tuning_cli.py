@@ -131,7 +131,7 @@ def test_report_formats(two_worker_run: Path, tmp_path: Path) -> None:
     assert "| fd ↓ |" in md.out and "| bleu-4 ↑ |" in md.out and " ± " in md.out
     assert "6 / 0 / 6" in md.out
 
-    data = json.loads(run_subprocess("report", str(two_worker_run), "--format", "json").out)
+    data = json.loads(run_subprocess("report", str(two_worker_run), "--format", "json", "--no-real-data").out)
     (run,) = data["runs"]
     assert set(run) >= {"generator", "run_dir", "budget", "trials", "best", "best30", "retrain"}
     assert run["generator"] == "lstm-lm" and run["budget"] == 6
@@ -153,7 +153,7 @@ def test_report_formats(two_worker_run: Path, tmp_path: Path) -> None:
     assert {r["metric"] for r in rows} == set(run["retrain"]["metrics"])
     assert float(next(r for r in rows if r["metric"] == "fd")["mean"]) == fd["mean"]
 
-    latex = run_subprocess("report", str(two_worker_run), "--format", "latex").out
+    latex = run_subprocess("report", str(two_worker_run), "--format", "latex", "--no-real-data").out
     assert latex.startswith(r"\begin{tabular}{lr}") and r"fd $\downarrow$ &" in latex and r"\pm" in latex
 
 
@@ -161,7 +161,7 @@ def test_signatures_are_one_per_run_and_equal_to_evaluate_s(two_worker_run: Path
     """Issue 19: a report gives one signature per metric with the seeds as its varying field
     (never "mixed"), and a trial's scores carry the signatures `tge evaluate` gives the same
     samples against the same bundle, however its path was spelled."""
-    data = json.loads(run_subprocess("report", str(two_worker_run), "--format", "json").out)
+    data = json.loads(run_subprocess("report", str(two_worker_run), "--format", "json", "--no-real-data").out)
     (run,) = data["runs"]
     fd = run["retrain"]["metrics"]["fd"]
     retrain = sorted(study_trials(two_worker_run, "retrain"), key=lambda t: t.user_attrs[queue.SLOT])
@@ -382,3 +382,27 @@ def test_significance_marks_on_seed_sets_with_known_outcomes() -> None:
     table = json.loads(render(runs, "json"))["significance"]["fd"]
     assert table["best"] == "lm" and table["p_welch"]["seqgan"] is None and table["p_welch"]["gan"] < 0.05
     assert "^{*}" in render(runs, "latex")
+
+
+def test_the_real_data_column_equals_tge_evaluate_of_the_held_out_text(two_worker_run: Path) -> None:
+    """Issue 19: `tge report` adds held-out real text scored like the samples — the same metrics,
+    n, references and seed — and its values are what `tge evaluate` gives that text."""
+    data = json.loads(run_subprocess("report", str(two_worker_run), "--format", "json").out)
+    *models, real = data["runs"]
+    # the tiny bundle's held-out split (every 20th of 300 lines) has 15 sentences: all of them
+    assert real["real"] is True and real["model"] == "real data" and real["n"] == 15
+    assert [m["model"] for m in models] == ["lstm-lm"]
+    spec = json.loads((two_worker_run / "tune.json").read_text())["spec"]
+    held = two_worker_run / "real-data.txt"
+    assert len(held.read_text().splitlines()) == 15
+    args = ["evaluate", str(held), "--bundle", spec["data"], "--format", "json", "--seed", str(spec["seed"]),
+            "--fd-n", "15", *tiny_recipe_args()]  # fmt: skip
+    scored = run_subprocess(*args, env={"TGE_CACHE_DIR": os.environ["TGE_CACHE_DIR"]})
+    assert scored.code == 0, scored.err
+    by = {m["name"]: m for m in json.loads(scored.out)["metrics"]}
+    for name, entry in real["retrain"]["metrics"].items():
+        assert entry["mean"] == by[name]["value"] and entry["signature"] == by[name]["signature"], name
+    md = run_subprocess("report", str(two_worker_run)).out
+    assert md.splitlines()[0].endswith("| real data |") and "15 held-out real sentences" in md
+    plain = run_subprocess("report", str(two_worker_run), "--no-real-data", "--format", "json").out
+    assert [r["model"] for r in json.loads(plain)["runs"]] == ["lstm-lm"]

@@ -48,6 +48,7 @@ def _say(message: str) -> None:
     "--top", type=click.IntRange(min=1), default=30, show_default=True, help="Trials in best-N plot."
 )
 @click.option("--no-plots", is_flag=True, help="Skip the plots.")
+@click.option("--no-real-data", is_flag=True, help="Leave out the column of held-out real text.")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bars.")
 def compare(
     models: tuple[str, ...],
@@ -67,6 +68,7 @@ def compare(
     report_only: bool,
     top: int,
     no_plots: bool,
+    no_real_data: bool,
     no_progress: bool,
 ) -> None:
     """Compare generators with the thesis' protocol (Semeniuta 2019, §5.6.2): every MODEL (default:
@@ -126,5 +128,7 @@ def compare(
             pipeline.prepare(out, spec)
             signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM re-queues like Ctrl-C
             pipeline.run(out, spec, storage=storage, options=options, notify=_say)
-        written = write_report(out, spec, storage=storage, top=top, plots=not no_plots, notify=_say)
+        written = write_report(
+            out, spec, storage=storage, top=top, plots=not no_plots, real=not no_real_data, notify=_say
+        )
     _say(f"wrote {', '.join(str(p) for p in written)}")

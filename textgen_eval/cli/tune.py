@@ -199,8 +199,19 @@ def tune(
     is_flag=True,
     help="Put runs side by side whose data, sample count or metric settings differ (cells marked †).",
 )
+@click.option(
+    "--no-real-data",
+    is_flag=True,
+    help="Leave out the column of held-out real text scored like the samples (computed once, cached).",
+)
 def report(
-    run_dirs: tuple[Path, ...], fmt: str, plots: Path | None, top: int, storage: str | None, allow_mixed: bool
+    run_dirs: tuple[Path, ...],
+    fmt: str,
+    plots: Path | None,
+    top: int,
+    storage: str | None,
+    allow_mixed: bool,
+    no_real_data: bool,
 ) -> None:
     """Summarise tuning runs: mean ± std of every metric over the retrained seeds (the thesis'
     Table 5.4), the objective over each run's best trials (Fig. 5.11), objective vs hyperparameter.
@@ -208,7 +219,17 @@ def report(
     from textgen_eval.tuning import report as reporting
 
     runs = [reporting.load_run(d, storage=storage, top=top, notify=_say) for d in run_dirs]
-    click.echo(reporting.render(runs, fmt, allow_mixed=allow_mixed))
+    table = runs
+    if not no_real_data:
+        from textgen_eval.pipelines.trials import real_data
+        from textgen_eval.tuning.runfile import read_run_file
+        from textgen_eval.tuning.spec import TuneSpec
+
+        spec = TuneSpec.from_dict(read_run_file(run_dirs[0])["spec"])
+        row = real_data(spec, run_dirs[0])
+        if row is not None:
+            table = [*runs, reporting.real_data_column(row.to_dict(), runs[0]["objective"])]
+    click.echo(reporting.render(table, fmt, allow_mixed=allow_mixed))
     if plots is not None:
         from textgen_eval.core.output import Protected
         from textgen_eval.tuning import plots as plotting

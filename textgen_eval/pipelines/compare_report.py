@@ -30,7 +30,7 @@ def _protocol(spec: CompareSpec) -> str:
 def _compute_rows(runs: Sequence[reporting.Run]) -> list[str]:
     lines = ["| model | search trials (complete / failed) | search time, trial sum | best search trial |"]
     lines.append("|---|---:|---:|---|")
-    for run in runs:
+    for run in reporting.models_only(runs):
         walls = [r["wall"] for r in run["search"] if r.get("wall") is not None]
         best = run["best"]
         shown = (
@@ -75,6 +75,7 @@ def write_report(
     storage: str | None,
     top: int = 30,
     plots: bool = True,
+    real: bool = True,
     notify: Notify | None = None,
 ) -> list[Path]:
     """Load every started run and write ``report.{md,tex,csv,json}`` (and ``plots/``) into ``out``."""
@@ -82,7 +83,14 @@ def write_report(
     runs = [reporting.load_run(d, storage=storage, top=top, notify=notify) for d in dirs]
     complete = [r for r in runs if r["retrain"]["metrics"]]
     missing = [m for m in spec.models if m not in {r["model"] for r in complete}]
+    if complete and real:
+        from textgen_eval.pipelines.trials import real_data
+
+        row = real_data(spec.specs[0], out)  # the same data, metrics and n for every model
+        if row is not None:
+            complete = [*complete, reporting.real_data_column(row.to_dict(), complete[0]["objective"])]
     protected = [Protected(out / COMPARE_FILE, "the comparison file")]
+    protected += [Protected(out / name, "the real-data row") for name in ("real-data.json", "real-data.txt")]
     protected += [Protected(p, f"a file of run {d}") for d in dirs for p in d.rglob("*") if p.is_file()]
     # one protocol for every model: anything but the seeds differing is a bug, but say it, not hide it
     mixed = reporting.check_comparable(complete, allow_mixed=True)
@@ -105,7 +113,7 @@ def write_report(
     if plots and complete:
         from textgen_eval.tuning.plots import write_plots
 
-        files = write_plots(complete, out / "plots", top=top, protected=protected)
+        files = write_plots(reporting.models_only(complete), out / "plots", top=top, protected=protected)
         written.append(out / "plots")
         if notify is not None:
             notify(f"{len(files)} plot files in {out / 'plots'}")

@@ -151,6 +151,49 @@ def load_run(
     )
 
 
+# ----------------------------------------------------------------------------- the real-data column
+
+REAL_LABEL = "real data"
+
+
+def real_data_column(row: Mapping[str, Any], objective: Mapping[str, str]) -> Run:
+    """A table column for held-out real data scored like the models' samples (the ceiling the
+    models are read against). It takes no part in "best", significance or comparability checks."""
+    metrics = {
+        name: {
+            "values": [m["value"]],
+            "mean": m["value"],
+            "std": None,
+            "direction": m["direction"],
+            "signature": m["signature"],
+            "varies": {},
+        }
+        for name, m in row["metrics"].items()
+    }
+    return {
+        "generator": REAL_LABEL,
+        "model": REAL_LABEL,
+        "real": True,
+        "run_dir": str(row["source"]),
+        "name": REAL_LABEL,
+        "budget": 0,
+        "objective": dict(objective),
+        "trials": {"complete": 0, "failed": 0, "running": 0, "waiting": 0},
+        "best": None,
+        "best30": [],
+        "retrain": {"budget": 0, "trials": {}, "seeds": [row["seed"]], "metrics": metrics},
+        "search": [],
+        "failures": [],
+        "space": {"space": {}, "fixed": {}},
+        "source": row["source"],
+        "n": row["n"],
+    }
+
+
+def models_only(runs: Sequence[Run]) -> list[Run]:
+    return [r for r in runs if not r.get("real")]
+
+
 # ----------------------------------------------------------------------------- comparability
 
 
@@ -178,10 +221,28 @@ def mismatches(runs: Sequence[Run]) -> dict[str, dict[str, list[str]]]:
     return out
 
 
+def mismatches_in(
+    runs: Sequence[Run], found: Mapping[str, Mapping[str, Sequence[str]]]
+) -> dict[str, dict[str, list[str]]]:
+    """``found`` (computed over the model columns) with one value per column of ``runs``."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for metric, fields in found.items():
+        for key in fields:
+            values = []
+            for r in runs:
+                entry = r["retrain"]["metrics"].get(metric)
+                values.append("–" if entry is None else parse_signature(entry["signature"])[1].get(key, ""))
+            out.setdefault(metric, {})[key] = values
+    return out
+
+
 def check_comparable(runs: Sequence[Run], *, allow_mixed: bool) -> dict[str, dict[str, list[str]]]:
     """Refuse runs that differ in anything but their seeds, unless ``allow_mixed``; return the
     differences (the renderers mark those cells)."""
-    found = mismatches(runs)
+    models = models_only(runs)
+    found = mismatches(models)
+    if found and len(models) != len(runs):  # the renderers index the columns of every run
+        found = mismatches_in(runs, found)
     if found and not allow_mixed:
         from textgen_eval.core.errors import ConfigError
 
@@ -264,7 +325,7 @@ def significance(runs: Sequence[Run], metric: str, direction: str) -> dict[int, 
     out: dict[int, float | None] = {}
     for i, run in enumerate(runs):
         entry = run["retrain"]["metrics"].get(metric)
-        if i != b and entry is not None:
+        if i != b and entry is not None and not run.get("real"):
             out[i] = welch_p(entry["values"], reference)
     return out
 
@@ -276,7 +337,9 @@ def best_columns(runs: Sequence[Run], metric: str, direction: str) -> set[int]:
     means = {
         i: r["retrain"]["metrics"][metric]["mean"]
         for i, r in enumerate(runs)
-        if metric in r["retrain"]["metrics"] and math.isfinite(r["retrain"]["metrics"][metric]["mean"])
+        if not r.get("real")
+        and metric in r["retrain"]["metrics"]
+        and math.isfinite(r["retrain"]["metrics"][metric]["mean"])
     }
     if len(means) < 2:
         return set()
@@ -328,10 +391,17 @@ def render_markdown(runs: Sequence[Run], mixed: Mixed | None = None) -> str:
     )
     lines.append(
         "| search trials (complete / failed / budget) | "
-        + " | ".join(f"{r['trials']['complete']} / {r['trials']['failed']} / {r['budget']}" for r in runs)
+        + " | ".join(
+            "–" if r.get("real") else f"{r['trials']['complete']} / {r['trials']['failed']} / {r['budget']}"
+            for r in runs
+        )
         + " |"
     )
-    lines.append("| retrained seeds | " + " | ".join(str(len(r["retrain"]["seeds"])) for r in runs) + " |")
+    lines.append(
+        "| retrained seeds | "
+        + " | ".join("–" if r.get("real") else str(len(r["retrain"]["seeds"])) for r in runs)
+        + " |"
+    )
     lines.append("")
     lines.append(
         "Mean ± sample standard deviation over the best configuration retrained with each seed "
@@ -343,6 +413,14 @@ def render_markdown(runs: Sequence[Run], mixed: Mixed | None = None) -> str:
             else ""
         )
     )
+    for r in runs:
+        if r.get("real"):
+            lines += [
+                "",
+                f"{REAL_LABEL}: {r['n']:,} held-out real sentences ({r['source']}) scored like the models' "
+                "samples, with the same references and the run's seed — the ceiling to read the models "
+                "against (not a competitor: no bold, no test).",
+            ]
     notes = _footnotes(runs, mixed)
     if notes:
         lines += ["", "† Not comparable across the columns (shown with --allow-mixed):", *notes]

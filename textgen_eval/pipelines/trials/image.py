@@ -17,6 +17,7 @@ from typing import Any
 
 from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.files import atomic_write_text
+from textgen_eval.pipelines.trials import RealData
 from textgen_eval.pipelines.trials.common import train_trial, trial_outcome
 from textgen_eval.tuning.spec import TuneSpec
 from textgen_eval.tuning.worker import TrialOutcome, TrialRequest
@@ -73,6 +74,10 @@ class ImageTrialKind:
 
     def build(self, spec: TuneSpec, out: Path, device: str | None) -> ImageTrial:
         return ImageTrial(spec, out, device=device)
+
+    def real_data(self, spec: TuneSpec, out: Path) -> RealData | None:
+        """No real-data row: image metrics score a model, not a set of generated images."""
+        return None
 
 
 IMAGE_TRIAL = ImageTrialKind()

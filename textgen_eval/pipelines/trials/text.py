@@ -13,6 +13,7 @@ from textgen_eval.core.files import atomic_write_text
 from textgen_eval.core.hashing import file_digest
 from textgen_eval.generators.base import Generator
 from textgen_eval.pipelines.evaluate import DEFAULT_METRICS
+from textgen_eval.pipelines.trials import RealData
 from textgen_eval.pipelines.trials.common import train_trial, trial_outcome
 from textgen_eval.tuning.spec import TuneSpec
 from textgen_eval.tuning.worker import TrialOutcome, TrialRequest
@@ -67,6 +68,37 @@ class TextTrialKind:
 
     def build(self, spec: TuneSpec, out: Path, device: str | None) -> TextTrial:
         return TextTrial(spec, out, device=device)
+
+    def real_data(self, spec: TuneSpec, out: Path) -> RealData:
+        """The bundle's held-out real sentences — its validation split (``valid.txt``, or every 20th
+        training line, which neither the reference LM nor the generators train on) — scored with
+        the run's metrics exactly as a trial's samples are: the same number (all of them when the
+        split is smaller; the signature's ``n`` says so), the same references, the run's seed.
+        The held-out text is written to ``RUN/real-data.txt``."""
+        from textgen_eval.data.bundles import resolve_bundle
+        from textgen_eval.pipelines.evaluate import evaluate, recipes_with
+        from textgen_eval.pipelines.resources import BundleTexts, ReferenceResources
+
+        options = TextTrialOptions(**spec.trial_options)
+        bundle = resolve_bundle(spec.data)
+        texts = BundleTexts(bundle)
+        held = list(texts.valid[: options.samples])
+        atomic_write_text(out / "real-data.txt", "".join(t + "\n" for t in held))
+        n_refs = len(texts.test)
+        resources = ReferenceResources(bundle, **recipes_with(options.lm_recipe))
+        evaluation = evaluate(
+            held,
+            metrics=list(spec.metrics),
+            bundle=spec.data,
+            seed=spec.seed,
+            fd_n=min(len(held), n_refs) if len(held) != n_refs else None,
+            resources=resources,
+        )
+        metrics = {
+            s.name: {"value": s.value, "direction": s.direction, "signature": s.signature}
+            for s in evaluation.scores
+        }
+        return RealData(f"{bundle.name}/{texts.valid_policy}", len(held), spec.seed, metrics)
 
 
 TEXT_TRIAL = TextTrialKind()
