@@ -8,6 +8,8 @@ candidate featurizer is put through the same ``tge meta-eval`` runs (FD only):
 * **DBpedia, 4 topics** (the scenario of the issue: samples drawn from 4, 3, 2, 1 topics): the
   same training text, a test split of 4 topics only, three draws of the 4 topics, 5 seeds each,
   170 sentences a point (a single remaining topic has ~179 pool sentences, so nothing is redrawn).
+* **EMNLP2017 News** (bundled, ``emnlp-news``): a news corpus, as in the issue; k-means topics
+  of ``lsa``; the four degradations, 3 seeds, 500 sentences a point.
 * **COCO** (bundled): k-means topics, clustered once by a fixed featurizer (``lsa`` by default,
   and again by ``lm`` and ``encoder``), so that the topics are not drawn in the space of the
   featurizer under test; the other three degradations as on DBpedia.
@@ -156,6 +158,9 @@ def report(draws: list[str]) -> str:
             (f"featurizer-coco-{f}" + ("" if c == "lsa" else f"-topics-{c}"), "topics") for c in clusters
         ]
         names += [(f"featurizer-coco-{f}", d) for d in ("dropout", "swap", "duplicate")]
+        news = f"featurizer-news-{f}"
+        if (RESULTS / news / "meta-eval.json").is_file():
+            names += [(news, d) for d in ("topics", "dropout", "swap", "duplicate")]
         zs = sorted(first_step_z(n, d) for n, d in names)
         lines.append(f"- `{f}`: median {statistics.median(zs):+.2f}, min {zs[0]:+.1f} over {len(zs)} cells")
     return "\n".join(lines) + "\n"
@@ -179,6 +184,8 @@ def main() -> None:
                 for name, root, four_labels in four_topic_bundles(small=True):
                     run(["--bundle", str(root), "--labels", str(four_labels), "--degradations", "topics",
                          "--seeds", "5", "--n", "170", *common], f"featurizer-{name}-{f}")  # fmt: skip
+            run(["--bundle", "emnlp-news", "--topics", "10", "--seeds", "3", "--n", "500", *common],
+                f"featurizer-news-{f}")  # fmt: skip
             run(["--bundle", "coco", "--topics", "10", "--seeds", "3", "--n", "500", *common],
                 f"featurizer-coco-{f}")  # fmt: skip
             for t in ("lm", "encoder"):

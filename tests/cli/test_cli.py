@@ -206,3 +206,34 @@ def test_threads_option_sets_torch_and_openmp_threads(tmp_path: Path) -> None:
             timeout=60,
         )
         assert "--threads" in helped.stdout, command
+
+
+def test_a_temperature_sweep_equals_separate_evaluations(tge, tiny_bundle: Path, tmp_path: Path) -> None:
+    """Issue 19: `tge evaluate RUN --temperatures` scores each temperature as a separate
+    `--temperature T` evaluation does, with the temperature in every signature, and keeps the
+    points in RUN/sweeps/."""
+    from tests.conftest import tiny_recipe_args
+
+    run = tmp_path / "lm"
+    trained = tge("train", "lstm-lm", "--data", tiny_bundle, "--out", run, "--no-progress",
+                  "--set", "model.hidden_size=16", "--set", "model.emb_dim=8",
+                  "--set", "runner.max_epochs=2")  # fmt: skip
+    assert trained.code == 0, trained.err
+    common = ("-m", "bleu-2,self-bleu-2,unique-ngrams-2", "--samples", "30", "--seed", "3",
+              "--format", "json", *tiny_recipe_args())  # fmt: skip
+    swept = tge("evaluate", run, "--temperatures", "0.7,1.3", *common)
+    assert swept.code == 0, swept.err
+    points = json.loads(swept.out)["sweep"]["points"]
+    assert [p["temperature"] for p in points] == [0.7, 1.3]
+    for point in points:
+        single = tge("evaluate", run, "--temperature", str(point["temperature"]), *common)
+        by = {m["name"]: m for m in json.loads(single.out)["metrics"]}
+        for name, metric in point["metrics"].items():
+            assert metric["value"] == by[name]["value"] and metric["signature"] == by[name]["signature"]
+            if name != "model-nll":  # the model's own likelihood of the test split draws no samples
+                assert f"|temp:{point['temperature']:g}|" in metric["signature"]
+    assert points[0]["metrics"]["bleu-2"]["signature"] != points[1]["metrics"]["bleu-2"]["signature"]
+    (kept,) = (run / "sweeps").glob("sweep-*.json")
+    assert [p["temperature"] for p in json.loads(kept.read_text())["points"]] == [0.7, 1.3]
+    bad = tge("evaluate", run, "--temperatures", "0.7,nope", *common)
+    assert bad.code == 2 and "--temperatures" in bad.err

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from tests.conftest import coco_lines
 from textgen_eval.metrics.featurizers import make_featurizer
@@ -134,3 +135,36 @@ def test_a_sentence_embedding_does_not_depend_on_its_batch() -> None:
     with torch.no_grad():
         states, _ = encoder.encoder.lstm(encoder.encoder.embed(ids))  # (1, T, 2H), no padding at all
     np.testing.assert_allclose(states.max(dim=1).values[0].double().numpy(), alone, rtol=0, atol=1e-6)
+
+
+def test_an_interrupted_encoder_training_resumes_to_the_same_weights(tmp_path: Path, monkeypatch) -> None:
+    """Issue 19: Ctrl-C during the encoder's training keeps a checkpoint (every N batches); the
+    next training continues from it and ends with the weights of an uninterrupted one."""
+    import torch
+
+    from textgen_eval.metrics import nli_encoder
+
+    monkeypatch.setattr(nli_encoder, "CHECKPOINT_EVERY", 4)
+    pairs = read_pairs()
+    recipe = EncoderRecipe(**{**TINY.__dict__, "epochs": 2, "max_pairs": 600})
+    straight, vocab, report = train_encoder(pairs, recipe)
+
+    original = torch.nn.functional.cross_entropy
+    calls = {"n": 0}
+
+    def interrupted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 11:  # in the second epoch, after a checkpoint at batch 8
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    checkpoint = tmp_path / "partial" / "checkpoint.pt"
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train_encoder(pairs, recipe, checkpoint=checkpoint)
+    assert checkpoint.is_file()
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy", original)
+    resumed, vocab_2, report_2 = train_encoder(pairs, recipe, checkpoint=checkpoint)
+    assert vocab_2 == vocab and report_2 == report
+    for (name, x), (_, y) in zip(straight.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(x, y), name

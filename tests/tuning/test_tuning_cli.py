@@ -406,3 +406,19 @@ def test_the_real_data_column_equals_tge_evaluate_of_the_held_out_text(two_worke
     assert md.splitlines()[0].endswith("| real data |") and "15 held-out real sentences" in md
     plain = run_subprocess("report", str(two_worker_run), "--no-real-data", "--format", "json").out
     assert [r["model"] for r in json.loads(plain)["runs"]] == ["lstm-lm"]
+
+
+def test_report_sweep_draws_quality_against_diversity(two_worker_run: Path, tmp_path: Path) -> None:
+    """`tge report --sweep` scores the first retrained model at each temperature, keeps the
+    points for later reports, and plots one curve per model."""
+    args = ("report", str(two_worker_run), "--sweep", "0.8,1.2", "--no-real-data")
+    first = run_subprocess(*args, "--format", "json", "--plots", str(tmp_path / "plots"),
+                           env={"TGE_CACHE_DIR": os.environ["TGE_CACHE_DIR"]})  # fmt: skip
+    assert first.code == 0, first.err
+    sweep = json.loads(first.out)["sweeps"]["lstm-lm"]
+    assert [p["temperature"] for p in sweep["points"]] == [0.8, 1.2]
+    assert {"bleu-4", "self-bleu-4", "lm-score", "reverse-lm-score"} <= set(sweep["points"][0]["metrics"])
+    assert (tmp_path / "plots" / "quality-diversity.png").is_file()
+    again = run_subprocess(*args, "--format", "json", env={"TGE_CACHE_DIR": os.environ["TGE_CACHE_DIR"]})
+    assert "scoring temperatures" not in again.err  # kept: not scored twice
+    assert json.loads(again.out)["sweeps"] == json.loads(first.out)["sweeps"]

@@ -122,6 +122,12 @@ def cli(debug: bool) -> None:
     show_default=True,
     help="With a model directory: sampling temperature (0 = greedy).",
 )
+@click.option(
+    "--temperatures",
+    metavar="T,T,...",
+    help="With a model directory: score the samples at each temperature (a quality-diversity sweep, "
+    "kept in RUN/sweeps/ for `tge report --sweep`).",
+)
 @click.option("--fast", is_flag=True, help="Skip the reverse LM score (it trains an LM on the samples).")
 @click.option("--lm", metavar="SPEC", help="LM for lm-score: reference (default) or hf:NAME_OR_PATH.")
 @click.option(
@@ -186,6 +192,7 @@ def evaluate(
     n_samples: int,
     max_len: int,
     temperature: float,
+    temperatures: str | None,
     fast: bool,
     lm: str | None,
     featurizer: str | None,
@@ -279,6 +286,21 @@ def evaluate(
                 samples=DEFAULT_IMAGE_SAMPLES if source == click.core.ParameterSource.DEFAULT else n_samples,
                 trained_bundle=trained_bundle(samples),
             )
+    elif is_model_directory(samples) and temperatures is not None:
+        _sweep(
+            samples,
+            temperatures,
+            n_samples,
+            seed,
+            max_len,
+            bundle,
+            reference,
+            options,
+            fmt,
+            output,
+            protected,
+        )
+        return
     elif is_model_directory(samples):
         if n_eval is not None:
             raise ConfigError("--n-eval applies to image models; text models draw --samples sentences")
@@ -314,6 +336,64 @@ def evaluate(
     for warning in result.warnings:
         click.echo(f"warning: {warning.message}", err=True)
     text = RESULT_FORMATS[fmt](result)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_output(output, text, protected)
+    click.echo(f"wrote {output}", err=True)
+
+
+def _sweep(
+    path: str,
+    temperatures: str,
+    n_samples: int,
+    seed: int,
+    max_len: int,
+    bundle: str | None,
+    reference: str | None,
+    options: dict[str, Any],
+    fmt: str,
+    output: Path | None,
+    protected: list[Any],
+) -> None:
+    """``tge evaluate MODEL_DIR --temperatures ...``: one row per temperature."""
+    import json
+
+    from textgen_eval.cli.format import format_value, render_table
+    from textgen_eval.core.output import write_output
+    from textgen_eval.pipelines.rundir import enclosing_run, run_lock
+    from textgen_eval.pipelines.sweep import parse_temperatures, save_sweep, temperature_sweep
+
+    values = parse_temperatures(temperatures)
+    run_dir = Path(path) if (Path(path) / "run.json").is_file() else enclosing_run(Path(path) / "x")
+    with run_lock(run_dir) if run_dir is not None else contextlib.nullcontext():
+        sweep, results = temperature_sweep(
+            path, values, samples=n_samples, seed=seed, max_len=max_len, bundle=bundle, references=reference,
+            **options,
+        )  # fmt: skip
+        if run_dir is not None:
+            kept = save_sweep(run_dir, sweep)
+            click.echo(f"tge: sweep kept in {kept}", err=True)
+    for warning in {w.message for r in results for w in r.warnings}:
+        click.echo(f"warning: {warning}", err=True)
+    names = list(sweep.points[0].metrics)
+    if fmt == "json":
+        text = (
+            json.dumps({"sweep": sweep.to_dict(), "results": [r.to_dict() for r in results]}, indent=2) + "\n"
+        )
+    else:
+        rows = [
+            (f"{p.temperature:g}", *(format_value(p.metrics[n]["value"]) for n in names))
+            for p in sweep.points
+        ]
+        if fmt == "csv":
+            body = [
+                f"{p.temperature!r}," + ",".join(repr(p.metrics[n]["value"]) for n in names)
+                for p in sweep.points
+            ]
+            text = "temperature," + ",".join(names) + "\n" + "".join(line + "\n" for line in body)
+        else:
+            text = render_table(rows, ("temperature", *names))
     if output is None:
         click.echo(text, nl=False)
         return

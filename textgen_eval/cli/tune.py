@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -200,6 +201,13 @@ def tune(
     help="Put runs side by side whose data, sample count or metric settings differ (cells marked †).",
 )
 @click.option(
+    "--sweep",
+    "sweep",
+    metavar="T,T,...",
+    help="Score each run's first retrained model at these sampling temperatures (kept for later "
+    "reports) and plot quality against diversity (quality-diversity.png in --plots).",
+)
+@click.option(
     "--no-real-data",
     is_flag=True,
     help="Leave out the column of held-out real text scored like the samples (computed once, cached).",
@@ -211,6 +219,7 @@ def report(
     top: int,
     storage: str | None,
     allow_mixed: bool,
+    sweep: str | None,
     no_real_data: bool,
 ) -> None:
     """Summarise tuning runs: mean ± std of every metric over the retrained seeds (the thesis'
@@ -229,7 +238,14 @@ def report(
         row = real_data(spec, run_dirs[0])
         if row is not None:
             table = [*runs, reporting.real_data_column(row.to_dict(), runs[0]["objective"])]
-    click.echo(reporting.render(table, fmt, allow_mixed=allow_mixed))
+    sweeps = _sweeps(run_dirs, runs, sweep) if sweep else {}
+    if sweeps and fmt == "json":
+        import json
+
+        payload = json.loads(reporting.render(table, fmt, allow_mixed=allow_mixed))
+        click.echo(json.dumps({**payload, "sweeps": sweeps}, indent=2, ensure_ascii=False))
+    else:
+        click.echo(reporting.render(table, fmt, allow_mixed=allow_mixed))
     if plots is not None:
         from textgen_eval.core.output import Protected
         from textgen_eval.tuning import plots as plotting
@@ -241,4 +257,48 @@ def report(
             if path.is_file()
         ]
         written = plotting.write_plots(runs, plots, top=top, protected=protected)
+        if sweeps:
+            written += plotting.plot_sweeps(sweeps, plots, protected)
         _say(f"wrote {len(written)} plot files to {plots}: {', '.join(p.name for p in written)}")
+
+
+def _sweeps(run_dirs: tuple[Path, ...], runs: list[Any], temperatures: str) -> dict[str, Any]:
+    """label → sweep of each run's first retrained model at ``temperatures`` (what is already kept
+    under its trial directory is reused; missing temperatures are scored and kept)."""
+    from textgen_eval.pipelines.sweep import parse_temperatures, save_sweep, sweeps_in, temperature_sweep
+    from textgen_eval.tuning import report as reporting
+    from textgen_eval.tuning.runfile import read_run_file
+    from textgen_eval.tuning.spec import TuneSpec
+
+    values = parse_temperatures(temperatures)
+    out: dict[str, Any] = {}
+    for run_dir, run, label in zip(run_dirs, runs, reporting.column_labels(runs)):
+        spec = TuneSpec.from_dict(read_run_file(run_dir)["spec"])
+        if spec.trial_kind != "text":
+            continue
+        trial = run_dir / "trials" / "retrain-0000"
+        if not (trial / "model").is_dir() or not run["retrain"]["seeds"]:
+            _say(f"{run_dir}: no retrained model yet; no sweep")
+            continue
+        seed = run["retrain"]["seeds"][0]
+        n = int(spec.trial_options["samples"])
+        kept = [s for s in sweeps_in(trial) if s.n == n and s.seed == seed]
+        have = {p.temperature for s in kept for p in s.points}
+        missing = [t for t in values if t not in have]
+        if missing:
+            _say(f"{label}: scoring temperatures {', '.join(f'{t:g}' for t in missing)}")
+            swept, _ = temperature_sweep(
+                trial / "model", missing, samples=n, seed=seed, max_len=int(spec.trial_options["max_len"]),
+                bundle=spec.data, metrics=list(spec.metrics),
+                recipe_overrides=dict(spec.trial_options.get("lm_recipe", {})),
+            )  # fmt: skip
+            save_sweep(trial, swept)
+            kept = [s for s in sweeps_in(trial) if s.n == n and s.seed == seed]
+        points = {p.temperature: p for s in kept for p in s.points if p.temperature in values}
+        out[label] = {
+            "model": kept[0].model,
+            "n": n,
+            "seed": seed,
+            "points": [{"temperature": t, "metrics": points[t].metrics} for t in sorted(points)],
+        }
+    return out

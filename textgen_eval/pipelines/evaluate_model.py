@@ -95,6 +95,8 @@ def evaluate_model(
     else:
         texts = model.sample(samples, max_len=max_len, temperature=temperature, seed=seed)
     result = evaluate(texts, bundle=bundle, seed=seed, progress=progress, **options)
+    # scores of drawn samples depend on how they were drawn: the temperature joins each signature
+    result.scores = [with_sampling(score, temperature) for score in result.scores]
     weights = model_directory(path) / WEIGHTS_FILE
     model_ref = f"{model.name}@{file_digest(str(weights), 12)}"
     own = model_likelihood(model, bundle, model_ref)
@@ -114,6 +116,16 @@ def evaluate_model(
     }
     result.notes[:0] = notes
     return result
+
+
+def with_sampling(score: Score, temperature: float) -> Score:
+    """``score`` with ``temp:T`` in its signature (before the version field): two scores of one
+    model at different temperatures must never look comparable (issue 19)."""
+    head, sep, version = score.signature.rpartition("|v:")
+    signature = (
+        f"{head}|temp:{temperature:g}{sep}{version}" if sep else f"{score.signature}|temp:{temperature:g}"
+    )
+    return replace(score, signature=signature)
 
 
 def last_training_record(path: str | Path) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -137,4 +137,46 @@ def write_plots(
     written = plot_best(runs, out, top=top, protected=protected)
     for run, label in zip(runs, column_labels(runs)):
         written += plot_scatter(run, label, out, protected)
+    return written
+
+
+#: The two trade-offs of a temperature sweep (Caccia et al. 2018): (x, y) metric pairs.
+SWEEP_PANELS = (("self-bleu-4", "bleu-4"), ("reverse-lm-score", "lm-score"))
+
+
+def plot_sweeps(
+    sweeps: Mapping[str, Mapping[str, Any]], out: Path, protected: Sequence[Protected] = ()
+) -> list[Path]:
+    """Quality against diversity over each model's temperature sweep (one curve per model, the
+    points labelled with their temperature): BLEU-4 against self-BLEU-4, LM score against reverse
+    LM score. ``sweeps``: label → ``Sweep.to_dict()``. Panels whose metrics no sweep has are left out."""
+    plt = _pyplot()
+    panels = [
+        (x, y)
+        for x, y in SWEEP_PANELS
+        if any(all(m in p["metrics"] for m in (x, y)) for s in sweeps.values() for p in s["points"])
+    ]
+    if not panels:
+        return []
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels), 4.2), squeeze=False)
+    for ax, (x, y) in zip(axes.flat, panels):
+        for label, sweep in sweeps.items():
+            points = [p for p in sweep["points"] if x in p["metrics"] and y in p["metrics"]]
+            if not points:
+                continue
+            xs = [p["metrics"][x]["value"] for p in points]
+            ys = [p["metrics"][y]["value"] for p in points]
+            ax.plot(xs, ys, marker="o", label=label)
+            for p, px, py in zip(points, xs, ys):
+                ax.annotate(
+                    f"T={p['temperature']:g}", (px, py), fontsize=7, xytext=(3, 3), textcoords="offset points"
+                )
+        ax.set_xlabel(f"{x} ({'↓' if x.startswith(('self-', 'reverse')) else '↑'} = more diverse)")
+        ax.set_ylabel(f"{y} ({'↑' if y.startswith('bleu') else '↓'} = higher quality)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("Quality against diversity over the sampling temperature (Caccia et al. 2018)")
+    fig.tight_layout()
+    written = save_figure(fig, out, "quality-diversity", protected)
+    plt.close(fig)
     return written
