@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.files import atomic_write_text
@@ -17,6 +17,10 @@ from textgen_eval.pipelines.trials import RealData
 from textgen_eval.pipelines.trials.common import train_trial, trial_outcome
 from textgen_eval.tuning.spec import TuneSpec
 from textgen_eval.tuning.worker import TrialOutcome, TrialRequest
+
+if TYPE_CHECKING:
+    from textgen_eval.pipelines.evaluate import EvaluationResult
+    from textgen_eval.pipelines.resources import ReferenceResources
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,7 @@ class TextTrialKind:
         split is smaller; the signature's ``n`` says so), the same references, the run's seed.
         The held-out text is written to ``RUN/real-data.txt``."""
         from textgen_eval.data.bundles import resolve_bundle
-        from textgen_eval.pipelines.evaluate import evaluate, recipes_with
+        from textgen_eval.pipelines.evaluate import recipes_with
         from textgen_eval.pipelines.resources import BundleTexts, ReferenceResources
 
         options = TextTrialOptions(**spec.trial_options)
@@ -84,21 +88,31 @@ class TextTrialKind:
         texts = BundleTexts(bundle)
         held = list(texts.valid[: options.samples])
         atomic_write_text(out / "real-data.txt", "".join(t + "\n" for t in held))
-        n_refs = len(texts.test)
         resources = ReferenceResources(bundle, **recipes_with(options.lm_recipe))
-        evaluation = evaluate(
-            held,
-            metrics=list(spec.metrics),
-            bundle=spec.data,
-            seed=spec.seed,
-            fd_n=min(len(held), n_refs) if len(held) != n_refs else None,
-            resources=resources,
-        )
+        evaluation = score_as_a_trial(held, spec, resources, seed=spec.seed, n_refs=len(texts.test))
         metrics = {
             s.name: {"value": s.value, "direction": s.direction, "signature": s.signature}
             for s in evaluation.scores
         }
         return RealData(f"{bundle.name}/{texts.valid_policy}", len(held), spec.seed, metrics)
+
+
+def score_as_a_trial(
+    texts: Sequence[str], spec: TuneSpec, resources: ReferenceResources, *, seed: int, n_refs: int
+) -> EvaluationResult:
+    """Score ``texts`` as every trial of ``spec`` is scored: the run's metrics against its bundle's
+    test split, FD at equal n (both sets subsampled to the smaller, seeded), the given seed. The
+    trials' samples and the real-data row go through this one function."""
+    from textgen_eval.pipelines.evaluate import evaluate
+
+    return evaluate(
+        list(texts),
+        metrics=list(spec.metrics),
+        bundle=spec.data,
+        seed=seed,
+        fd_n=min(len(texts), n_refs) if len(texts) != n_refs else None,
+        resources=resources,
+    )
 
 
 TEXT_TRIAL = TextTrialKind()
@@ -125,7 +139,6 @@ class TextTrial:
         self.resources = ReferenceResources(bundle, **recipes_with(self.options.lm_recipe))
 
     def __call__(self, request: TrialRequest) -> TrialOutcome:
-        from textgen_eval.pipelines.evaluate import evaluate
         from textgen_eval.pipelines.modalities import TrainingData
 
         spec, options = self.spec, self.options
@@ -137,14 +150,8 @@ class TextTrial:
         samples = model.sample(options.samples, max_len=options.max_len, seed=request.seed)
         atomic_write_text(run_dir / "samples.txt", "".join(s + "\n" for s in samples))
         t2 = time.perf_counter()
-        n_refs = len(self.texts.test)
-        evaluation = evaluate(
-            samples,
-            metrics=list(spec.metrics),
-            bundle=spec.data,
-            seed=request.seed,
-            fd_n=min(len(samples), n_refs) if len(samples) != n_refs else None,
-            resources=self.resources,
+        evaluation = score_as_a_trial(
+            samples, spec, self.resources, seed=request.seed, n_refs=len(self.texts.test)
         )
         t3 = time.perf_counter()
         atomic_write_text(run_dir / "evaluation.json", evaluation.to_json() + "\n")
