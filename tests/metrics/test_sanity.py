@@ -46,7 +46,9 @@ def test_clean_evaluation_has_no_warning(tmp_path: Path) -> None:
 
 
 def test_valid_split_equal_to_test_is_flagged(tmp_path: Path) -> None:
-    result = run(CLEAN, bundle(tmp_path / "b", valid=TEST), "lm-score")
+    root = bundle(tmp_path / "b", valid=TEST)
+    assert "split-overlap" in codes(run(CLEAN, root, "bleu-2"))  # the bundle gave the references
+    result = run(CLEAN, root, "lm-score")
     (warning,) = [w for w in result.warnings if w.code == "split-overlap"]
     assert warning.value == 1.0 and "valid split (the two files hold the same sentences)" in warning.message
     assert "early-stops on the test set" in warning.message

@@ -194,6 +194,7 @@ def evaluate(
     hyps = _load_texts(samples, field=field, skip_empty=skip_empty, option="--field", allow_bundle=False)
     refs: TextSet | None = None
     needs_refs = any(type(m).needs_references for m in instances)
+    bundled = False
     if references is not None or needs_refs:
         if references is None:
             chosen_bundle = resolve_bundle(bundle)
@@ -278,8 +279,9 @@ def evaluate(
     if refs is not None:
         reference_info = {**refs.describe(), "bundled": refs.label.startswith("bundled:")}
     warnings = sanity_checks(
-        hyps, refs, scores, bundle=bundle, resources=resources, lm=lm, featurizer=featurizer
-    )
+        hyps, refs, scores, bundle=bundle, bundle_used=bundled or resources is not None,
+        resources=resources, lm=lm, featurizer=featurizer,
+    )  # fmt: skip
     return EvaluationResult(scores, hyps.describe(), reference_info, settings, notes, warnings=warnings)
 
 
@@ -294,17 +296,19 @@ def sanity_checks(
     scores: Sequence[Score],
     *,
     bundle: str,
+    bundle_used: bool,
     resources: ReferenceResources | None,
     lm: str | None,
     featurizer: str | None,
 ) -> list[SanityWarning]:
-    """The warnings of :mod:`textgen_eval.pipelines.sanity` that apply to this evaluation."""
+    """The warnings of :mod:`textgen_eval.pipelines.sanity` that apply to this evaluation
+    (``bundle_used``: the bundle gave the references or trains a model of the metrics)."""
     from textgen_eval.core.protocols import HasVocabulary
 
     names = {s.name for s in scores}
     training = resources.training_texts() if resources is not None else None
     warnings = copy_warnings(hyps, refs, training)
-    if resources is not None:
+    if bundle_used:
         chosen = resolve_bundle(bundle)
         valid = chosen.valid
 
@@ -314,6 +318,7 @@ def sanity_checks(
         warnings += split_warnings(
             lines(chosen.train), lines(valid) if valid is not None else None, lines(chosen.test), chosen.name
         )
+    if resources is not None:
         if names & LM_READ:
             scorer = resources.scorer(lm)
             if isinstance(scorer, HasVocabulary):
