@@ -145,6 +145,14 @@ def report(draws: list[str]) -> str:
             topic_cells.append(cell(verdicts(other)["topics"], other))
         rest = [cell(main[d], name) for d in ("dropout", "swap", "duplicate")]
         lines.append(f"| `{f}` | " + " | ".join(topic_cells + rest) + " |")
+    lines += ["", "### EMNLP2017 News (bundled; k-means topics of `lsa`)", ""]
+    lines += ["| featurizer | topics | dropout | swap | duplicate |", "|---|---|---|---|---|"]
+    for f in FEATURIZERS:
+        name = f"featurizer-news-{f}"
+        if (RESULTS / name / "meta-eval.json").is_file():
+            v = verdicts(name)
+            cells = [cell(v[d], name) for d in ("topics", "dropout", "swap", "duplicate")]
+            lines.append(f"| `{f}` | " + " | ".join(cells) + " |")
     lines += [
         "",
         "### Smallest-step sensitivity: median z₁ over the cells (own-cluster COCO cells left out)",
