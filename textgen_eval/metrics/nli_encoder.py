@@ -305,7 +305,7 @@ def load_or_train(
         if notes is not None:
             notes.append(
                 (f"resuming the NLI sentence encoder's training from {partial}" if resumed else
-                 f"training the NLI sentence encoder for FD (recipe {key}; about 4 min on 2 CPU cores, once "
+                 f"training the NLI sentence encoder for FD (recipe {key}; about 5 min on 2 CPU cores, once "
                  "per machine)")
                 + f"; cached in {entry}; Ctrl-C keeps its progress"
             )  # fmt: skip

@@ -315,8 +315,12 @@ def sanity_checks(
         def lines(path: Any) -> list[str]:
             return path.read_text(encoding="utf-8").splitlines()
 
+        train = chosen.path / "train.txt"  # a references-only bundle may have none
         warnings += split_warnings(
-            lines(chosen.train), lines(valid) if valid is not None else None, lines(chosen.test), chosen.name
+            lines(train) if train.is_file() else None,
+            lines(valid) if valid is not None else None,
+            lines(chosen.test),
+            chosen.name,
         )
     if resources is not None:
         if names & LM_READ:

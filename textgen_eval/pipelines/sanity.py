@@ -63,7 +63,7 @@ def oov_rate(
 
 
 def split_warnings(
-    train: Sequence[str], valid: Sequence[str] | None, test: Sequence[str], name: str
+    train: Sequence[str] | None, valid: Sequence[str] | None, test: Sequence[str], name: str
 ) -> list[SanityWarning]:
     test_set = {t.strip() for t in test if t.strip()}
     out = []
