@@ -78,7 +78,7 @@ def compare(
     objective-vs-hyperparameter plots. Resumable: give the same command again, or --resume OUT.
 
     \b
-    tge compare --data coco --out runs/compare                    # the cpu preset, ~2 h on 2 cores
+    tge compare --data coco --out runs/compare                    # the cpu preset (sized for ~2 h)
     tge compare lstm-lm seqgan-reinforce --data coco --budget 4 --out runs/two
     tge compare --resume runs/compare                             # after Ctrl-C or a crash
     tge compare --data snli4k --preset examples/compare/thesis.toml --storage postgresql://... --out runs/t

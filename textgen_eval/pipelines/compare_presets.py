@@ -169,8 +169,8 @@ def parse_preset(data: Mapping[str, Any], *, name: str, base: Path | None, diges
     )
 
 
-#: The CPU preset: all nine Table 5.4 rows on the bundled COCO captions in about two hours on
-#: 2 cores (docs/reproductions.md gives its measured wall time). Every model keeps its CPU-scale
+#: The CPU preset: all nine Table 5.4 rows on the bundled COCO captions, sized to take about two
+#: hours on 2 cores (not yet measured: issue 17). Every model keeps its CPU-scale
 #: default search space (docs/tuning.md); the budget, the seeds and the samples are small.
 CPU = {
     "description": "Table 5.4 at CPU scale: the nine rows, budget 6, 3 seeds, 500 samples per trial",
