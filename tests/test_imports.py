@@ -28,6 +28,9 @@ HEAVY = ("torch", "transformers", "datasets", "sentencepiece", "sacrebleu", "opt
         ["sample", "--help"],
         ["tune", "--help"],
         ["report", "--help"],
+        ["compare", "--help"],
+        ["bundle", "--help"],
+        ["meta-eval", "--help"],
     ],
 )
 def test_cli_fast_paths_do_not_import_heavy_libraries(argv: list[str]) -> None:
