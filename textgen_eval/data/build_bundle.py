@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from textgen_eval.core.errors import ConfigError, InputError
@@ -126,13 +126,8 @@ def build_bundle(
         body = "\n".join(lines) + "\n"
         atomic_write_text(out / f"{split}.txt", body)
         digest = file_digest(str(out / f"{split}.txt"), 12)  # the digest tune and evaluate record
-        reports[split] = _with(reports[split], removed[split], len(lines), digest)
+        reports[split] = replace(reports[split], removed_overlap=removed[split], kept=len(lines), digest=digest)
     report = BundleReport(tuple(fields), dedupe, disjoint, reports, overlap)
     atomic_write_text(out / SOURCE_FILE, json.dumps(asdict(report), indent=2) + "\n")
     return report
 
-
-def _with(report: SplitReport, removed: int, kept: int, digest: str) -> SplitReport:
-    values = asdict(report)
-    values.update(removed_overlap=removed, kept=kept, digest=digest, sources=tuple(values["sources"]))
-    return SplitReport(**values)

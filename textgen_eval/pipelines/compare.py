@@ -159,11 +159,6 @@ def run_dir(out: Path, model: str) -> Path:
     return out / RUNS / model
 
 
-def status(out: Path, spec: CompareSpec) -> dict[str, str]:
-    """``model → not started | started`` (a started run may be finished; its studies say)."""
-    return {m: "started" if (run_dir(out, m) / SPEC_FILE).is_file() else "not started" for m in spec.models}
-
-
 def run(
     out: Path,
     spec: CompareSpec,
@@ -184,5 +179,6 @@ def run(
             tuning.start(tune_spec, model_dir, storage=shared, options=options, notify=notify)
 
 
-def finished_runs(out: Path, spec: CompareSpec) -> list[Path]:
+def started_runs(out: Path, spec: CompareSpec) -> list[Path]:
+    """The run directories of the models that have started (finished or not), in report order."""
     return [run_dir(out, m) for m in spec.models if (run_dir(out, m) / SPEC_FILE).is_file()]

@@ -23,7 +23,7 @@ fixes settings for every trial like ``tge tune --set``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,19 +85,7 @@ class ComparePreset:
     def only(self, names: Sequence[str]) -> ComparePreset:
         """The preset restricted to ``names`` (in that order); a model it lacks gets no extras."""
         plans = {p.model: p for p in self.models}
-        chosen = tuple(plans.get(n, ModelPlan(n)) for n in names)
-        return ComparePreset(
-            self.name,
-            self.description,
-            self.budget,
-            self.retrain,
-            chosen,
-            self.samples,
-            self.max_len,
-            self.metrics,
-            self.objective,
-            self.digest,
-        )
+        return replace(self, models=tuple(plans.get(n, ModelPlan(n)) for n in names))
 
 
 def _positive(data: Mapping[str, Any], key: str, where: str, *, optional: bool = False) -> int | None:

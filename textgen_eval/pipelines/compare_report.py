@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from textgen_eval.core.output import Protected, write_output
-from textgen_eval.pipelines.compare import COMPARE_FILE, CompareSpec, finished_runs
+from textgen_eval.pipelines.compare import COMPARE_FILE, CompareSpec, started_runs
 from textgen_eval.tuning import report as reporting
 
 Notify = Callable[[str], None]
@@ -79,7 +79,7 @@ def write_report(
     notify: Notify | None = None,
 ) -> list[Path]:
     """Load every started run and write ``report.{md,tex,csv,json}`` (and ``plots/``) into ``out``."""
-    dirs = finished_runs(out, spec)
+    dirs = started_runs(out, spec)
     runs = [reporting.load_run(d, storage=storage, top=top, notify=notify) for d in dirs]
     complete = [r for r in runs if r["retrain"]["metrics"]]
     missing = [m for m in spec.models if m not in {r["model"] for r in complete}]

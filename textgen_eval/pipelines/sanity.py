@@ -70,13 +70,10 @@ def split_warnings(
     for split, texts in (("valid", valid), ("train", train)):
         if texts is None:
             continue
-        share = contained_fraction(test, {t.strip() for t in texts})
+        members = {t.strip() for t in texts if t.strip()}
+        share = contained_fraction(test, members)
         if share >= SPLIT_OVERLAP:
-            identical = (
-                " (the two files hold the same sentences)"
-                if {t.strip() for t in texts if t.strip()} == test_set
-                else ""
-            )
+            identical = " (the two files hold the same sentences)" if members == test_set else ""
             consequence = (
                 "the reverse LM early-stops on the test set"
                 if split == "valid"

@@ -198,9 +198,10 @@ def models_only(runs: Sequence[Run]) -> list[Run]:
 
 
 def mismatches(runs: Sequence[Run]) -> dict[str, dict[str, list[str]]]:
-    """Per metric, the signature fields whose values differ between the runs (data, sample count,
-    settings, version), each with one value per run ("–" where a run lacks the metric). Fields
-    that vary *within* a run (its seeds) are not compared."""
+    """Per metric, the signature fields whose values differ between the model runs (data, sample
+    count, settings, version), each with one value per column ("–" where a run lacks the metric).
+    Fields that vary *within* a run (its seeds) are not compared, nor are real-data columns
+    (their values are shown, not compared)."""
     out: dict[str, dict[str, list[str]]] = {}
     for metric, _ in metric_rows(runs):
         parsed = [
@@ -209,40 +210,21 @@ def mismatches(runs: Sequence[Run]) -> dict[str, dict[str, list[str]]]:
             else None
             for r in runs
         ]
-        present = [p for p in parsed if p is not None]
-        if len(present) < 2:
+        models = [p for p, r in zip(parsed, runs) if p is not None and not r.get("real")]
+        if len(models) < 2:
             continue
-        keys = dict.fromkeys(k for p in present for k in p)
-        for key in keys:
+        for key in dict.fromkeys(k for p in models for k in p):
             values = [("–" if p is None else p.get(key, "")) for p in parsed]
-            compared = {v for v in values if v not in ("–", "*")}
+            compared = {p.get(key, "") for p in models} - {"*"}
             if key not in SEED_FIELDS and len(compared) > 1:
                 out.setdefault(metric, {})[key] = values
-    return out
-
-
-def mismatches_in(
-    runs: Sequence[Run], found: Mapping[str, Mapping[str, Sequence[str]]]
-) -> dict[str, dict[str, list[str]]]:
-    """``found`` (computed over the model columns) with one value per column of ``runs``."""
-    out: dict[str, dict[str, list[str]]] = {}
-    for metric, fields in found.items():
-        for key in fields:
-            values = []
-            for r in runs:
-                entry = r["retrain"]["metrics"].get(metric)
-                values.append("–" if entry is None else parse_signature(entry["signature"])[1].get(key, ""))
-            out.setdefault(metric, {})[key] = values
     return out
 
 
 def check_comparable(runs: Sequence[Run], *, allow_mixed: bool) -> dict[str, dict[str, list[str]]]:
     """Refuse runs that differ in anything but their seeds, unless ``allow_mixed``; return the
     differences (the renderers mark those cells)."""
-    models = models_only(runs)
-    found = mismatches(models)
-    if found and len(models) != len(runs):  # the renderers index the columns of every run
-        found = mismatches_in(runs, found)
+    found = mismatches(runs)
     if found and not allow_mixed:
         from textgen_eval.core.errors import ConfigError
 
