@@ -245,6 +245,18 @@ def test_topic_featurizer_with_labels_is_refused_and_a_failed_start_can_be_retri
     assert fixed.code == 0, fixed.err
     assert json.loads((out / "meta-eval-spec.json").read_text())["featurizer"] == "lsa:dim=8"
 
+    # resumed after the featurizer changed (here: its recorded signature) → refused, nothing appended
+    first = json.loads((out / "points.jsonl").read_text().splitlines()[0])
+    assert first["signatures"]["fd"].count("|feat:lsa-") == 1
+    first["signatures"]["fd"] = first["signatures"]["fd"].replace("|feat:lsa-", "|feat:lsa-retrained-")
+    (out / "points.jsonl").write_text(json.dumps(first) + "\n")
+    changed = tge(*common, "--featurizer", "lsa:dim=8")
+    assert changed.code == 2 and "a featurizer or reference model changed" in changed.err, changed.err
+    assert len((out / "points.jsonl").read_text().splitlines()) == 1
+    first["signatures"]["fd"] = first["signatures"]["fd"].replace("|feat:lsa-retrained-", "|feat:lsa-")
+    (out / "points.jsonl").write_text(json.dumps(first) + "\n")
+    assert tge(*common, "--featurizer", "lsa:dim=8").code == 0  # seed fields alone may differ
+
 
 def test_a_resumed_run_with_other_topics_is_refused(tge, tiny_bundle, tmp_path) -> None:
     out = tmp_path / "m"

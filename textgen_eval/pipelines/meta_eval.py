@@ -29,6 +29,7 @@ import numpy as np
 from textgen_eval.core.errors import ConfigError, InputError
 from textgen_eval.core.files import atomic_write_text
 from textgen_eval.core.hashing import file_digest
+from textgen_eval.core.signature import SEED_FIELDS, parse_signature
 from textgen_eval.data.bundles import bundle_reference, resolve_bundle
 from textgen_eval.data.degrade import DEFAULT_RATES, TEXT_DEGRADATIONS, Degraded, degrade, remove_topics
 from textgen_eval.data.readers import read_file
@@ -304,6 +305,8 @@ class MetaEvaluation:
                     degraded.redrawn,
                     degraded.removed,
                 )
+                if done:
+                    check_same_scorers(self.out, next(iter(done.values())), point)
                 append_point(self.out, point)
                 done[point.key] = point
                 if bar is not None:
@@ -328,6 +331,23 @@ def _bar(total: int, progress: bool) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc="meta-eval", unit="point", file=sys.stderr)
+
+
+def check_same_scorers(out: Path, old: Point, new: Point) -> None:
+    """Refuse a point whose metrics were computed differently from the run's earlier points: its
+    signatures may differ from theirs only in the seed fields (``seed``, ``sub``). Catches what the
+    spec cannot: a featurizer or reference LM retrained or changed between two invocations."""
+    def fixed(signature: str) -> tuple[str, dict[str, str]]:
+        name, fields = parse_signature(signature)
+        return name, {k: v for k, v in fields.items() if k not in SEED_FIELDS}
+
+    for metric, signature in new.signatures.items():
+        before = old.signatures.get(metric)
+        if before is not None and fixed(before) != fixed(signature):
+            raise ConfigError(
+                f"{out}: {metric} is now computed as {signature}, its earlier points as {before}: a "
+                "featurizer or reference model changed since the run started; start a new --out"
+            )
 
 
 def read_points(out: Path) -> list[Point]:
