@@ -337,6 +337,7 @@ def check_same_scorers(out: Path, old: Point, new: Point) -> None:
     """Refuse a point whose metrics were computed differently from the run's earlier points: its
     signatures may differ from theirs only in the seed fields (``seed``, ``sub``). Catches what the
     spec cannot: a featurizer or reference LM retrained or changed between two invocations."""
+
     def fixed(signature: str) -> tuple[str, dict[str, str]]:
         name, fields = parse_signature(signature)
         return name, {k: v for k, v in fields.items() if k not in SEED_FIELDS}
