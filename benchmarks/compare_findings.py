@@ -32,19 +32,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from textgen_eval.pipelines.compare_presets import TABLE_5_4  # noqa: E402
 from textgen_eval.tuning.report import ALPHA, welch_p  # noqa: E402
 
-CONTINUOUS = ("wgan-conv-deconv", "wgan-conv-lstm")
-DISCRETE = (
-    "seqgan-reinforce",
-    "seqgan-step",
-    "seqgan-rollout",
-    "leakgan-leak",
-    "leakgan-noleak",
-    "leakgan-mixed",
-)
-LM = "lstm-lm"
-LEAKGAN = ("leakgan-leak", "leakgan-noleak", "leakgan-mixed")
+LM, CONTINUOUS, DISCRETE = TABLE_5_4[0], TABLE_5_4[1:3], TABLE_5_4[3:]  # the thesis' row order
+LEAKGAN = TABLE_5_4[6:]
 
 Runs = dict[str, dict[str, Any]]
 

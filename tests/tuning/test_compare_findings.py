@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from textgen_eval.pipelines.compare_presets import TABLE_5_4
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -23,17 +25,7 @@ def findings() -> Any:
     return module
 
 
-MODELS = (
-    "lstm-lm",
-    "wgan-conv-deconv",
-    "wgan-conv-lstm",
-    "seqgan-reinforce",
-    "seqgan-step",
-    "seqgan-rollout",
-    "leakgan-leak",
-    "leakgan-noleak",
-    "leakgan-mixed",
-)
+MODELS = TABLE_5_4
 METRICS = ("fd", "bleu-4", "self-bleu-4", "unique-ngrams-4", "lm-score", "reverse-lm-score")
 
 
