@@ -85,10 +85,30 @@ def test_lm_score_arithmetic_oov_rate_and_signature() -> None:
     assert score.signature.startswith("lm-score|lm:fake-lm|unit:nats/token|bos:no|eos:yes|v:")
 
 
-def test_lm_score_rejects_samples_with_no_known_token() -> None:
+def test_lm_score_scores_samples_with_no_known_token_and_says_so() -> None:
+    """The metric scores them (a collapsed generator's "<unk> <unk>" is a result); refusing a
+    user's file is the evaluate pipeline's decision (next test)."""
     scores = TokenScores(nll=np.array([3.0]), tokens=np.array([3]), oov=np.array([2]))
-    with pytest.raises(MetricError, match="100% OOV"):
-        LMScore().compute(["ZZ QQ"], resources=FakeResources(scores))
+    score = LMScore().compute(["ZZ QQ"], resources=FakeResources(scores))
+    assert score.value == 1.0 and score.details["oov_rate"] == 1.0
+    assert any("100% OOV" in note for note in score.details["notes"])
+
+
+def test_unreadable_samples_are_refused_from_a_file_and_scored_from_a_trial(tiny_bundle: Path) -> None:
+    """`tge evaluate FILE` refuses samples without one word the reference LM knows, before any
+    scoring; a tuning trial (refuse_unreadable=False) scores them: a wgan-conv-deconv trial of the
+    CPU-preset comparison collapsed to all-<unk> samples and failed on this before the change."""
+    from textgen_eval.core.errors import InputError
+    from textgen_eval.pipelines.evaluate import evaluate
+
+    collapsed = ["<unk>"] * 20
+    kw = {"bundle": str(tiny_bundle), "metrics": "lm-score", "recipe_overrides": TINY_RECIPE}
+    with pytest.raises(InputError, match="100% OOV"):
+        evaluate(collapsed, **kw)
+    result = evaluate(collapsed, refuse_unreadable=False, **kw)
+    assert math.isfinite(result["lm-score"].value)
+    assert any("100% OOV" in note for note in result.notes)
+    assert [w.code for w in result.warnings] == ["oov"]
 
 
 def test_model_based_metrics_need_resources() -> None:
@@ -528,3 +548,13 @@ def test_an_interrupted_reference_lm_resumes_to_the_same_model(
     b = torch.load(entry / "weights.pt", weights_only=True)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert resumed["lm-score"].value == straight["lm-score"].value
+
+
+def test_vocab_oov_rate_counts_the_literal_unknown_word_as_scoring_does() -> None:
+    """A generator's "<unk>" is read as the unknown word by the LM's scoring (id UNK_ID), so the
+    oov sanity warning counts it too; it counted only tokens missing from the index before."""
+    from textgen_eval.data.vocab import UNK, Vocab
+
+    vocab = Vocab.build(["a b", "b c"])
+    assert vocab.oov_rate(["a zz", f"{UNK} b"]) == 0.5
+    assert vocab.oov_rate([f"{UNK} {UNK}"]) == 1.0 and vocab.oov_rate([""]) == 0.0

@@ -84,12 +84,14 @@ class Vocab:
         return [get(t, UNK_ID) for t in self.tokenizer.tokenize(text)]
 
     def oov_rate(self, texts: Sequence[str]) -> float:
-        """Fraction of the tokens of ``texts`` outside the vocabulary (0 for no tokens)."""
-        index = self._index
+        """Fraction of the tokens of ``texts`` read as the unknown word (0 for no tokens): tokens
+        outside the vocabulary and the literal unknown-word token (a generator's ``<unk>``), as
+        the LM's scoring counts them."""
+        get = self._index.get
         total = unknown = 0
         for tokens in self.tokenizer.tokenize_all(texts):
             total += len(tokens)
-            unknown += sum(t not in index for t in tokens)
+            unknown += sum(get(t, UNK_ID) == UNK_ID for t in tokens)
         return unknown / total if total else 0.0
 
     def encode_all(self, texts: Sequence[str]) -> list[list[int]]:

@@ -180,16 +180,17 @@ class LMScore(Metric):
         words = scores.tokens - 1  # EOS is not a word
         n_words = int(words.sum())
         n_oov = int(scores.oov.sum())
-        if n_words > 0 and n_oov == n_words:
-            raise MetricError(
-                f"lm-score: none of the {len(samples):,} samples has a token in the language model's "
-                "vocabulary "
-                "(100% OOV): are the samples tokenized and cased like the reference corpus?"
-            )
         nll = math.fsum(scores.nll.tolist()) / total_tokens
         all_oov = int(((scores.oov == words) & (words > 0)).sum())
         notes = []
-        if all_oov:
+        if n_words > 0 and n_oov == n_words:
+            # scored, not refused: a collapsed generator's samples ("<unk> <unk> ...") are a result;
+            # `tge evaluate FILE` refuses such a file before scoring (evaluate(refuse_unreadable=True))
+            notes.append(
+                f"lm-score: every word of the {len(samples):,} samples is out of the language model's "
+                "vocabulary (100% OOV): the score is the probability of the unknown word"
+            )
+        elif all_oov:
             notes.append(f"lm-score: {all_oov} samples consist only of out-of-vocabulary tokens")
         details = {
             "perplexity": math.exp(min(nll, 700.0)),

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from textgen_eval import __version__
-from textgen_eval.core.errors import ConfigError
+from textgen_eval.core.errors import ConfigError, InputError
 from textgen_eval.core.notes import Notes
 from textgen_eval.data.bundles import DEFAULT_REFERENCE, resolve_bundle
 from textgen_eval.data.sources import read_texts
@@ -146,6 +146,7 @@ def evaluate(
     mauve_clusters: int | None = None,
     fd_se_resamples: int | None = None,
     notify: Callable[[str], None] | None = None,
+    refuse_unreadable: bool = True,
 ) -> EvaluationResult:
     """Score ``samples`` with ``metrics``.
 
@@ -184,6 +185,11 @@ def evaluate(
             50; 0 turns it off).
         notify: called with each note as it is taken (before the work it announces); the notes
             are also in the result.
+        refuse_unreadable: raise :class:`InputError` before any scoring when ``lm-score`` is asked
+            for and not one word of the samples is in the reference LM's vocabulary — a file
+            tokenized or cased unlike the references. Tuning trials pass ``False``: there the
+            samples are a generator's output, and a collapsed generator's all-``<unk>`` samples are
+            a result to score (lm-score then notes the 100% OOV), not a bad input.
     """
     for spec in plugins:
         load_plugin(spec)
@@ -255,6 +261,8 @@ def evaluate(
         resources.notes = notes
     if resources is not None:
         context["resources"] = resources
+        if refuse_unreadable and any(m.name == "lm-score" for m in instances):
+            refuse_unreadable_samples(hyps, resources.scorer(lm))
     scores = []
     for metric in instances:
         score = metric.compute(hyps, refs, **context)
@@ -283,6 +291,17 @@ def evaluate(
         resources=resources, lm=lm, featurizer=featurizer,
     )  # fmt: skip
     return EvaluationResult(scores, hyps.describe(), reference_info, settings, notes, warnings=warnings)
+
+
+def refuse_unreadable_samples(hyps: TextSet, scorer: object) -> None:
+    """Raise :class:`InputError` when not one word of ``hyps`` is in ``scorer``'s vocabulary."""
+    from textgen_eval.core.protocols import HasVocabulary
+
+    if isinstance(scorer, HasVocabulary) and any(t.strip() for t in hyps) and scorer.oov_rate(hyps) == 1.0:
+        raise InputError(
+            f"{hyps.label}: none of the {len(hyps):,} samples has a word in the reference language "
+            "model's vocabulary (100% OOV): are the samples tokenized and cased like the reference corpus?"
+        )
 
 
 #: Metrics that read the samples through FD's featurizer, and through the reference LM.

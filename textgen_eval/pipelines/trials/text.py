@@ -112,6 +112,7 @@ def score_as_a_trial(
         seed=seed,
         fd_n=min(len(texts), n_refs) if len(texts) != n_refs else None,
         resources=resources,
+        refuse_unreadable=False,  # a collapsed generator's all-<unk> samples are scored, not refused
     )
 
 
