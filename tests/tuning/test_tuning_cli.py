@@ -422,3 +422,13 @@ def test_report_sweep_draws_quality_against_diversity(two_worker_run: Path, tmp_
     again = run_subprocess(*args, "--format", "json", env={"TGE_CACHE_DIR": os.environ["TGE_CACHE_DIR"]})
     assert "scoring temperatures" not in again.err  # kept: not scored twice
     assert json.loads(again.out)["sweeps"] == json.loads(first.out)["sweeps"]
+
+
+def test_best_n_plot_takes_a_log_axis_when_models_differ_tenfold() -> None:
+    """Table 5.4's FDs span 0.27 (LM) to 1.8 (Conv-Deconv) in the thesis and 2 to 20 here: a
+    linear axis would squash the discrete GANs' boxes; values within a factor 10 stay linear."""
+    from textgen_eval.tuning.plots import wants_log_axis
+
+    assert wants_log_axis([2.1, 2.4, 7.2, 23.3])
+    assert not wants_log_axis([0.273, 0.316, 1.81])
+    assert not wants_log_axis([]) and not wants_log_axis([-1.0, 20.0])  # log needs positive values

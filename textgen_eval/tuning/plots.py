@@ -60,6 +60,16 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "run"
 
 
+#: A best-N plot whose values span at least this ratio gets a log axis: the thesis' GANs sit 5–7×
+#: above the LM on FD, and one linear axis squashes every box but the worst to a line.
+LOG_SPAN = 10.0
+
+
+def wants_log_axis(values: Sequence[float]) -> bool:
+    """Whether ``values`` (all positive) span at least :data:`LOG_SPAN`."""
+    return bool(values) and min(values) > 0 and max(values) / min(values) >= LOG_SPAN
+
+
 def plot_best(runs: Sequence[Run], out: Path, *, top: int, protected: Sequence[Protected] = ()) -> list[Path]:
     plt = _pyplot()
     labels = column_labels(runs)
@@ -77,7 +87,11 @@ def plot_best(runs: Sequence[Run], out: Path, *, top: int, protected: Sequence[P
     objective = runs[0]["objective"]
     arrow = "↓" if objective["direction"] == "lower" else "↑"
     ax.set_ylabel(f"{objective['name']} {arrow}")
-    ax.set_title(f"{objective['name']} of the best {top} search trials")
+    everything = [v for d in data for v in d]
+    log = wants_log_axis(everything)
+    if log:
+        ax.set_yscale("log")
+    ax.set_title(f"{objective['name']} of the best {top} search trials{' (log scale)' if log else ''}")
     ax.grid(axis="y", alpha=0.3)
     written = save_figure(fig, out, f"best{top}", protected)
     plt.close(fig)
