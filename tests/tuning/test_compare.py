@@ -87,6 +87,12 @@ def trials(out: Path, model: str, phase: str) -> list[optuna.trial.FrozenTrial]:
 def test_the_builtin_cpu_preset_is_table_5_4_and_presets_are_validated(tmp_path: Path) -> None:
     cpu = load_preset("cpu")
     assert tuple(p.model for p in cpu.models) == TABLE_5_4 and len(TABLE_5_4) == 9
+    # fairness: a discrete GAN's generator pretrains by MLE for no more epochs than the LM row trains
+    from textgen_eval.generators.lstm_lm.space import SEARCH_SPACE
+
+    lm_epochs = SEARCH_SPACE.fixed["runner.max_epochs"]
+    for plan in cpu.models[3:]:
+        assert int(plan.sets["gan.pretrain_epochs"]) == lm_epochs, plan
     for bad, message in (
         ({"budget": 0, "retrain": 1, "models": ["lstm-lm"]}, "budget must be an integer ≥ 1"),
         ({"budget": 2, "retrain": 1, "models": []}, "at least one generator"),
@@ -228,3 +234,5 @@ def test_the_thesis_scale_preset_builds_every_model_with_its_space(tiny_bundle: 
         assert (tune_spec.budget, tune_spec.retrain, tune_spec.objective) == (100, 7, "fd")
         assert tune_spec.overrides == {"model.tokenizer": "spm:4000"}
         assert tune_spec.trial_options["samples"] == 10_000
+    cpu = build_compare_spec(load_preset("cpu"), str(tiny_bundle), name="cpu", seed=0)  # validates too
+    assert [t.overrides.get("gan.adversarial_steps") for t in cpu.specs] == [None] * 3 + ["50"] * 6
