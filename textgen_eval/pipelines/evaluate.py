@@ -297,7 +297,7 @@ def refuse_unreadable_samples(hyps: TextSet, scorer: object) -> None:
     """Raise :class:`InputError` when not one word of ``hyps`` is in ``scorer``'s vocabulary."""
     from textgen_eval.core.protocols import HasVocabulary
 
-    if isinstance(scorer, HasVocabulary) and any(t.strip() for t in hyps) and scorer.oov_rate(hyps) == 1.0:
+    if isinstance(scorer, HasVocabulary) and scorer.oov_rate(hyps) == 1.0:  # 0.0 when there are no tokens
         raise InputError(
             f"{hyps.label}: none of the {len(hyps):,} samples has a word in the reference language "
             "model's vocabulary (100% OOV): are the samples tokenized and cased like the reference corpus?"
