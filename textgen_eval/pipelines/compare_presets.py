@@ -158,9 +158,10 @@ def parse_preset(data: Mapping[str, Any], *, name: str, base: Path | None, diges
 
 
 #: The CPU preset: all nine Table 5.4 rows on the bundled COCO captions, sized for about two hours
-#: on 2 cores with ``--workers 2 --threads 1``. Every model keeps its CPU-scale default search space
-#: (docs/tuning.md) with two changes, both from a first run of the defaults (budget 6, 3 seeds,
-#: 500 samples), which needed 2 h 15 min for its first six models (docs/tuning.md has the times):
+#: on 2 cores with ``--workers 2 --threads 1`` (measured: 1 h 54 min, docs/reproductions.md). Every
+#: model keeps its CPU-scale default search space (docs/tuning.md) with two changes, both from a
+#: first run of the defaults (budget 6, 3 seeds, 500 samples), which needed 2 h 15 min for its
+#: first six models (docs/tuning.md has the times):
 #:
 #: * the discrete GANs pretrain their generator for the LM's 3 epochs instead of 5 — the LM's
 #:   trials train for at most 3 epochs, so with 5 every SeqGAN/LeakGAN started from a better-trained
