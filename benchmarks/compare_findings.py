@@ -132,18 +132,17 @@ def reinforce_trade(runs: Runs) -> tuple[str, str]:
     thesis' direction); a half with none — recall lost but no precision gained — is not the trade.
     FD ("overall") is shown, not judged."""
     parts, moved, significant = [], {"precision": 0, "recall": 0}, 0
-    judged = [t for t in TRADE if t[2] in moved]
     for metric, direction, kind in TRADE:
         r, lm = mean(runs, "seqgan-reinforce", metric), mean(runs, LM, metric)
-        ok = r < lm if direction == "lower" else r > lm
-        p = welch_p(values(runs, "seqgan-reinforce", metric), values(runs, LM, metric))
+        ok, p = better(runs, "seqgan-reinforce", LM, metric, lower=direction == "lower")
         if kind in moved:
             moved[kind] += ok
             significant += ok and p is not None and p < ALPHA
         mark = "✓" if ok else "✗"
         parts.append(f"{kind}: {metric} {fmt(r)} vs {fmt(lm)} {mark} (p {fmt(p, 2)})")
-    evidence = f"{sum(moved.values())}/{len(judged)} as in the thesis: " + "; ".join(parts)
-    if significant == len(judged):
+    judged = sum(kind in moved for _, _, kind in TRADE)
+    evidence = f"{sum(moved.values())}/{judged} as in the thesis: " + "; ".join(parts)
+    if significant == judged:
         return evidence, "reproduced"
     if all(moved.values()):
         return evidence, "direction only"
