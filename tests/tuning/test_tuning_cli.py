@@ -432,3 +432,21 @@ def test_best_n_plot_takes_a_log_axis_when_models_differ_tenfold() -> None:
     assert wants_log_axis([2.1, 2.4, 7.2, 23.3])
     assert not wants_log_axis([0.273, 0.316, 1.81])
     assert not wants_log_axis([]) and not wants_log_axis([-1.0, 20.0])  # log needs positive values
+
+
+def test_best_n_plot_title_does_not_promise_more_trials_than_the_budget_ran() -> None:
+    """The CPU preset's budget is 6: a title "best 30" over 6 trials per model misleads a reader
+    of the committed plot; with any model at 30 or more the best-30 title stands."""
+    from textgen_eval.tuning.plots import best_title
+
+    assert best_title("fd", 30, [6, 6, 5], log=False) == "fd of every search trial, fewer than 30 per model"
+    assert best_title("fd", 30, [30, 6], log=True) == "fd of the best 30 search trials (log scale)"
+
+
+def test_scatter_log_axis_labels_one_tick_per_decade_over_wide_ranges() -> None:
+    """g_lr drawn over 1e-6…3e-4 labelled 1×, 2× and 5× every decade printed "1e-062e-06…" as one
+    run of overlapping text; past two decades only the powers of ten are labelled."""
+    from textgen_eval.tuning.plots import log_tick_subs
+
+    assert log_tick_subs(1e-6, 3e-4) == (1.0,)
+    assert log_tick_subs(2e-5, 5e-4) == (1.0, 2.0, 5.0)

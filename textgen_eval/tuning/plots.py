@@ -70,6 +70,25 @@ def wants_log_axis(values: Sequence[float]) -> bool:
     return bool(values) and min(values) > 0 and max(values) / min(values) >= LOG_SPAN
 
 
+def best_title(objective: str, top: int, counts: Sequence[int], *, log: bool) -> str:
+    """The best-N plot's title. When no model has ``top`` finished trials (a small budget), the
+    plot shows every trial, and the title says so rather than promising the best ``top``."""
+    scale = " (log scale)" if log else ""
+    if counts and max(counts) < top:
+        return f"{objective} of every search trial, fewer than {top} per model{scale}"
+    return f"{objective} of the best {top} search trials{scale}"
+
+
+#: A log axis spanning more than this many decades gets one labelled tick per decade; narrower
+#: ones also label 2× and 5×, which would overlap (1e-6 … 1e-3 gave "1e-062e-06…").
+DENSE_TICK_DECADES = 2.0
+
+
+def log_tick_subs(low: float, high: float) -> tuple[float, ...]:
+    """Multiples of each power of ten that get a labelled tick on a log axis from ``low`` to ``high``."""
+    return (1.0,) if np.log10(high / low) > DENSE_TICK_DECADES else (1.0, 2.0, 5.0)
+
+
 def plot_best(runs: Sequence[Run], out: Path, *, top: int, protected: Sequence[Protected] = ()) -> list[Path]:
     plt = _pyplot()
     labels = column_labels(runs)
@@ -90,8 +109,13 @@ def plot_best(runs: Sequence[Run], out: Path, *, top: int, protected: Sequence[P
     everything = [v for d in data for v in d]
     log = wants_log_axis(everything)
     if log:
+        from matplotlib.ticker import FuncFormatter
+
         ax.set_yscale("log")
-    ax.set_title(f"{objective['name']} of the best {top} search trials{' (log scale)' if log else ''}")
+        plain = FuncFormatter(lambda v, _: f"{v:g}")  # 3 and 20, not 3×10⁰ and 2×10¹
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
+    ax.set_title(best_title(objective["name"], top, [len(d) for d in data], log=log))
     ax.grid(axis="y", alpha=0.3)
     written = save_figure(fig, out, f"best{top}", protected)
     plt.close(fig)
@@ -119,12 +143,13 @@ def plot_scatter(run: Run, label: str, out: Path, protected: Sequence[Protected]
             ax.set_xticks(np.arange(len(labels)), labels)
             ax.set_xlim(-0.5, len(labels) - 0.5)
         else:
-            ax.scatter([x for x, _ in pts], ys, s=14, alpha=0.75)
-            if param.log:
+            xs = [float(x) for x, _ in pts]
+            ax.scatter(xs, ys, s=14, alpha=0.75)
+            if param.log and xs:
                 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
                 ax.set_xscale("log")
-                ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+                ax.xaxis.set_major_locator(LogLocator(subs=log_tick_subs(min(xs), max(xs))))
                 ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:.0e}"))
                 ax.xaxis.set_minor_locator(NullLocator())
         ax.set_title(name, fontsize=9)
