@@ -139,7 +139,8 @@ def test_compare_two_generators_budgets_report_and_plots(
         best = min(t.value for t in trials(out, r["model"], "search"))
         assert r["best"]["objective"] == best
     markdown = (out / "report.md").read_text()
-    assert "| fd ↓ |" in markdown and "3 random-search trials" in markdown and markdown.count("**") >= 6
+    assert "| fd ↓ |" in markdown and markdown.count("**") >= 6
+    assert "3 random-search trials" in markdown and "retrained with 2 seeds" in markdown
     fds = {r["model"]: r["retrain"]["metrics"]["fd"]["mean"] for r in models}
     winner = min(fds, key=fds.__getitem__)
     row = next(line for line in markdown.splitlines() if line.startswith("| fd ↓ |"))
@@ -236,3 +237,11 @@ def test_the_thesis_scale_preset_builds_every_model_with_its_space(tiny_bundle: 
         assert tune_spec.trial_options["samples"] == 10_000
     cpu = build_compare_spec(load_preset("cpu"), str(tiny_bundle), name="cpu", seed=0)  # validates too
     assert [t.overrides.get("gan.adversarial_steps") for t in cpu.specs] == [None] * 3 + ["50"] * 6
+
+
+def test_the_protocol_sentence_counts_in_the_singular_for_one() -> None:
+    """The thesis-smoke preset runs a budget of 1 retrained with 1 seed: not "1 seeds"."""
+    from textgen_eval.pipelines.compare_report import count_noun
+
+    assert count_noun(1, "seed") == "1 seed" and count_noun(7, "seed") == "7 seeds"
+    assert count_noun(1, "random-search trial") == "1 random-search trial"

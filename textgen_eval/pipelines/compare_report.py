@@ -15,14 +15,19 @@ from textgen_eval.tuning import report as reporting
 Notify = Callable[[str], None]
 
 
+def count_noun(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1 ("1 seed", "3 seeds")."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _protocol(spec: CompareSpec) -> str:
     first = spec.specs[0]
     options = dict(first.trial_options)
     arrow = "↓" if first.direction == "lower" else "↑"
     return (
         f"Data `{spec.data}` (digest {first.data_digest[:12]}); preset `{spec.preset}`; seed {spec.seed}. "
-        f"Every model: {first.budget} random-search trials with `{first.objective}` {arrow} as the "
-        f"objective, its best configuration retrained with {first.retrain} seeds; "
+        f"Every model: {count_noun(first.budget, 'random-search trial')} with `{first.objective}` {arrow} "
+        f"as the objective, its best configuration retrained with {count_noun(first.retrain, 'seed')}; "
         f"{options.get('samples')} samples per trial."
     )
 
