@@ -33,7 +33,7 @@ class EncodedCorpus:
 
     @property
     def n_tokens(self) -> int:
-        """Predicted tokens (words plus EOS, BOS excluded)."""
+        """Predicted tokens (words plus EOS where encoded, BOS excluded)."""
         return sum(len(s) - 1 for s in self.sequences)
 
 
@@ -44,8 +44,11 @@ def encode_corpus(
     max_len: int | None = None,
     long: LongPolicy = "drop",
     source: str = "corpus",
+    eos: bool = True,
 ) -> EncodedCorpus:
-    """Encode ``texts``; sentences with more than ``max_len`` tokens are dropped, cut or rejected."""
+    """Encode ``texts``; sentences with more than ``max_len`` tokens are dropped, cut or rejected.
+    ``eos=False`` leaves EOS out (``[BOS] ids``): fixed-length token-id corpora, whose every
+    position is a token and whose end is no event (:mod:`textgen_eval.data.token_ids`)."""
     if long not in ("drop", "truncate", "error"):
         raise ConfigError(f"long-sentence policy {long!r}: expected drop, truncate or error")
     out = []
@@ -62,7 +65,7 @@ def encode_corpus(
                     f"{source}, line {line}: {len(ids)} tokens, more than the maximum length {max_len}"
                 )
             ids = ids[:max_len]
-        out.append(np.asarray([BOS_ID, *ids, EOS_ID], dtype=np.int64))
+        out.append(np.asarray([BOS_ID, *ids, EOS_ID] if eos else [BOS_ID, *ids], dtype=np.int64))
     return EncodedCorpus(tuple(out), n_long, n_empty)
 
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textgen_eval.core.errors import InputError
+
+if TYPE_CHECKING:
+    from textgen_eval.data.bundle_meta import BundleMeta
 
 DEFAULT_REFERENCE = "coco"
 SPLITS = ("train", "valid", "test")
@@ -56,6 +60,13 @@ class Bundle:
     def valid(self) -> Path | None:
         path = self.path / "valid.txt"
         return path if path.is_file() else None
+
+    @property
+    def meta(self) -> BundleMeta:
+        """What ``bundle.json`` says (text format, oracle); empty for a plain bundle."""
+        from textgen_eval.data.bundle_meta import read_meta
+
+        return read_meta(self.path)
 
 
 def list_bundles() -> list[str]:

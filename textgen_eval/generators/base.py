@@ -14,9 +14,11 @@ from typing import ClassVar
 
 import numpy as np
 
+from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.model import CONFIG_FILE, WEIGHTS_FILE, Model, read_config
 from textgen_eval.core.protocols import TokenScores
 from textgen_eval.core.training import TaskRunner
+from textgen_eval.data.token_ids import TokenIdFormat
 
 __all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "Generator", "TaskRunner", "read_config"]
 
@@ -25,6 +27,17 @@ class Generator(Model[Sequence[str]]):
     """Base class of text generators (registry names, configs and search spaces as for any model)."""
 
     modality: ClassVar[str] = "text"
+    #: Whether the model trains on fixed-length token-id corpora (synthetic-oracle bundles):
+    #: a closed vocabulary, no EOS, exactly ``length`` tokens per sample (:meth:`use_format`).
+    supports_fixed_length: ClassVar[bool] = False
+
+    def use_format(self, fmt: TokenIdFormat) -> None:
+        """Train and sample in ``fmt`` (what a synthetic-oracle bundle declares); a model that
+        cannot refuses, naming itself, before anything is written."""
+        raise ConfigError(
+            f"{self.name} does not train on fixed-length token-id corpora ({fmt.describe()}, a synthetic-"
+            "oracle bundle) yet; models that do: see docs/training.md, 'Synthetic-oracle bundles'"
+        )
 
     @abstractmethod
     def sample(

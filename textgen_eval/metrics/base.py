@@ -93,6 +93,9 @@ class MetricBase(ABC):
     needs_references: ClassVar[bool] = False
     #: Whether :meth:`compute` needs ``context["resources"]`` (reference LM, featurizers, ...).
     needs_resources: ClassVar[bool] = False
+    #: Whether :meth:`compute` needs ``context["oracle"]``: the synthetic oracle of the bundle
+    #: (:class:`~textgen_eval.data.bundle_meta.BundleOracle`; ``nll-oracle``).
+    needs_oracle: ClassVar[bool] = False
     #: Whether the metric takes an integer order: registered as ``name``, used as ``name-N``.
     ordered: ClassVar[bool] = False
     #: The largest order accepted (an n-gram order beyond any sentence's length only costs time).

@@ -25,6 +25,7 @@ metric_registry.register("reverse-lm-score", "textgen_eval.metrics.model_based:R
 metric_registry.register("knn-precision", "textgen_eval.metrics.distribution:KnnPrecision")
 metric_registry.register("knn-recall", "textgen_eval.metrics.distribution:KnnRecall")
 metric_registry.register("mauve", "textgen_eval.metrics.distribution:Mauve")
+metric_registry.register("nll-oracle", "textgen_eval.metrics.oracle:NLLOracle")
 metric_registry.register("copy-rate", "textgen_eval.metrics.memorization:CopyRate")
 metric_registry.register("novel-ngrams", "textgen_eval.metrics.memorization:NovelNgrams")
 metric_registry.register("train-bleu", "textgen_eval.metrics.memorization:TrainBleu")

@@ -249,6 +249,8 @@ def evaluate(
         "mauve_clusters": mauve_clusters,
         "fd_se_resamples": fd_se_resamples,
     }
+    if any(type(m).needs_oracle for m in instances):
+        context["oracle"] = _bundle_oracle(bundle)
     if not any(type(m).needs_resources for m in instances):
         resources = None
     elif resources is None:
@@ -291,6 +293,20 @@ def evaluate(
         resources=resources, lm=lm, featurizer=featurizer,
     )  # fmt: skip
     return EvaluationResult(scores, hyps.describe(), reference_info, settings, notes, warnings=warnings)
+
+
+def _bundle_oracle(bundle: str) -> object:
+    """The synthetic oracle of ``bundle`` for ``nll-oracle`` (an error naming the bundle if it has none)."""
+    from textgen_eval.data.bundle_meta import bundle_oracle
+
+    chosen = resolve_bundle(bundle)
+    found = bundle_oracle(chosen.path, chosen.name)
+    if found is None:
+        raise ConfigError(
+            f"--bundle {bundle}: has no oracle (no 'oracle' in {chosen.path / 'bundle.json'}); nll-oracle "
+            "needs a synthetic-oracle bundle: --bundle seqgan-oracle, or one made by `tge bundle OUT --oracle ...`"
+        )
+    return found
 
 
 def refuse_unreadable_samples(hyps: TextSet, scorer: object) -> None:

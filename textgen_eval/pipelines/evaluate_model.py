@@ -99,7 +99,12 @@ def evaluate_model(
     result.scores = [with_sampling(score, temperature) for score in result.scores]
     weights = model_directory(path) / WEIGHTS_FILE
     model_ref = f"{model.name}@{file_digest(str(weights), 12)}"
-    own = model_likelihood(model, bundle, model_ref)
+    resolved = resolve_bundle(bundle)
+    if resolved.meta.format is not None:  # a synthetic-oracle bundle: held-out and training NLL
+        result.scores.extend(oracle_split_nlls(model, bundle, model_ref))
+        own = None
+    else:
+        own = model_likelihood(model, bundle, model_ref)
     if own is not None:
         last = last_training_record(path)
         if last:  # e.g. a VAE's final KL weight, KL and reconstruction terms on its training batches
@@ -143,6 +148,42 @@ def last_training_record(path: str | Path) -> dict[str, Any]:
                     last = record
             return last
     return {}
+
+
+#: ``nll-test`` and ``nll-train`` on a token-id bundle: the split each scores, and what the peers
+#: call it (PEERS.md §1.4) — their "nll-test" is the training split (Texygen #22, RelGAN #5).
+SPLIT_NLLS: tuple[tuple[str, str, str], ...] = (
+    ("nll-test", "test", "CoT's nll_test (a held-out oracle sample, the only true test NLL among the peers)"),
+    ("nll-train", "train", "Texygen's and RelGAN's 'nll-test', TextGAN-PyTorch's NLL_gen (training data)"),
+)
+
+
+def oracle_split_nlls(model: Generator, bundle: str, model_ref: str) -> list[Score]:
+    """``nll-test`` and ``nll-train``: the generator's exact per-token NLL of the bundle's held-out
+    oracle sample and of its training split, over every position (no EOS, nats/token) — the
+    coverage side of the synthetic-oracle benchmark; none for models without a likelihood."""
+    resolved = resolve_bundle(bundle)
+    out = []
+    for name, split, synonym in SPLIT_NLLS:
+        path = resolved.split(split)
+        lines = path.read_text(encoding="utf-8").splitlines()
+        try:
+            scores = model.score_texts(lines)
+        except NotImplementedError:
+            return []
+        tokens = int(scores.tokens.sum())
+        value = math.fsum(scores.nll.tolist()) / tokens
+        settings: Mapping[str, object] = {
+            "model": model_ref,
+            **({"bound": scores.bound} if scores.bound is not None else {}),
+            split: f"{resolved.name}/{split}@{file_digest(str(path), 8)}",
+            "unit": "nats/token",
+            "positions": "all",
+            "eos": "no",
+        }
+        details = {"tokens": tokens, "estimate": scores.estimate, "synonym": synonym}
+        out.append(Score(name, value, "lower", len(lines), make_signature(name, settings), details))
+    return out
 
 
 def model_likelihood(model: Generator, bundle: str, model_ref: str) -> Score | None:

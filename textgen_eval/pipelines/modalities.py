@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.hashing import text_digest
 from textgen_eval.core.registry import Registry
+from textgen_eval.data.token_ids import TokenIdFormat
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class TrainingData:
     #: The content of the data, not how it was named (digests): a resumed run must be given the
     #: same (``run.json``'s ``data_identity``).
     identity: str = ""
+    #: A fixed-length token-id corpus (a synthetic-oracle bundle's ``bundle.json``): the model
+    #: trains and samples in that format (:meth:`~textgen_eval.generators.Generator.use_format`).
+    text_format: TokenIdFormat | None = None
 
 
 class TrainingDataSource(Protocol):
@@ -42,14 +46,17 @@ class TextData:
         from textgen_eval.data.bundles import bundle_reference, resolve_bundle
         from textgen_eval.pipelines.resources import BundleTexts
 
-        texts = BundleTexts(resolve_bundle(bundle))
+        resolved = resolve_bundle(bundle)
+        texts = BundleTexts(resolved)
+        fmt = resolved.meta.format
         source = {
             "bundle": bundle_reference(bundle),
             "train_digest": texts.train_digest,
             "valid": texts.valid_policy,
+            **({"format": fmt.to_dict()} if fmt is not None else {}),
         }
         identity = f"text:train@{texts.train_digest},{texts.valid_policy}"
-        return TrainingData(list(texts.train), list(texts.valid), source, identity)
+        return TrainingData(list(texts.train), list(texts.valid), source, identity, fmt)
 
     def from_files(self, train: str, valid: str | None) -> TrainingData:
         from textgen_eval.core.hashing import file_digest

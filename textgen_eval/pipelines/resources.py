@@ -67,6 +67,10 @@ class BundleTexts:
         self.label = f"{bundle.name}@{self.train_digest[:8]}"
 
 
+#: FD's default featurizer on fixed-length token-id corpora (synthetic-oracle bundles).
+TOKEN_ID_FEATURIZER = "lm"
+
+
 class ReferenceResources:
     """Implements :class:`~textgen_eval.core.protocols.EvaluationResources` for one bundle."""
 
@@ -227,6 +231,10 @@ class ReferenceResources:
         return scorer
 
     def featurizer(self, spec: str | None = None) -> Featurizer:
+        if spec is None and self.bundle.meta.format is not None:
+            # the NLI encoder has no vocabulary for token ids: FD of a token-id corpus reads the
+            # reference LM's states, trained on the bundle's own training split (docs/metrics.md)
+            spec = TOKEN_ID_FEATURIZER
         key = ("featurizer", spec)
         if key not in self._cache:
             self._cache[key] = MemoFeaturizer(make_featurizer(spec, self))

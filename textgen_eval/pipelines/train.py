@@ -19,6 +19,7 @@ from textgen_eval.core.files import atomic_write_text
 from textgen_eval.core.model import Model
 from textgen_eval.core.models import model_class
 from textgen_eval.core.training import MODEL_DIR, RESULT
+from textgen_eval.generators.base import Generator
 from textgen_eval.generators.registry import load_generator
 from textgen_eval.pipelines.modalities import TrainingData, training_data
 from textgen_eval.pipelines.rundir import (
@@ -94,6 +95,7 @@ def train_model(
     out = Path(out)
     configs = resolve_config(kind, config_path, overrides)
     data = training_data(model_class(kind).modality, bundle=bundle, train=train_path, valid=valid_path)
+    check_format(kind, configs, data)
     existed = out.exists()
     try:
         with run_lock(out):
@@ -160,6 +162,24 @@ def read_result(out: Path) -> TrainResult:
         raise ConfigError(f"{out / RESULT}: unreadable result of a finished run ({exc})") from None
 
 
+def check_format(kind: str, configs: Mapping[str, Any], data: TrainingData) -> None:
+    """Refuse, before anything is written, a fixed-length token-id corpus (a synthetic-oracle
+    bundle) for a model that cannot train on one."""
+    if data.text_format is not None:
+        _build(kind, configs, data)
+
+
+def _build(kind: str, configs: Mapping[str, Any], data: TrainingData) -> Model[Any]:
+    """Model ``kind`` with its config sections, in the data's text format where it has one."""
+    cls = model_class(kind)
+    model = cls({name: configs[name] for name in cls.config_sections})
+    if data.text_format is not None:
+        if not isinstance(model, Generator):
+            raise ConfigError(f"{kind}: a token-id corpus is text; {kind} is a {cls.modality} model")
+        model.use_format(data.text_format)
+    return model
+
+
 def fit_model(
     kind: str,
     configs: Mapping[str, Any],
@@ -175,7 +195,7 @@ def fit_model(
     """Train model ``kind`` with resolved ``configs`` on ``data`` in run directory ``out``."""
     cls = model_class(kind)
     model_configs = {name: configs[name] for name in cls.config_sections}
-    model = cls(model_configs)
+    model = _build(kind, configs, data)
     runner = Runner(
         configs["runner"],
         run_dir=out,

@@ -56,6 +56,8 @@ class DiscreteGAN(AutoregressiveGenerator):
     credit: ClassVar[str]
     #: the order of the stages (a stage with no update is left out)
     stage_order: ClassVar[tuple[str, ...]] = (PRETRAIN_G, PRETRAIN_D, ADVERSARIAL)
+    #: trains and samples on synthetic-oracle bundles (fixed-length token ids)
+    supports_fixed_length = True
 
     def __init__(self, configs: Mapping[str, Any], *, vocab: Vocab | None = None) -> None:
         super().__init__(configs, vocab=vocab)
@@ -113,7 +115,12 @@ class DiscreteGAN(AutoregressiveGenerator):
         is an autoregressive model whose conditionals are computed, not estimated."""
         net, vocab = self._ready(), self.require_vocab()
         return exact_token_scores(
-            texts, vocab, lambda batch: self.token_nll(net, batch), self.device, batch_size=batch_size
+            texts,
+            vocab,
+            lambda batch: self.token_nll(net, batch),
+            self.device,
+            batch_size=batch_size,
+            fixed=self.text_format,
         )
 
     def state_dict(self) -> dict[str, Any]:
@@ -133,7 +140,7 @@ class SeqGAN(DiscreteGAN):
     config_sections: ClassVar[Mapping[str, type]] = {"model": GANGeneratorConfig, **_SECTIONS}
 
     def build_generator(self, vocab_size: int) -> LMNet:
-        return LMNet(self.configs["model"], vocab_size)
+        return LMNet(self.configs["model"], vocab_size, banned=self.banned_outputs())
 
     def policy(self, pair: GANPair) -> Decoder:
         gen: LMNet = pair.gen  # type: ignore[assignment]
@@ -187,7 +194,11 @@ class LeakGAN(DiscreteGAN):
 
     def build_generator(self, vocab_size: int) -> LeakNet:
         return LeakNet(
-            self.configs["model"], vocab_size, self.mode, self.configs["discriminator"].hidden_size
+            self.configs["model"],
+            vocab_size,
+            self.mode,
+            self.configs["discriminator"].hidden_size,
+            banned=self.banned_outputs(),
         )
 
     def policy(self, pair: GANPair) -> Decoder:

@@ -5,12 +5,15 @@ Token rows are ids without BOS, ``(B, L)``, PAD after EOS.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
 from textgen_eval.data.vocab import BOS_ID, PAD_ID
 from textgen_eval.generators.discrete.config import DiscriminatorConfig, LeakGeneratorConfig
+from textgen_eval.generators.lstm_lm.model import ban
 
 State = tuple[Tensor, Tensor]
 
@@ -55,8 +58,19 @@ class LeakNet(nn.Module):
     state and h_d D's state after y_{1:t−1} (zeros before any token). D is an input here: its
     weights belong to the discriminator and are frozen whenever G is trained."""
 
-    def __init__(self, cfg: LeakGeneratorConfig, vocab_size: int, mode: str, d_hidden: int) -> None:
+    def __init__(
+        self,
+        cfg: LeakGeneratorConfig,
+        vocab_size: int,
+        mode: str,
+        d_hidden: int,
+        *,
+        banned: Sequence[int] | None = None,
+    ) -> None:
         super().__init__()
+        self.banned: Tensor | None
+        # ids whose logit is −∞ (a fixed-length token-id corpus: PAD, BOS, EOS, UNK); not saved
+        self.register_buffer("banned", None if banned is None else torch.tensor(banned), persistent=False)
         if mode not in ("leak", "noleak", "mixed"):
             raise ValueError(f"LeakGAN mode {mode!r}: expected leak, noleak or mixed")
         self.mode, self.d_hidden = mode, d_hidden
@@ -81,7 +95,7 @@ class LeakNet(nn.Module):
             parts.append(h_g)
         if self.uses_d_state:
             parts.append(h_d)
-        return self.mlp(torch.cat(parts, dim=-1)), state
+        return ban(self.mlp(torch.cat(parts, dim=-1)), self.banned), state
 
 
 def d_states_before(disc: RecurrentDiscriminator, inputs: Tensor) -> Tensor:

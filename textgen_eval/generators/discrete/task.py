@@ -119,7 +119,8 @@ class DiscreteGANTask(BaseTask):
         self.model, self.train, self.valid, self.runner_config = model, train, valid, runner_config
         self.gan: GANConfig = model.configs["gan"]
         self.train_config: GANTrainConfig = model.configs["train"]
-        self.max_len: int = model.configs["model"].max_len
+        # a fixed-length token-id corpus fixes the length of every sample (and rollout)
+        self.max_len: int = model.max_sample_len(model.configs["model"].max_len)
         self.module: GANPair = model.build_module()
         self.device = torch.device("cpu")
         self._opts: dict[str, torch.optim.Optimizer] = {}

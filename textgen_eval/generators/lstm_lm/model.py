@@ -37,9 +37,12 @@ class LMNet(nn.Module):
     #: branch from it (:class:`~textgen_eval.generators.text.sampler.BranchingDecoder`)
     state_batch_dim = 1
 
-    def __init__(self, cfg: LSTMLMConfig, vocab_size: int) -> None:
+    def __init__(self, cfg: LSTMLMConfig, vocab_size: int, *, banned: Sequence[int] | None = None) -> None:
         super().__init__()
         self.cfg = cfg
+        self.banned: Tensor | None
+        # ids whose logit is −∞ (a fixed-length token-id corpus: PAD, BOS, EOS, UNK); not saved
+        self.register_buffer("banned", None if banned is None else torch.tensor(banned), persistent=False)
         self.embedding = nn.Embedding(vocab_size, cfg.emb_dim, padding_idx=PAD_ID)
         self.rnn = RecurrentDropoutLSTM(
             cfg.emb_dim,
@@ -74,7 +77,7 @@ class LMNet(nn.Module):
         hidden = F.dropout(hidden, self.cfg.output_dropout, self.training)
         if self.projection is not None:
             hidden = self.projection(hidden)
-        return self.decoder(hidden)
+        return ban(self.decoder(hidden), self.banned)
 
     def forward(
         self, inputs: Tensor, state: tuple[Tensor, Tensor] | None = None
@@ -88,6 +91,11 @@ class LMNet(nn.Module):
         """One decoding step (the shared sampler's :class:`Decoder`): ``tokens (B,)`` → ``(B, V)``."""
         logits, state = self(tokens.unsqueeze(1), state)  # (B, 1, V)
         return logits[:, -1], state
+
+
+def ban(logits: Tensor, banned: Tensor | None) -> Tensor:
+    """``logits (…, V)`` with the ``banned`` ids at −∞ (no mass, zero gradient), or as they are."""
+    return logits if banned is None else logits.index_fill(logits.dim() - 1, banned, -math.inf)
 
 
 def token_nll(net: LMNet, batch: Tensor) -> tuple[Tensor, Tensor]:
@@ -155,8 +163,11 @@ class LSTMLanguageModel(AutoregressiveGenerator):
         cfg: LSTMLMConfig = self.configs["model"]
         return cfg
 
+    #: trains and samples on synthetic-oracle bundles (fixed-length token ids)
+    supports_fixed_length = True
+
     def build_net(self) -> LMNet:
-        return LMNet(self.cfg, len(self.require_vocab()))
+        return LMNet(self.cfg, len(self.require_vocab()), banned=self.banned_outputs())
 
     # -- training ------------------------------------------------------------------------------
 
@@ -190,13 +201,18 @@ class LSTMLanguageModel(AutoregressiveGenerator):
 
     def encode_for_scoring(self, texts: Sequence[str]) -> tuple[EncodedCorpus, np.ndarray]:
         _, vocab = self._ready()
-        return encode_for_scoring(texts, vocab, source="samples")
+        return encode_for_scoring(texts, vocab, source="samples", fixed=self.text_format)
 
     def score_texts(self, texts: Sequence[str], *, batch_size: int = 256) -> TokenScores:
         """Per-sentence NLL in nats (EOS scored, BOS not), token counts and OOV counts."""
         net, vocab = self._ready()
         return exact_token_scores(
-            texts, vocab, lambda batch: token_nll(net, batch), self.device, batch_size=batch_size
+            texts,
+            vocab,
+            lambda batch: token_nll(net, batch),
+            self.device,
+            batch_size=batch_size,
+            fixed=self.text_format,
         )
 
     def features(self, texts: Sequence[str], *, role: str = "samples", batch_size: int = 256) -> np.ndarray:

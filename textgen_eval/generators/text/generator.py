@@ -13,6 +13,7 @@ the runner, usually after :meth:`~TokenGenerator.prepare_corpora`) and
 
 from __future__ import annotations
 
+import json
 from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,9 @@ from torch import nn
 from textgen_eval.core.errors import ConfigError, InputError
 from textgen_eval.core.training import TaskRunner, TrainingTask, TrainResult
 from textgen_eval.data.batching import EncodedCorpus, encode_corpus
-from textgen_eval.data.vocab import Vocab
+from textgen_eval.data.token_ids import TokenIdFormat
+from textgen_eval.data.tokenizers import make_tokenizer
+from textgen_eval.data.vocab import BOS_ID, EOS_ID, PAD_ID, SPECIALS, UNK_ID, Vocab
 from textgen_eval.generators.base import Generator
 from textgen_eval.generators.text.sampler import Decoder, check_sampling_args, sample_tokens
 
@@ -47,6 +50,8 @@ class VocabSettings:
 
 
 NetT = TypeVar("NetT", bound=nn.Module)
+#: Saved beside ``vocab.json`` by a model trained on a fixed-length token-id corpus.
+FORMAT_FILE = "format.json"
 
 
 class DeviceTask(TrainingTask, Protocol):
@@ -74,6 +79,29 @@ class TokenGenerator(Generator):
         super().__init__(configs)
         self.vocab = vocab
         self.device = torch.device("cpu")
+        #: set by :meth:`use_format` (a synthetic-oracle bundle) or loaded with the model
+        self.text_format: TokenIdFormat | None = None
+
+    # -- fixed-length token-id corpora -----------------------------------------------------------
+
+    def use_format(self, fmt: TokenIdFormat) -> None:
+        """Train and sample in ``fmt``: the vocabulary is the format's ids in order, sentences
+        are encoded without EOS, the network's softmax never puts mass on PAD, BOS, EOS or UNK
+        (:meth:`banned_outputs`), and every sample has exactly ``fmt.length`` tokens."""
+        if not self.supports_fixed_length:
+            super().use_format(fmt)
+        if self.vocab is not None and self.vocab.tokens[len(SPECIALS) :] != fmt.tokens:
+            raise ConfigError(
+                f"{self.name}: the given vocabulary ({len(self.vocab):,} tokens, e.g. from gan.init_from) is not "
+                f"the closed vocabulary of the corpus ({fmt.describe()}); train that model on the same bundle"
+            )
+        self.text_format = fmt
+
+    def banned_outputs(self) -> tuple[int, ...] | None:
+        """Ids the network must never emit (``None``: the usual vocabulary, EOS included): PAD,
+        BOS, EOS and UNK for a fixed-length token-id corpus, so the model is a distribution over
+        exactly the format's sequences and its NLL, training loss and samples agree."""
+        return (PAD_ID, BOS_ID, EOS_ID, UNK_ID) if self.text_format is not None else None
 
     # -- what a subclass provides ------------------------------------------------------------------
 
@@ -95,6 +123,8 @@ class TokenGenerator(Generator):
         """Build the vocabulary from ``train`` (unless given or loaded) and encode both splits:
         training sentences longer than ``max_len`` are dropped, validation sentences are kept
         (up to :meth:`valid_max_len`)."""
+        if self.text_format is not None:
+            return self._prepare_fixed(self.text_format, train, valid)
         settings = self.vocab_settings()
         if self.vocab is None:
             self.vocab = Vocab.build(
@@ -112,6 +142,20 @@ class TokenGenerator(Generator):
             )
             if len(valid_corpus) == 0:
                 raise InputError("the validation text is empty")
+        return train_corpus, valid_corpus
+
+    def _prepare_fixed(
+        self, fmt: TokenIdFormat, train: Sequence[str], valid: Sequence[str] | None
+    ) -> tuple[EncodedCorpus, EncodedCorpus | None]:
+        """Both splits checked against ``fmt`` (a bad line is named) and encoded as ``[BOS] ids``."""
+        if self.vocab is None:
+            self.vocab = Vocab(SPECIALS + fmt.tokens, make_tokenizer("whitespace"), "whitespace")
+        fmt.parse(train, source="training text")
+        train_corpus = encode_corpus(train, self.vocab, source="training text", eos=False)
+        valid_corpus = None
+        if valid is not None:
+            fmt.parse(valid, source="validation text")
+            valid_corpus = encode_corpus(valid, self.vocab, source="validation text", eos=False)
         return train_corpus, valid_corpus
 
     def fit_task(
@@ -160,9 +204,18 @@ class TokenGenerator(Generator):
 
     def save_extra(self, directory: Path) -> None:
         self.require_vocab().save(directory)
+        if self.text_format is not None:
+            (directory / FORMAT_FILE).write_text(json.dumps(self.text_format.to_dict()) + "\n", encoding="utf-8")
 
     def load_extra(self, directory: Path) -> None:
         self.vocab = Vocab.load(directory)
+        path = directory / FORMAT_FILE
+        if path.is_file():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise InputError(f"{path}: not a token-id format ({exc})") from None
+            self.text_format = TokenIdFormat.from_dict(data, where=str(path))
 
 
 class AutoregressiveGenerator(TokenGenerator):
@@ -206,5 +259,7 @@ class AutoregressiveGenerator(TokenGenerator):
         return self.decoder()
 
     def max_sample_len(self, requested: int) -> int:
-        """The longest sample the model can draw (fixed-length models cap ``requested``)."""
-        return requested
+        """The longest sample the model can draw (fixed-length models cap ``requested``); on a
+        fixed-length token-id corpus, the corpus's length (EOS is never drawn, so every sample has
+        exactly that many tokens)."""
+        return self.text_format.length if self.text_format is not None else requested

@@ -11,6 +11,7 @@ from torch import Tensor
 
 from textgen_eval.core.protocols import TokenScores
 from textgen_eval.data.batching import EncodedCorpus, LongPolicy, encode_corpus, sorted_batches
+from textgen_eval.data.token_ids import TokenIdFormat
 from textgen_eval.data.vocab import UNK_ID, Vocab
 
 
@@ -21,9 +22,16 @@ def encode_for_scoring(
     max_len: int | None = None,
     long: LongPolicy = "error",
     source: str = "scored text",
+    fixed: TokenIdFormat | None = None,
 ) -> tuple[EncodedCorpus, np.ndarray]:
     """``texts`` as ``[BOS] ids [EOS]`` sequences, and each sentence's count of tokens outside
-    the vocabulary."""
+    the vocabulary. With a ``fixed`` token-id format every text must be exactly its length of
+    valid ids (an error names the line otherwise) and is encoded ``[BOS] ids``: all positions
+    are scored and nothing else."""
+    if fixed is not None:
+        fixed.parse(texts, source=source)
+        corpus = encode_corpus(texts, vocab, source=source, eos=False)
+        return corpus, np.zeros(len(corpus), dtype=np.int64)
     corpus = encode_corpus(texts, vocab, max_len=max_len, long=long, source=source)
     oov = np.asarray([int((seq[1:-1] == UNK_ID).sum()) for seq in corpus.sequences], dtype=np.int64)
     return corpus, oov
@@ -36,10 +44,12 @@ def exact_token_scores(
     device: torch.device,
     *,
     batch_size: int = 256,
+    fixed: TokenIdFormat | None = None,
 ) -> TokenScores:
-    """Per-sentence NLL in nats (EOS scored, BOS not), float64, from ``token_nll(batch) →
-    (summed NLL, scored tokens)`` over length-sorted batches."""
-    corpus, oov = encode_for_scoring(texts, vocab)
+    """Per-sentence NLL in nats (EOS scored, BOS not; every position and no EOS for a ``fixed``
+    token-id format), float64, from ``token_nll(batch) → (summed NLL, scored tokens)`` over
+    length-sorted batches."""
+    corpus, oov = encode_for_scoring(texts, vocab, fixed=fixed)
     nll = np.zeros(len(corpus), dtype=np.float64)
     tokens = np.zeros(len(corpus), dtype=np.int64)
     with torch.no_grad():

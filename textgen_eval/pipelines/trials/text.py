@@ -137,13 +137,16 @@ class TextTrial:
                 f"started with {spec.data_digest}); every worker must see the same data"
             )
         self.texts = BundleTexts(bundle)
+        self.text_format = bundle.meta.format
         self.resources = ReferenceResources(bundle, **recipes_with(self.options.lm_recipe))
 
     def __call__(self, request: TrialRequest) -> TrialOutcome:
         from textgen_eval.pipelines.modalities import TrainingData
 
         spec, options = self.spec, self.options
-        data = TrainingData(list(self.texts.train), list(self.texts.valid), {"bundle": spec.data})
+        data = TrainingData(
+            list(self.texts.train), list(self.texts.valid), {"bundle": spec.data}, text_format=self.text_format
+        )
         trained = train_trial(spec, request, self.out, self.device, data)
         model, run_dir = trained.model, trained.run_dir
         assert isinstance(model, Generator)
