@@ -42,7 +42,9 @@ class NLLOracle(Metric):
     citation = SEQGAN
     needs_oracle: ClassVar[bool] = True
 
-    def compute(self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any) -> Score:
+    def compute(
+        self, samples: Sequence[str], references: Sequence[str] | None = None, **context: Any
+    ) -> Score:
         found = require_oracle(context, self.name)
         label = str(getattr(samples, "label", "samples"))
         if len(samples) == 0:

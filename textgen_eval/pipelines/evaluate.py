@@ -304,7 +304,8 @@ def _bundle_oracle(bundle: str) -> object:
     if found is None:
         raise ConfigError(
             f"--bundle {bundle}: has no oracle (no 'oracle' in {chosen.path / 'bundle.json'}); nll-oracle "
-            "needs a synthetic-oracle bundle: --bundle seqgan-oracle, or one made by `tge bundle OUT --oracle ...`"
+            "needs a synthetic-oracle bundle: --bundle seqgan-oracle, or one made by "
+            "`tge bundle OUT --oracle ...`"
         )
     return found
 

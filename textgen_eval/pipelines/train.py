@@ -21,6 +21,7 @@ from textgen_eval.core.models import model_class
 from textgen_eval.core.training import MODEL_DIR, RESULT
 from textgen_eval.generators.base import Generator
 from textgen_eval.generators.registry import load_generator
+from textgen_eval.generators.text.generator import AutoregressiveGenerator
 from textgen_eval.pipelines.modalities import TrainingData, training_data
 from textgen_eval.pipelines.rundir import (
     RunState,
@@ -32,7 +33,7 @@ from textgen_eval.pipelines.rundir import (
     run_state,
 )
 from textgen_eval.training import Runner, RunnerConfig, TrainResult
-from textgen_eval.training.callbacks import ProgressBar
+from textgen_eval.training.callbacks import Callback, ProgressBar
 
 __all__ = ["MODEL_DIR", "TrainSummary", "fit_model", "resolve_config", "sample_generator", "train_model"]
 
@@ -180,6 +181,21 @@ def _build(kind: str, configs: Mapping[str, Any], data: TrainingData) -> Model[A
     return model
 
 
+def oracle_probes(model: Model[Any], data: TrainingData) -> list[Callback]:
+    """NLL-oracle logged during training when the data is a synthetic-oracle bundle
+    (:mod:`textgen_eval.pipelines.oracle_probe`); nothing otherwise."""
+    bundle = data.source.get("bundle")
+    if data.text_format is None or not bundle or not isinstance(model, AutoregressiveGenerator):
+        return []
+    from textgen_eval.data.bundle_meta import bundle_oracle
+    from textgen_eval.data.bundles import resolve_bundle
+    from textgen_eval.pipelines.oracle_probe import OracleProbe
+
+    resolved = resolve_bundle(str(bundle))
+    found = bundle_oracle(resolved.path, resolved.name)
+    return [OracleProbe(found, model)] if found is not None else []
+
+
 def fit_model(
     kind: str,
     configs: Mapping[str, Any],
@@ -196,10 +212,12 @@ def fit_model(
     cls = model_class(kind)
     model_configs = {name: configs[name] for name in cls.config_sections}
     model = _build(kind, configs, data)
+    callbacks: list[Callback] = [ProgressBar(desc=f"train {cls.name}")] if progress else []
+    callbacks += oracle_probes(model, data)
     runner = Runner(
         configs["runner"],
         run_dir=out,
-        callbacks=[ProgressBar(desc=f"train {cls.name}")] if progress else [],
+        callbacks=callbacks,
         task_config={name: to_dict(cfg) for name, cfg in model_configs.items()},
         command=command,
         max_steps=max_steps,

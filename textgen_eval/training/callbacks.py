@@ -30,6 +30,10 @@ class Callback:
     def on_step(self, runner: Runner, state: TrainState, losses: Mapping[str, float]) -> None:
         """After every update."""
 
+    def on_epoch_end(self, runner: Runner, state: TrainState, stage: Stage) -> None:
+        """After each pass over the data (``state.epoch`` already counts it), before the
+        epoch's validation and checkpoint."""
+
     def on_eval(self, runner: Runner, state: TrainState, metrics: Mapping[str, float]) -> None:
         """After every validation."""
 

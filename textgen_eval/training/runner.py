@@ -92,6 +92,8 @@ class Runner:
         self.info = dict(info or {})
         self.device: torch.device | None = None
         self.task: TrainingTask | None = None
+        #: the stage being run (``None`` before the first), for callbacks that act per stage
+        self.current_stage: Stage | None = None
         self.log = RunLog(self.run_dir)
 
     @property
@@ -176,6 +178,7 @@ class Runner:
         max_steps = self.stage_max_steps(stage)
         per_epoch = task.batches_per_epoch(stage.name)
         num_data = task.num_data()
+        self.current_stage = stage
         for cb in self.callbacks:
             cb.on_stage_start(self, state, stage)
         stage_started = time.monotonic() - state.stage_elapsed
@@ -269,6 +272,8 @@ class Runner:
             )
         state.epoch += 1
         state.batch_in_epoch = 0
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, state, stage)
         if stage.eval_every is None:
             self._evaluate(run, stage)
         if stage.max_epochs is not None and state.epoch >= stage.max_epochs and not state.stopped:

@@ -58,6 +58,7 @@ class DiscreteGAN(AutoregressiveGenerator):
     stage_order: ClassVar[tuple[str, ...]] = (PRETRAIN_G, PRETRAIN_D, ADVERSARIAL)
     #: trains and samples on synthetic-oracle bundles (fixed-length token ids)
     supports_fixed_length = True
+    generator_optimizers = frozenset({"mle", "gen"})
 
     def __init__(self, configs: Mapping[str, Any], *, vocab: Vocab | None = None) -> None:
         super().__init__(configs, vocab=vocab)
@@ -109,6 +110,10 @@ class DiscreteGAN(AutoregressiveGenerator):
 
     def decoder(self) -> Decoder:
         return self.policy(self._ready())
+
+    def decoder_of(self, module: nn.Module) -> Decoder:
+        assert isinstance(module, GANPair)
+        return self.policy(module)
 
     def score_texts(self, texts: Sequence[str], *, batch_size: int = 256) -> TokenScores:
         """Exact per-sentence NLL in nats under the generator (EOS scored, BOS not): every variant

@@ -9,11 +9,10 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
 from textgen_eval.data.vocab import BOS_ID, PAD_ID
 from textgen_eval.generators.discrete.config import DiscriminatorConfig, LeakGeneratorConfig
-from textgen_eval.generators.lstm_lm.model import ban
+from textgen_eval.generators.lstm_lm.model import ban, sequence_cross_entropy
 
 State = tuple[Tensor, Tensor]
 
@@ -133,7 +132,7 @@ def leak_token_nll(net: LeakNet, disc: RecurrentDiscriminator, batch: Tensor) ->
     """Summed NLL per sentence and predicted tokens for a padded ``[BOS] ids [EOS]`` batch."""
     inputs, targets = batch[:, :-1], batch[:, 1:]
     logits, _ = net.logits(inputs, d_states_before(disc, inputs))
-    nll = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=PAD_ID, reduction="none")
+    nll = sequence_cross_entropy(logits, targets, contiguous=net.banned is not None)
     mask = targets != PAD_ID
     return (nll * mask).sum(dim=1), mask.sum(dim=1)
 

@@ -92,8 +92,9 @@ class TokenGenerator(Generator):
             super().use_format(fmt)
         if self.vocab is not None and self.vocab.tokens[len(SPECIALS) :] != fmt.tokens:
             raise ConfigError(
-                f"{self.name}: the given vocabulary ({len(self.vocab):,} tokens, e.g. from gan.init_from) is not "
-                f"the closed vocabulary of the corpus ({fmt.describe()}); train that model on the same bundle"
+                f"{self.name}: the given vocabulary ({len(self.vocab):,} tokens, e.g. from gan.init_from) "
+                f"is not the closed vocabulary of the corpus ({fmt.describe()}); train that model on the "
+                "same bundle"
             )
         self.text_format = fmt
 
@@ -205,7 +206,9 @@ class TokenGenerator(Generator):
     def save_extra(self, directory: Path) -> None:
         self.require_vocab().save(directory)
         if self.text_format is not None:
-            (directory / FORMAT_FILE).write_text(json.dumps(self.text_format.to_dict()) + "\n", encoding="utf-8")
+            (directory / FORMAT_FILE).write_text(
+                json.dumps(self.text_format.to_dict()) + "\n", encoding="utf-8"
+            )
 
     def load_extra(self, directory: Path) -> None:
         self.vocab = Vocab.load(directory)
@@ -252,6 +255,16 @@ class AutoregressiveGenerator(TokenGenerator):
             return [vocab.decode(row) for row in batch.tokens.cpu().tolist()]
 
         return self.sample_in_batches(draw, n, seed=seed, batch_size=batch_size, progress=progress)
+
+    #: The optimizers that move the generator (the others train a discriminator or critic): where
+    #: a training probe (NLL-oracle during training) counts progress.
+    generator_optimizers: frozenset[str] = frozenset({"main"})
+
+    def decoder_of(self, module: nn.Module) -> Decoder:
+        """The generator inside a training task's ``module`` as a one-step decoder (for probes
+        that sample while it trains); by default the module is the decoder."""
+        decoder: Decoder = module  # type: ignore[assignment]
+        return decoder
 
     def batch_decoder(self, size: int, generator: torch.Generator) -> Decoder:
         """The decoder of one batch of ``size`` samples (a latent-variable model draws its codes

@@ -145,7 +145,10 @@ class TextTrial:
 
         spec, options = self.spec, self.options
         data = TrainingData(
-            list(self.texts.train), list(self.texts.valid), {"bundle": spec.data}, text_format=self.text_format
+            list(self.texts.train),
+            list(self.texts.valid),
+            {"bundle": spec.data},
+            text_format=self.text_format,
         )
         trained = train_trial(spec, request, self.out, self.device, data)
         model, run_dir = trained.model, trained.run_dir
