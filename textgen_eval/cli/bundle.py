@@ -21,6 +21,34 @@ import click
 )
 @click.option("--dedupe/--no-dedupe", default=True, show_default=True, help="Keep first occurrences only.")
 @click.option("--disjoint", is_flag=True, help="Remove from train/valid the sentences a later split holds.")
+@click.option(
+    "--oracle",
+    type=click.Choice(["seqgan", "random"]),
+    default=None,
+    help="Draw a synthetic-oracle bundle instead: SeqGAN's published oracle or a fresh random one.",
+)
+@click.option(
+    "--length",
+    type=click.IntRange(1, 1000),
+    default=20,
+    show_default=True,
+    help="--oracle: tokens per sequence.",
+)
+@click.option(
+    "--n",
+    "n",
+    type=click.IntRange(2),
+    default=10_000,
+    show_default=True,
+    help="--oracle: sequences per split.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    default=0,
+    show_default=True,
+    help="--oracle: seeds S, S+1, S+2 draw train, valid, test (and S the random oracle).",
+)
 def bundle(
     out: Path,
     train: tuple[str, ...],
@@ -29,6 +57,10 @@ def bundle(
     fields: tuple[str, ...],
     dedupe: bool,
     disjoint: bool,
+    oracle: str | None,
+    length: int,
+    n: int,
+    seed: int,
 ) -> None:
     """Build a reference bundle OUT (train.txt, [valid.txt], test.txt, SOURCE.json) from files
     (.txt, .jsonl, .csv, .tsv) or Hugging Face datasets (hf:NAME_OR_PATH?split=S), for --data and
@@ -39,7 +71,38 @@ def bundle(
     tge bundle data/snli --field premise --field hypothesis --disjoint \\
         --train 'hf:stanfordnlp/snli?split=train' --valid 'hf:stanfordnlp/snli?split=validation' \\
         --test 'hf:stanfordnlp/snli?split=test'
+
+    With --oracle, OUT is a synthetic-oracle bundle (SeqGAN's benchmark, docs/metrics.md): N
+    sequences of exactly --length token ids per split, drawn from the oracle, whose parameters,
+    digest and entropy rate go into OUT as well (nll-oracle reads them):
+
+    \b
+    tge bundle runs/oracle40 --oracle seqgan --length 40
+    tge bundle runs/random-oracle --oracle random --seed 7
     """
+    import sys
+
+    if oracle is not None:
+        from textgen_eval.core.errors import ConfigError
+        from textgen_eval.data.oracle_bundle import build_oracle_bundle
+
+        if train or valid or test or fields:
+            raise ConfigError(
+                "--oracle draws every split from the oracle; drop --train, --valid, --test and --field"
+            )
+        made = build_oracle_bundle(out, oracle=oracle, length=length, n=n, seed=seed, command=sys.argv)
+        for split, count in made.counts.items():
+            click.echo(
+                f"tge: {split}: {count} sequences of {length} token ids; digest {made.digests[split]}",
+                err=True,
+            )
+        click.echo(
+            f"tge: oracle {made.oracle.origin} (digest {made.oracle.digest}), entropy rate "
+            f"{made.oracle.entropy_rate:.4f} nats/token on the test split",
+            err=True,
+        )
+        click.echo(f"tge: wrote {out} (use it as --data {out} or --bundle {out})", err=True)
+        return
     from textgen_eval.data.build_bundle import build_bundle
 
     report = build_bundle(

@@ -140,7 +140,8 @@ def random_params(seed: int, *, vocab_size: int = 5000, emb_dim: int = 32, hidde
     for gate in ("i", "f", "og", "c"):
         shapes |= {f"W{gate}": (e, h), f"U{gate}": (h, h), f"b{gate}": (h,)}
     arrays = {name: rng.standard_normal(shapes[name]).astype(np.float32) for name in ARRAY_NAMES}
-    return OracleParams(arrays, f"random:seed={seed}")
+    sizes = "" if (v, e, h) == (5000, 32, 32) else f",V={v},E={e},H={h}"
+    return OracleParams(arrays, f"random:seed={seed}{sizes}")
 
 
 class LSTMOracle:

@@ -51,6 +51,8 @@ class TokenIdFormat:
             return cls(int(data["length"]), int(data["vocab_size"]))
         except (KeyError, TypeError, ValueError):
             raise InputError(f"{where}: format needs integer 'length' and 'vocab_size'") from None
+        except InputError as exc:
+            raise InputError(f"{where}: {exc}") from None
 
     def parse(self, lines: Sequence[str], *, source: str) -> np.ndarray:
         """Lines → ``(N, length)`` int64 ids; a line of another length, a token that is not a

@@ -1,0 +1,199 @@
+"""The synthetic-oracle benchmark end to end: `tge bundle --oracle`, `tge train` on an oracle
+bundle (fixed-length sampling, the NLL-oracle curve in log.jsonl), `tge evaluate` with
+nll-oracle, nll-test and nll-train, and the refusals."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from textgen_eval.data.bundle_meta import read_meta
+from textgen_eval.data.oracle import LSTMOracle, random_params
+from textgen_eval.data.oracle_bundle import build_oracle_bundle
+from textgen_eval.generators.registry import load_generator
+
+FIXED = ["lstm-lm", "seqgan-reinforce", "seqgan-step", "seqgan-rollout", "leakgan-leak", "leakgan-noleak",
+         "leakgan-mixed"]  # fmt: skip
+NOT_YET = ["lstm-vae", "hybrid-vae", "wgan-conv-deconv", "wgan-conv-lstm"]
+LM_TINY = ["model.emb_dim=4", "model.hidden_size=8", "runner.max_epochs=2", "train.batch_size=32"]
+GAN_TINY = ["model.emb_dim=4", "model.hidden_size=8", "discriminator.emb_dim=4", "discriminator.hidden_size=8",
+            "gan.pretrain_epochs=1", "gan.pretrain_d_steps=2", "gan.adversarial_steps=6", "gan.d_steps=1",
+            "gan.rollouts=2", "gan.eval_every=3", "train.batch_size=32"]  # fmt: skip
+
+
+def _sets(assignments: list[str]) -> list[str]:
+    return [item for a in assignments for item in ("--set", a)]
+
+
+@pytest.fixture(scope="module")
+def oracle_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random oracle over 20 tokens, sequences of 5, 200 per split."""
+    out = tmp_path_factory.mktemp("oracles") / "tiny-oracle"
+    params = random_params(1, vocab_size=20, emb_dim=4, hidden_size=4)
+    build_oracle_bundle(out, oracle="random", length=5, n=200, seed=1, params=params)
+    return out
+
+
+@pytest.fixture(scope="module")
+def toy_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Vocabulary 3, length 2: every model's distribution can be enumerated (9 sequences)."""
+    out = tmp_path_factory.mktemp("oracles") / "toy-oracle"
+    build_oracle_bundle(out, oracle="random", length=2, n=200, seed=2, params=random_params(2, vocab_size=3,
+                        emb_dim=2, hidden_size=2))  # fmt: skip
+    return out
+
+
+def _lines_are_fixed(lines: list[str], length: int, vocab: int) -> None:
+    for line in lines:
+        ids = line.split()
+        assert len(ids) == length, line
+        assert all(tok.isdigit() and int(tok) < vocab for tok in ids), line
+
+
+@pytest.mark.parametrize("name", FIXED)
+def test_every_fixed_length_generator_trains_and_samples_exactly_l_ids(
+    name: str, tge, oracle_bundle: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / name
+    sizes = LM_TINY if name == "lstm-lm" else GAN_TINY
+    run = tge("train", name, "--data", oracle_bundle, "--out", out, "--no-progress", *_sets(sizes))
+    assert run.code == 0, run.err
+    assert json.loads((out / "model" / "format.json").read_text())["length"] == 5
+    sample = tge("sample", out, "-n", "300", "--seed", "0", "--max-len", "50", "--no-progress")
+    assert sample.code == 0, sample.err
+    lines = sample.out.splitlines()
+    assert len(lines) == 300
+    _lines_are_fixed(lines, 5, 20)
+    model = load_generator(out)
+    scores = model.score_texts(lines[:10])
+    assert (scores.tokens == 5).all()  # every position scored, no EOS
+    log = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    probes = [r for r in log if r["event"] == "oracle"]
+    assert probes[0]["index"] == -1 and probes[0]["step"] == 0 and probes[0]["n"] == 9984
+    assert all(np.isfinite(r["nll_oracle"]) for r in probes)
+    if name != "lstm-lm":  # adversarial batches 0 and 5 (after the 1st and 6th update), as SeqGAN's log
+        adversarial = [r["index"] for r in probes if r["stage"] == "adversarial"]
+        assert adversarial[:2] == [0, 5], adversarial
+    else:
+        assert [r["index"] for r in probes] == [-1, 0, 1]  # after epoch 1, then the stage's end
+
+
+@pytest.mark.parametrize("name", ["lstm-lm", "seqgan-step", "leakgan-mixed"])
+def test_model_is_a_distribution_over_exactly_the_fixed_length_sequences(
+    name: str, tge, toy_bundle: Path, tmp_path: Path
+) -> None:
+    """The 9 sequences of the toy format carry all the model's mass: EOS, UNK, PAD and BOS get none."""
+    out = tmp_path / name
+    sizes = LM_TINY if name == "lstm-lm" else GAN_TINY
+    assert tge("train", name, "--data", toy_bundle, "--out", out, "--no-progress", *_sets(sizes)).code == 0
+    model = load_generator(out)
+    seqs = [" ".join(map(str, s)) for s in itertools.product(range(3), repeat=2)]
+    nll = model.score_texts(seqs).nll
+    assert float(np.exp(-nll).sum()) == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("name", NOT_YET)
+def test_other_generators_refuse_an_oracle_bundle_before_writing(
+    name: str, tge, oracle_bundle: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / name
+    run = tge("train", name, "--data", oracle_bundle, "--out", out, "--no-progress")
+    assert run.code == 2
+    assert name in run.err and "fixed-length token-id" in run.err and "Traceback" not in run.err
+    assert not out.exists()
+
+
+def test_evaluate_run_dir_reports_nll_test_and_train(tge, oracle_bundle: Path, tmp_path: Path) -> None:
+    out = tmp_path / "lm"
+    assert (
+        tge("train", "lstm-lm", "--data", oracle_bundle, "--out", out, "--no-progress", *_sets(LM_TINY)).code
+        == 0
+    )
+    run = tge(
+        "evaluate", out, "--samples", "200", "-m", "nll-oracle,bleu-2", "--format", "json", "--no-progress"
+    )
+    assert run.code == 0, run.err
+    scores = {m["name"]: m for m in json.loads(run.out)["metrics"]}
+    assert set(scores) == {"nll-oracle", "bleu-2", "nll-test", "nll-train"}
+    model = load_generator(out)
+    test = (oracle_bundle / "test.txt").read_text().splitlines()
+    expected = float(model.score_texts(test).nll.sum()) / (5 * len(test))
+    assert scores["nll-test"]["value"] == pytest.approx(expected, rel=1e-12)
+    assert scores["nll-test"]["n"] == 200 and "eos:no" in scores["nll-test"]["signature"]
+    assert "training data" in scores["nll-train"]["details"]["synonym"]
+    sig = scores["nll-oracle"]["signature"]
+    assert "oracle:random@" in sig and "len:5" in sig and "n:200" in sig and "temp:1" in sig
+    assert scores["nll-oracle"]["details"]["entropy_rate"] == read_meta(oracle_bundle).oracle.entropy_rate  # type: ignore[union-attr]
+
+
+def test_nll_oracle_of_the_held_out_split_is_the_recorded_entropy(tge, oracle_bundle: Path) -> None:
+    run = tge(
+        "evaluate",
+        oracle_bundle / "test.txt",
+        "--bundle",
+        oracle_bundle,
+        "-m",
+        "nll-oracle",
+        "--format",
+        "json",
+    )
+    assert run.code == 0, run.err
+    (score,) = json.loads(run.out)["metrics"]
+    assert score["value"] == pytest.approx(score["details"]["entropy_rate"], abs=1e-6)
+    assert "entropy rate" in run.err
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("1 2 3 4", "line 2: 4 tokens; expected exactly 5"),
+        ("1 2 3 4 x", "line 2: token 5 is 'x'"),
+        ("1 2 3 4 2.5", "token 5 is '2.5'"),
+        ("1 2 3 4 20", "token id 20 is outside"),
+        ("", "line 2: 0 tokens"),
+    ],
+)
+def test_nll_oracle_refuses_malformed_samples(
+    tge, oracle_bundle: Path, tmp_path: Path, line: str, message: str
+) -> None:
+    samples = tmp_path / "samples.txt"
+    samples.write_text(f"0 1 2 3 4\n{line}\n0 0 0 0 0\n", encoding="utf-8")
+    run = tge("evaluate", samples, "--bundle", oracle_bundle, "-m", "nll-oracle")
+    assert run.code == 2 and message in run.err and "samples.txt" in run.err and "Traceback" not in run.err
+
+
+def test_nll_oracle_needs_an_oracle_bundle(tge, tmp_path: Path) -> None:
+    samples = tmp_path / "s.txt"
+    samples.write_text("a man\n", encoding="utf-8")
+    run = tge("evaluate", samples, "-m", "nll-oracle")
+    assert run.code == 2 and "has no oracle" in run.err
+
+
+def test_bundle_command_draws_an_oracle_bundle(tge, tmp_path: Path) -> None:
+    out = tmp_path / "b"
+    run = tge("bundle", out, "--oracle", "random", "--length", "3", "--n", "50", "--seed", "9")
+    assert run.code == 0, run.err
+    meta = read_meta(out)
+    assert meta.format is not None and (meta.format.length, meta.format.vocab_size) == (3, 5000)
+    assert meta.oracle is not None and meta.oracle.origin == "random:seed=9"
+    for split in ("train", "valid", "test"):
+        _lines_are_fixed((out / f"{split}.txt").read_text().splitlines(), 3, 5000)
+    # the same command draws the same bundle; the oracle is the one random_params(9) makes
+    again = tmp_path / "c"
+    assert tge("bundle", again, "--oracle", "random", "--length", "3", "--n", "50", "--seed", "9").code == 0
+    assert (out / "test.txt").read_bytes() == (again / "test.txt").read_bytes()
+    assert meta.oracle.digest == LSTMOracle(random_params(9)).params.digest
+    refused = tge("bundle", out, "--oracle", "random")
+    assert refused.code == 2 and "not an empty directory" in refused.err
+
+
+def test_bundle_command_draws_from_seqgans_oracle_at_length_40(tge, tmp_path: Path) -> None:
+    out = tmp_path / "s40"
+    assert tge("bundle", out, "--oracle", "seqgan", "--length", "40", "--n", "2000").code == 0
+    meta = read_meta(out)
+    assert meta.oracle is not None and meta.oracle.digest == "0c2f88e8d7f7"
+    assert meta.oracle.entropy_rate == pytest.approx(5.739, abs=0.04)  # PEERS.md §1.7 at T = 40
