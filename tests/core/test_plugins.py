@@ -32,6 +32,7 @@ BUILTINS = [
     "novel-ngrams",
     "train-bleu",
     "fd-inf",
+    "nll-oracle",
 ]
 
 
@@ -52,10 +53,15 @@ def tiny_resources(tiny_bundle: Path, session_cache: Path):
 def test_contract_over_every_builtin(stem: str, check: str, tiny_resources) -> None:
     cls = metric_class(stem)
     context = {"resources": tiny_resources} if cls.needs_resources else {}
+    samples, references = DEFAULT_SAMPLES, DEFAULT_REFERENCES
+    if cls.needs_oracle:  # oracle metrics score token-id sequences of the oracle bundle's format
+        from textgen_eval.data.bundle_meta import bundle_oracle
+
+        context = {"oracle": bundle_oracle(ROOT / "data" / "seqgan-oracle", "seqgan-oracle")}
+        lines = (ROOT / "data" / "seqgan-oracle" / "valid.txt").read_text(encoding="utf-8").splitlines()
+        samples, references = tuple(lines[:7]), tuple(lines[7:14])
     for order in (1, 2, 4) if cls.ordered else (None,):
-        CONTRACT_CHECKS[check](
-            lambda cls=cls, order=order: cls(order=order), DEFAULT_SAMPLES, DEFAULT_REFERENCES, **context
-        )
+        CONTRACT_CHECKS[check](lambda cls=cls, order=order: cls(order=order), samples, references, **context)
 
 
 def test_every_registered_builtin_is_covered() -> None:
