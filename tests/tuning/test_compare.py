@@ -245,3 +245,64 @@ def test_the_protocol_sentence_counts_in_the_singular_for_one() -> None:
 
     assert count_noun(1, "seed") == "1 seed" and count_noun(7, "seed") == "7 seeds"
     assert count_noun(1, "random-search trial") == "1 random-search trial"
+
+
+ORACLE_PRESET = """
+description = "the oracle preset, shrunk"
+data = "{bundle}"
+budget = 1
+retrain = 2
+samples = 40
+models = ["lstm-lm", "seqgan-step"]
+metrics = ["nll-oracle", "bleu-2", "fd"]
+
+[model.lstm-lm]
+space = "lm.toml"
+
+[model.seqgan-step]
+space = "seqgan.toml"
+"""
+
+
+def test_the_builtin_oracle_preset_builds_every_fixed_length_model(tmp_path: Path) -> None:
+    """`tge compare --preset oracle` needs no --data; every row has SeqGAN's 32/32 size."""
+    from textgen_eval.pipelines.compare import build_compare_spec
+    from textgen_eval.pipelines.compare_presets import ORACLE_MODELS
+
+    oracle = load_preset("oracle")
+    assert oracle.data == "seqgan-oracle" and tuple(p.model for p in oracle.models) == ORACLE_MODELS
+    assert "nll-oracle" in oracle.metrics and oracle.objective == "fd"
+    for plan in oracle.models[1:]:
+        assert plan.sets["model.emb_dim"] == "32" and plan.sets["model.hidden_size"] == "32"
+    spec = build_compare_spec(oracle, "seqgan-oracle", name="oracle", seed=0)  # every configuration builds
+    assert spec.models[0] == "lstm-lm" and oracle.models[0].space is not None
+    assert oracle.models[0].space.endswith("lstm-lm-oracle.toml")
+
+
+def test_compare_on_an_oracle_bundle_reports_the_truth_columns(tge, tmp_path: Path) -> None:
+    from textgen_eval.data.oracle import random_params
+    from textgen_eval.data.oracle_bundle import build_oracle_bundle
+
+    bundle = tmp_path / "oracle"
+    build_oracle_bundle(bundle, oracle="random", length=4, n=120, seed=3,
+                        params=random_params(3, vocab_size=15, emb_dim=4, hidden_size=4))  # fmt: skip
+    root = tmp_path / "preset"
+    root.mkdir()
+    (root / "lm.toml").write_text(LM_SPACE, encoding="utf-8")
+    (root / "seqgan.toml").write_text(SEQGAN_SPACE, encoding="utf-8")
+    (root / "oracle.toml").write_text(ORACLE_PRESET.format(bundle=bundle), encoding="utf-8")
+    out = tmp_path / "cmp"
+    run = tge("compare", "--preset", root / "oracle.toml", "--out", out, "--no-progress", *tiny_recipe_args())
+    assert run.code == 0, run.err
+    report = json.loads((out / "report.json").read_text())
+    *models, real = report["runs"]
+    for r in models:
+        assert {"nll-oracle", "nll-test", "nll-train", "fd"} <= set(r["retrain"]["metrics"]), r["model"]
+        assert r["retrain"]["metrics"]["nll-test"]["mean"] < 15  # finite, per token
+    # the real-data row is held-out oracle text: its nll-oracle is the oracle's entropy rate estimate
+    from textgen_eval.data.bundle_meta import read_meta
+
+    entropy = read_meta(bundle).oracle.entropy_rate  # type: ignore[union-attr]
+    assert real["retrain"]["metrics"]["nll-oracle"]["mean"] == pytest.approx(entropy, abs=0.3)
+    assert "nll-test" not in real["retrain"]["metrics"]  # no model, no held-out likelihood
+    assert "| nll-test ↓ |" in (out / "report.md").read_text()

@@ -99,12 +99,13 @@ def compare(
         out = resume_dir
         spec = pipeline.read_compare(out)
     else:
+        chosen = None if report_only and not data else load_preset(preset)
+        data = data or (chosen.data if chosen is not None else None)
         if out is None or (not data and not report_only):
             raise ConfigError("tge compare needs --data and --out (or --resume OUT)")
-        if report_only and not data:
+        if chosen is None:
             spec = pipeline.read_compare(out)
         else:
-            chosen = load_preset(preset)
             if models:
                 chosen = chosen.only(models)
             spec = pipeline.build_compare_spec(

@@ -158,6 +158,18 @@ SPLIT_NLLS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def weights_digest(model: Generator, length: int = 12) -> str:
+    """SHA-256 of a model's tensors (sorted by name, raw bytes): names a model that has no saved
+    weights file (a search trial's) in signatures."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:length]
+
+
 def oracle_split_nlls(model: Generator, bundle: str, model_ref: str) -> list[Score]:
     """``nll-test`` and ``nll-train``: the generator's exact per-token NLL of the bundle's held-out
     oracle sample and of its training split, over every position (no EOS, nats/token) — the

@@ -160,6 +160,11 @@ class TextTrial:
         evaluation = score_as_a_trial(
             samples, spec, self.resources, seed=request.seed, n_refs=len(self.texts.test)
         )
+        if self.text_format is not None:  # a synthetic-oracle bundle: the model's held-out and training NLL
+            from textgen_eval.pipelines.evaluate_model import oracle_split_nlls, weights_digest
+
+            ref = f"{model.name}@{weights_digest(model)}"  # search trials save no weights file
+            evaluation.scores.extend(oracle_split_nlls(model, spec.data, ref))
         t3 = time.perf_counter()
         atomic_write_text(run_dir / "evaluation.json", evaluation.to_json() + "\n")
         return trial_outcome(
