@@ -197,3 +197,107 @@ def test_bundle_command_draws_from_seqgans_oracle_at_length_40(tge, tmp_path: Pa
     meta = read_meta(out)
     assert meta.oracle is not None and meta.oracle.digest == "0c2f88e8d7f7"
     assert meta.oracle.entropy_rate == pytest.approx(5.739, abs=0.04)  # PEERS.md §1.7 at T = 40
+
+
+def test_meta_eval_oracle_scores_checkpoints_by_temperatures_against_the_truth(
+    tge, oracle_bundle: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "meta"
+    args = ["meta-eval", "--oracle", "--bundle", oracle_bundle, "--out", out, "--checkpoints", "1,2",
+            "--temperatures", "0.5,1,2", "--n", "100", "-m", "nll-oracle,bleu-2", "--format", "json",
+            "--no-progress"]  # fmt: skip
+    run = tge(*args)
+    assert run.code == 0, run.err
+    summary = json.loads(run.out)
+    points = summary["points"]
+    assert [(p["epoch"], p["temperature"]) for p in points] == [
+        (e, t) for e in (1, 2) for t in (0.5, 1.0, 2.0)
+    ]
+    for p in points:  # the truth column is the metric scored on the same samples
+        assert p["values"]["nll-oracle"] == pytest.approx(p["nll_oracle"], abs=1e-9)
+    verdicts = {v["metric"]: v for v in summary["verdicts"]}
+    assert verdicts["nll-oracle"]["rho_quality"] == pytest.approx(1.0)
+    assert verdicts["nll-oracle"]["verdict"] in ("tracks quality", "tracks both")
+    # temperature is a truth dial: at every checkpoint, T = 0.5 samples please the oracle more than T = 2
+    for epoch in (1, 2):
+        cold, hot = (
+            next(p for p in points if p["epoch"] == epoch and p["temperature"] == t) for t in (0.5, 2.0)
+        )
+        assert cold["nll_oracle"] < hot["nll_oracle"]
+    assert (out / "oracle-meta-eval.md").is_file() and (out / "mle" / "checkpoints" / "epoch-2.pt").is_file()
+    # resumable: the same command scores nothing again; other settings are refused
+    lines = (out / "points.jsonl").read_text()
+    assert tge(*args).code == 0 and (out / "points.jsonl").read_text() == lines
+    other = tge(*[("50" if a == "100" else a) for a in args])
+    assert other.code == 2 and "other settings" in other.err
+
+
+def test_tempered_nll_test_is_the_exact_nll_at_temperature_one(
+    tge, oracle_bundle: Path, tmp_path: Path
+) -> None:
+    from textgen_eval.pipelines.oracle_meta_eval import tempered_nll_test
+
+    out = tmp_path / "lm"
+    assert (
+        tge("train", "lstm-lm", "--data", oracle_bundle, "--out", out, "--no-progress", *_sets(LM_TINY)).code
+        == 0
+    )
+    model = load_generator(out)
+    test = (oracle_bundle / "test.txt").read_text().splitlines()
+    exact = float(model.score_texts(test).nll.sum()) / (5 * len(test))
+    assert tempered_nll_test(model, test, 1.0) == pytest.approx(exact, rel=1e-6)
+    # a temperature is a distribution too: its probabilities over all 20^5 sequences are not
+    # enumerable here, but T → 0 concentrates on one sequence, so held-out NLL blows up
+    assert tempered_nll_test(model, test, 0.05) > tempered_nll_test(model, test, 1.0)
+
+
+def test_meta_eval_oracle_refuses_a_plain_bundle_and_degradation_options(tge, tmp_path: Path) -> None:
+    run = tge("meta-eval", "--oracle", "--bundle", "coco", "--out", tmp_path / "m", "--no-progress")
+    assert run.code == 2 and "synthetic-oracle bundle" in run.err
+    run = tge("meta-eval", "--oracle", "--rates", "0,0.1", "--out", tmp_path / "m2")
+    assert run.code == 2 and "--rates" in run.err
+    run = tge("meta-eval", "--checkpoints", "1,2", "--out", tmp_path / "m3")
+    assert run.code == 2 and "go with --oracle" in run.err
+
+
+def test_an_interrupted_run_logs_the_same_oracle_curve_as_an_uninterrupted_one(
+    oracle_bundle: Path, tmp_path: Path
+) -> None:
+    """Ctrl-C mid-epoch, then resume: the NLL-oracle records are those of an uninterrupted run,
+    none twice (the probe draws from its own seeded generator, so it does not change training)."""
+    import os
+    import signal
+
+    from textgen_eval.core.errors import TrainingInterrupted
+    from textgen_eval.pipelines.modalities import training_data
+    from textgen_eval.pipelines.train import fit_model, resolve_config
+    from textgen_eval.training.callbacks import Callback
+
+    class CtrlC(Callback):
+        def on_step(self, runner, state, losses) -> None:  # type: ignore[no-untyped-def]
+            if state.step == 9:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    overrides = {"model.emb_dim": "4", "model.hidden_size": "8", "runner.max_epochs": "7", "train.batch_size": "32",
+                 "runner.checkpoint_every": "4"}  # fmt: skip
+    data = training_data("text", bundle=str(oracle_bundle), train=None, valid=None)
+
+    def curve(out: Path) -> list[tuple[int, float]]:
+        records = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+        return [(r["step"], r["nll_oracle"]) for r in records if r["event"] == "oracle"]
+
+    straight = tmp_path / "straight"
+    fit_model("lstm-lm", resolve_config("lstm-lm", None, overrides), data, out=straight)
+    cut = tmp_path / "cut"
+    with pytest.raises(TrainingInterrupted):
+        fit_model(
+            "lstm-lm", resolve_config("lstm-lm", None, overrides), data, out=cut, extra_callbacks=[CtrlC()]
+        )
+    fit_model("lstm-lm", resolve_config("lstm-lm", None, overrides), data, out=cut, resume=True)
+    assert curve(cut) == curve(straight)
+    assert [s for s, _ in curve(straight)] == [
+        0,
+        7,
+        42,
+        49,
+    ]  # untrained, epochs 1 and 6, the end (7 batches an epoch)

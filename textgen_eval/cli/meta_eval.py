@@ -26,7 +26,22 @@ def _floats(text: str | None) -> list[float] | None:
 
 @click.command("meta-eval", context_settings={"max_content_width": 100})
 @threads_option
-@click.option("--bundle", default="coco", show_default=True, metavar="NAME|DIR", help="Reference bundle.")
+@click.option(
+    "--bundle", metavar="NAME|DIR", help="Reference bundle (default coco; seqgan-oracle with --oracle)."
+)
+@click.option(
+    "--oracle",
+    "oracle",
+    is_flag=True,
+    help="On a synthetic-oracle bundle: score MLE checkpoints × temperatures and test each metric "
+    "against the truth (NLL-oracle, NLL-test).",
+)
+@click.option(
+    "--checkpoints", metavar="e,e,...", help="--oracle: epochs of the MLE checkpoints (default 1,3,10,30)."
+)
+@click.option(
+    "--temperatures", metavar="t,t,...", help="--oracle: sampling temperatures (default 0.6,0.8,1,1.25,1.5)."
+)
 @click.option("--metrics", "-m", "metric_lists", multiple=True, metavar="a,b", help="Metrics to test.")
 @click.option(
     "--degradations", metavar="a,b", help="Some of topics,dropout,swap,duplicate (default: all four)."
@@ -69,7 +84,10 @@ def _floats(text: str | None) -> list[float] | None:
 @click.option("--no-plots", is_flag=True, help="Skip the plots (they need matplotlib).")
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def meta_eval(
-    bundle: str,
+    bundle: str | None,
+    oracle: bool,
+    checkpoints: str | None,
+    temperatures: str | None,
     metric_lists: tuple[str, ...],
     degradations: str | None,
     rates: str | None,
@@ -105,9 +123,30 @@ def meta_eval(
 
     for plugin in plugins:
         load_plugin(plugin)
+    metrics = [m.strip() for ms in metric_lists for m in ms.split(",") if m.strip()] or None
+    if oracle:
+        from textgen_eval.core.errors import ConfigError
+
+        given = [
+            o for o, v in (("--degradations", degradations), ("--rates", rates), ("--labels", labels)) if v
+        ]
+        if given:
+            raise ConfigError(
+                f"{', '.join(given)}: degrade real text; --oracle scores generators against the truth"
+            )
+        _oracle_meta_eval(
+            bundle or "seqgan-oracle", metrics, checkpoints, temperatures, n, seed, recipe_sets, out, fmt,
+            output, no_progress,
+        )  # fmt: skip
+        return
+    if checkpoints or temperatures:
+        from textgen_eval.core.errors import ConfigError
+
+        raise ConfigError("--checkpoints and --temperatures go with --oracle")
+    bundle = bundle or "coco"
     spec = pipeline.build_spec(
         bundle,
-        metrics=[m.strip() for ms in metric_lists for m in ms.split(",") if m.strip()] or None,
+        metrics=metrics,
         degradations=[d.strip() for d in degradations.split(",") if d.strip()] if degradations else None,
         rates=_floats(rates),
         seeds=seeds,
@@ -154,6 +193,67 @@ def meta_eval(
         write_output(output, text, protected)
         click.echo(f"wrote {output}", err=True)
     click.echo(f"tge: wrote {out}/meta-eval.json, meta-eval.csv{'' if no_plots else ' and plots/'}", err=True)
+
+
+def _oracle_meta_eval(
+    bundle: str,
+    metrics: list[str] | None,
+    checkpoints: str | None,
+    temperatures: str | None,
+    n: int,
+    seed: int,
+    recipe_sets: tuple[str, ...],
+    out: Path,
+    fmt: str,
+    output: Path | None,
+    no_progress: bool,
+) -> None:
+    """``tge meta-eval --oracle``: :mod:`textgen_eval.pipelines.oracle_meta_eval`."""
+    from textgen_eval.core.config import parse_assignments
+    from textgen_eval.core.errors import ConfigError
+    from textgen_eval.core.output import Protected, check_output, write_output
+    from textgen_eval.metrics.registry import resolve_metric
+    from textgen_eval.pipelines import oracle_meta_eval as pipeline
+    from textgen_eval.pipelines.inputs import bundle_inputs
+    from textgen_eval.pipelines.rundir import run_lock
+
+    epochs = tuple(int(e) for e in _floats(checkpoints) or pipeline.DEFAULT_CHECKPOINTS)
+    temps = tuple(_floats(temperatures) or pipeline.DEFAULT_TEMPERATURES)
+    if not epochs or min(epochs) < 1 or len(set(epochs)) != len(epochs):
+        raise ConfigError(f"--checkpoints {checkpoints}: expected distinct epochs ≥ 1, e.g. 1,3,10,30")
+    if not temps or min(temps) <= 0 or len(set(temps)) != len(temps):
+        raise ConfigError(
+            f"--temperatures {temperatures}: expected distinct numbers > 0, e.g. 0.6,0.8,1,1.25"
+        )
+    if len(epochs) * len(temps) < 3:
+        raise ConfigError("--oracle needs at least 3 generators (checkpoints × temperatures) to rank")
+    names = tuple(metrics or pipeline.DEFAULT_METRICS)
+    for name in names:
+        resolve_metric(name)
+    spec = pipeline.OracleMetaSpec(
+        bundle, names, tuple(sorted(epochs)), temps, n, seed,
+        recipe=parse_assignments(recipe_sets, option="--lm-recipe-set"),
+    )  # fmt: skip
+    protected = bundle_inputs(bundle)
+    protected.append(Protected(out / pipeline.POINTS_FILE, "the meta-evaluation's points"))
+    if output is not None:
+        check_output(output, protected)
+    with run_lock(out, what="meta-evaluation directory"):
+        pipeline.prepare_out(out, spec)
+        run = pipeline.OracleMetaEvaluation(spec, out, progress=not no_progress)
+        points = run.run(notify=lambda m: click.echo(f"tge: {m}", err=True))
+        verdicts = pipeline.analyse(points, run.directions())
+        summary = pipeline.report(spec, points, verdicts)
+        write_output(out / "oracle-meta-eval.json", json.dumps(summary, indent=2) + "\n", protected)
+        write_output(out / "oracle-meta-eval.md", pipeline.markdown(verdicts, points), protected)
+    for note in run.notes:
+        click.echo(f"note: {note}", err=True)
+    text = json.dumps(summary, indent=2) + "\n" if fmt == "json" else pipeline.markdown(verdicts, points)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_output(output, text, protected)
+    click.echo(f"tge: wrote {out}/oracle-meta-eval.json and oracle-meta-eval.md", err=True)
 
 
 def _table(verdicts: Any) -> str:

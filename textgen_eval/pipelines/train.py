@@ -207,6 +207,7 @@ def fit_model(
     command: Sequence[str] | None = None,
     save: bool = True,
     max_steps: int | None = None,
+    extra_callbacks: Sequence[Callback] = (),
 ) -> tuple[Model[Any], TrainResult]:
     """Train model ``kind`` with resolved ``configs`` on ``data`` in run directory ``out``."""
     cls = model_class(kind)
@@ -214,6 +215,7 @@ def fit_model(
     model = _build(kind, configs, data)
     callbacks: list[Callback] = [ProgressBar(desc=f"train {cls.name}")] if progress else []
     callbacks += oracle_probes(model, data)
+    callbacks += list(extra_callbacks)
     runner = Runner(
         configs["runner"],
         run_dir=out,
