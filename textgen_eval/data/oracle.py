@@ -108,7 +108,7 @@ class OracleParams:
     def save(self, path: Path) -> None:
         """An uncompressed ``.npz`` (no pickles): loads with ``allow_pickle=False``."""
         with open(path, "wb") as handle:
-            np.savez(handle, **{name: self.arrays[name] for name in ARRAY_NAMES})
+            np.savez(handle, **{name: self.arrays[name] for name in ARRAY_NAMES})  # type: ignore[arg-type]
 
     @classmethod
     def load(cls, path: Path, *, origin: str, start_token: int = START_TOKEN) -> OracleParams:
@@ -165,10 +165,11 @@ class LSTMOracle:
         with torch.no_grad():
             self.embedding.weight.copy_(a["embeddings"])
             # torch's gate order is (i, f, g, o) and it multiplies x·Wᵀ: the TF matrices transposed
-            self.rnn.weight_ih_l0.copy_(torch.cat([a["Wi"].T, a["Wf"].T, a["Wc"].T, a["Wog"].T]))
-            self.rnn.weight_hh_l0.copy_(torch.cat([a["Ui"].T, a["Uf"].T, a["Uc"].T, a["Uog"].T]))
-            self.rnn.bias_ih_l0.copy_(torch.cat([a["bi"], a["bf"], a["bc"], a["bog"]]))
-            self.rnn.bias_hh_l0.zero_()
+            rnn: dict[str, torch.Tensor] = dict(self.rnn.named_parameters())
+            rnn["weight_ih_l0"].copy_(torch.cat([a["Wi"].T, a["Wf"].T, a["Wc"].T, a["Wog"].T]))
+            rnn["weight_hh_l0"].copy_(torch.cat([a["Ui"].T, a["Uf"].T, a["Uc"].T, a["Uog"].T]))
+            rnn["bias_ih_l0"].copy_(torch.cat([a["bi"], a["bf"], a["bc"], a["bog"]]))
+            rnn["bias_hh_l0"].zero_()
             self.out.weight.copy_(a["Wo"].T)
             self.out.bias.copy_(a["bo"])
         for module in (self.embedding, self.rnn, self.out):

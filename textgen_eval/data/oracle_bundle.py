@@ -89,7 +89,9 @@ def build_oracle_bundle(
     if params is None:
         params = seqgan_params() if oracle == "seqgan" else random_params(seed)
     fmt = TokenIdFormat(length, params.vocab_size)
-    exact = LSTMOracle(params, dtype=_float64())
+    import torch
+
+    exact = LSTMOracle(params, dtype=torch.float64)
     splits: dict[str, list[str]] = {}
     if train_lines is not None:
         fmt.parse(list(train_lines), source="training split")
@@ -129,8 +131,3 @@ def build_oracle_bundle(
     os.replace(partial, out)
     return OracleBundleReport(out, record, fmt, {s: len(v) for s, v in splits.items()}, digests)
 
-
-def _float64() -> object:
-    import torch
-
-    return torch.float64
