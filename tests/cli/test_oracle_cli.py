@@ -301,3 +301,13 @@ def test_an_interrupted_run_logs_the_same_oracle_curve_as_an_uninterrupted_one(
         42,
         49,
     ]  # untrained, epochs 1 and 6, the end (7 batches an epoch)
+
+
+def test_default_metrics_lead_with_nll_oracle_on_an_oracle_bundle(oracle_bundle: Path) -> None:
+    from textgen_eval.pipelines.evaluate import DEFAULT_METRICS, SLOW_METRICS, metric_names
+
+    assert metric_names(None, fast=False, bundle=str(oracle_bundle)) == ["nll-oracle", *DEFAULT_METRICS]
+    fast = [m for m in DEFAULT_METRICS if m not in SLOW_METRICS]
+    assert metric_names(None, fast=True, bundle="seqgan-oracle") == ["nll-oracle", *fast]
+    assert metric_names(None, fast=False, bundle="coco") == list(DEFAULT_METRICS)
+    assert metric_names("bleu-2", fast=False, bundle="seqgan-oracle") == ["bleu-2"]

@@ -102,6 +102,15 @@ def parse_metric_list(metrics: str | Iterable[str] | None, *, fast: bool = False
     return names
 
 
+def metric_names(metrics: str | Iterable[str] | None, *, fast: bool, bundle: str) -> list[str]:
+    """:func:`parse_metric_list`, with ``nll-oracle`` first when no metrics are named and the
+    bundle is a synthetic-oracle bundle (there the truth is the first number to read)."""
+    names = parse_metric_list(metrics, fast=fast)
+    if metrics is None and resolve_bundle(bundle).meta.oracle is not None:
+        names = ["nll-oracle", *names]
+    return names
+
+
 def _load_texts(
     source: TextSource, *, field: str | None, skip_empty: bool, option: str, allow_bundle: bool
 ) -> TextSet:
@@ -155,7 +164,7 @@ def evaluate(
         references: a path, a bundled corpus name (``coco``), an ``hf:`` spec or a sequence of
             sentences; ``None`` uses the bundled Image COCO test captions.
         metrics: names (``bleu-4``, ``self-bleu-4``, ...) as a list or a comma-separated string;
-            ``None`` means :data:`DEFAULT_METRICS`.
+            ``None`` means :data:`DEFAULT_METRICS` (with ``nll-oracle`` first on an oracle bundle).
         preset: ``full``, ``texygen-fast`` or ``textgan`` (see docs/metrics.md).
         tokenize: ``whitespace``, ``char``, ``13a``, ``spm:PATH.model`` or ``spm:VOCAB_SIZE``.
         lowercase: lowercase samples and references before tokenizing.
@@ -194,7 +203,9 @@ def evaluate(
     for spec in plugins:
         load_plugin(spec)
     chosen = resolve_preset(preset)
-    instances: list[Metric] = [resolve_metric(name) for name in parse_metric_list(metrics, fast=fast)]
+    instances: list[Metric] = [
+        resolve_metric(name) for name in metric_names(metrics, fast=fast, bundle=bundle)
+    ]
     notes: list[str] = Notes(notify)  # told at once: a note before long work precedes the work
 
     hyps = _load_texts(samples, field=field, skip_empty=skip_empty, option="--field", allow_bundle=False)

@@ -235,6 +235,11 @@ class ReferenceResources:
             # the NLI encoder has no vocabulary for token ids: FD of a token-id corpus reads the
             # reference LM's states, trained on the bundle's own training split (docs/metrics.md)
             spec = TOKEN_ID_FEATURIZER
+            if ("featurizer", spec) not in self._cache:
+                self.notes.append(
+                    f"{self.bundle.name} is a token-id corpus: FD, k-NN and MAUVE read the reference LM's "
+                    f"states (--featurizer {spec}); the default NLI encoder has no vocabulary for token ids"
+                )
         key = ("featurizer", spec)
         if key not in self._cache:
             self._cache[key] = MemoFeaturizer(make_featurizer(spec, self))
