@@ -20,9 +20,10 @@ FIXED = ["lstm-lm", "seqgan-reinforce", "seqgan-step", "seqgan-rollout", "leakga
          "leakgan-mixed"]  # fmt: skip
 NOT_YET = ["lstm-vae", "hybrid-vae", "wgan-conv-deconv", "wgan-conv-lstm"]
 LM_TINY = ["model.emb_dim=4", "model.hidden_size=8", "runner.max_epochs=2", "train.batch_size=32"]
-GAN_TINY = ["model.emb_dim=4", "model.hidden_size=8", "discriminator.emb_dim=4", "discriminator.hidden_size=8",
-            "gan.pretrain_epochs=1", "gan.pretrain_d_steps=2", "gan.adversarial_steps=6", "gan.d_steps=1",
-            "gan.rollouts=2", "gan.eval_every=3", "train.batch_size=32"]  # fmt: skip
+GAN_TINY = ["model.emb_dim=4", "model.hidden_size=8", "discriminator.emb_dim=4",
+            "discriminator.hidden_size=8", "gan.pretrain_epochs=1", "gan.pretrain_d_steps=2",
+            "gan.adversarial_steps=6", "gan.d_steps=1", "gan.rollouts=2", "gan.eval_every=3",
+            "train.batch_size=32"]  # fmt: skip
 
 
 def _sets(assignments: list[str]) -> list[str]:
@@ -278,8 +279,8 @@ def test_an_interrupted_run_logs_the_same_oracle_curve_as_an_uninterrupted_one(
             if state.step == 9:
                 os.kill(os.getpid(), signal.SIGINT)
 
-    overrides = {"model.emb_dim": "4", "model.hidden_size": "8", "runner.max_epochs": "7", "train.batch_size": "32",
-                 "runner.checkpoint_every": "4"}  # fmt: skip
+    overrides = {"model.emb_dim": "4", "model.hidden_size": "8", "runner.max_epochs": "7",
+                 "train.batch_size": "32", "runner.checkpoint_every": "4"}  # fmt: skip
     data = training_data("text", bundle=str(oracle_bundle), train=None, valid=None)
 
     def curve(out: Path) -> list[tuple[int, float]]:
