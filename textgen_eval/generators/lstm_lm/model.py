@@ -94,8 +94,10 @@ class LMNet(nn.Module):
 
 
 def ban(logits: Tensor, banned: Tensor | None) -> Tensor:
-    """``logits (…, V)`` with the ``banned`` ids at −∞ (no mass, zero gradient), or as they are."""
-    return logits if banned is None else logits.index_fill(logits.dim() - 1, banned, -math.inf)
+    """``logits (…, V)`` with the ``banned`` ids at −∞ (no mass, zero gradient), or as they are.
+    In place: the callers pass the output layer's fresh result, which nothing else holds (and
+    whose backward does not need it), so no copy of a (B, T, V) tensor is made."""
+    return logits if banned is None else logits.index_fill_(logits.dim() - 1, banned, -math.inf)
 
 
 def sequence_cross_entropy(logits: Tensor, targets: Tensor, *, contiguous: bool) -> Tensor:
