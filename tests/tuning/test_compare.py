@@ -272,11 +272,12 @@ def test_the_builtin_oracle_preset_builds_every_fixed_length_model(tmp_path: Pat
     oracle = load_preset("oracle")
     assert oracle.data == "seqgan-oracle" and tuple(p.model for p in oracle.models) == ORACLE_MODELS
     assert "nll-oracle" in oracle.metrics and oracle.objective == "fd"
-    for plan in oracle.models[1:]:
-        assert plan.sets["model.emb_dim"] == "32" and plan.sets["model.hidden_size"] == "32"
     spec = build_compare_spec(oracle, "seqgan-oracle", name="oracle", seed=0)  # every configuration builds
-    assert spec.models[0] == "lstm-lm" and oracle.models[0].space is not None
-    assert oracle.models[0].space.endswith("lstm-lm-oracle.toml")
+    assert spec.models[:2] == ("lstm-lm", "lstm-vae")
+    for model, tune in zip(spec.models, spec.specs):  # every drawn configuration is SeqGAN's size
+        for params, _ in tune.search_slots():
+            overrides = tune.trial_overrides(params, seed=0)
+            assert (overrides["model.emb_dim"], overrides["model.hidden_size"]) == ("32", "32"), model
 
 
 def test_compare_on_an_oracle_bundle_reports_the_truth_columns(tge, tmp_path: Path) -> None:

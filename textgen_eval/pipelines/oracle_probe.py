@@ -139,7 +139,6 @@ class OracleProbe(Callback):
 
     def sample_ids(self, module: torch.nn.Module, *, seed: int) -> np.ndarray:
         """``n`` samples of the module's generator as oracle ids ``(n, length)``."""
-        decoder = self.model.decoder_of(module)
         device = next(module.parameters()).device
         gen = torch.Generator(device=device).manual_seed(seed)
         length = self.oracle.format.length
@@ -147,6 +146,7 @@ class OracleProbe(Callback):
         with torch.no_grad():
             for start in range(0, self.n, PROBE_BATCH):
                 size = min(PROBE_BATCH, self.n - start)
+                decoder = self.model.training_decoder(module, size, gen)
                 batch = sample_tokens(decoder, size, max_len=length, generator=gen, device=device)
                 rows.append(batch.tokens.cpu().numpy())
         tokens = np.concatenate(rows)

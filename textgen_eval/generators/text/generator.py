@@ -266,6 +266,11 @@ class AutoregressiveGenerator(TokenGenerator):
         decoder: Decoder = module  # type: ignore[assignment]
         return decoder
 
+    def training_decoder(self, module: nn.Module, size: int, generator: torch.Generator) -> Decoder:
+        """The decoder of one batch of ``size`` samples from a training task's ``module`` (a
+        latent-variable model draws its codes with ``generator``); by default :meth:`decoder_of`."""
+        return self.decoder_of(module)
+
     def batch_decoder(self, size: int, generator: torch.Generator) -> Decoder:
         """The decoder of one batch of ``size`` samples (a latent-variable model draws its codes
         here with ``generator``); by default :meth:`decoder`."""

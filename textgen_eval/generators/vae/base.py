@@ -144,9 +144,12 @@ class TextVAE(AutoregressiveGenerator):
 
     def batch_decoder(self, size: int, generator: torch.Generator) -> Decoder:
         """Draw z ~ N(0, I) for ``size`` samples; the decoder then samples given z."""
-        net = self._ready()
-        z = torch.randn(size, net.latent_size, generator=generator, device=self.device)
-        return net.latent_decoder(z)
+        return self.training_decoder(self._ready(), size, generator)
+
+    def training_decoder(self, module: nn.Module, size: int, generator: torch.Generator) -> Decoder:
+        assert isinstance(module, VAEModule)
+        z = torch.randn(size, module.latent_size, generator=generator, device=generator.device)
+        return module.latent_decoder(z)
 
     def score_texts(
         self, texts: Sequence[str], *, k: int | None = None, seed: int = 0, batch_size: int = 64
@@ -155,7 +158,7 @@ class TextVAE(AutoregressiveGenerator):
         bound on the NLL in nats, labelled as such (``estimate="iw"``); seeded."""
         net, vocab = self._ready(), self.require_vocab()
         k = k if k is not None else self.configs["vae"].iw_samples
-        corpus, oov = encode_for_scoring(texts, vocab, max_len=self.score_max_len())
+        corpus, oov = encode_for_scoring(texts, vocab, max_len=self.score_max_len(), fixed=self.text_format)
         nll = np.zeros(len(corpus), dtype=np.float64)
         tokens = np.zeros(len(corpus), dtype=np.int64)
         gen = torch.Generator(device=self.device).manual_seed(seed)
@@ -170,7 +173,10 @@ class TextVAE(AutoregressiveGenerator):
         """Reconstruction, KL (β = 1) and auxiliary terms of ``texts`` in nats per sentence, the KL
         in bits per character, and the bound per token: a collapsed KL shows at a glance."""
         net, vocab = self._ready(), self.require_vocab()
-        corpus = encode_corpus(texts, vocab, max_len=self.score_max_len(), long="drop", source="texts")
+        if self.text_format is not None:
+            corpus, _ = encode_for_scoring(texts, vocab, source="texts", fixed=self.text_format)
+        else:
+            corpus = encode_corpus(texts, vocab, max_len=self.score_max_len(), long="drop", source="texts")
         totals = validation_terms(
             net, corpus, self.configs["train"].eval_batch_size, self.device, prepare=self.prepare_batch
         )

@@ -10,7 +10,7 @@ with β_t the KL annealing weight; the reported bound always has β = 1.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 import torch
@@ -20,6 +20,7 @@ from torch.nn import functional as F
 from textgen_eval.core.space import SearchSpace
 from textgen_eval.data.vocab import PAD_ID, UNK_ID
 from textgen_eval.generators.lstm_lm.cells import RecurrentDropoutLSTM
+from textgen_eval.generators.lstm_lm.model import ban
 from textgen_eval.generators.vae.base import TextVAE, VAEModule
 from textgen_eval.generators.vae.config import LSTMVAEConfig, TrainConfig, VAEConfig
 from textgen_eval.generators.vae.space import LSTM_VAE_SPACE
@@ -41,9 +42,14 @@ def word_dropout(inputs: Tensor, p: float, training: bool) -> Tensor:
 class LSTMVAENet(VAEModule):
     """Encoder, posterior head, latent-to-state map, decoder and softmax layer."""
 
-    def __init__(self, cfg: LSTMVAEConfig, vocab_size: int, word_dropout: float) -> None:
+    def __init__(
+        self, cfg: LSTMVAEConfig, vocab_size: int, word_dropout: float, *, banned: Sequence[int] | None = None
+    ) -> None:
         super().__init__()
         self.cfg = cfg
+        self.banned: Tensor | None
+        # ids whose logit is −∞ (a fixed-length token-id corpus: PAD, BOS, EOS, UNK); not saved
+        self.register_buffer("banned", None if banned is None else torch.tensor(banned), persistent=False)
         self.latent_size = cfg.latent_size
         self.word_dropout = word_dropout
         self.embedding = nn.Embedding(vocab_size, cfg.emb_dim, padding_idx=PAD_ID)
@@ -54,9 +60,9 @@ class LSTMVAENet(VAEModule):
         self.out = nn.Linear(cfg.hidden_size, vocab_size)
 
     def encode(self, batch: Tensor) -> tuple[Tensor, Tensor]:
-        tokens = batch[:, 1:]  # (B, T−1): the words and EOS
+        tokens = batch[:, 1:]  # (B, T−1): the words and EOS (the last word on a token-id corpus)
         hidden, _ = self.encoder(self.embedding(tokens))  # (B, T−1, H)
-        last = (tokens != PAD_ID).sum(dim=1) - 1  # index of EOS in each row
+        last = (tokens != PAD_ID).sum(dim=1) - 1  # index of each row's last token
         final = hidden[torch.arange(tokens.shape[0], device=batch.device), last]  # (B, H)
         mu, logvar = self.posterior(final).chunk(2, dim=-1)
         return mu, logvar
@@ -72,7 +78,7 @@ class LSTMVAENet(VAEModule):
             state = self.initial_state(z)
         embedded = self.embedding(word_dropout(inputs, self.word_dropout, self.training))
         hidden, state = self.decoder(embedded, state)
-        return self.out(hidden), state
+        return ban(self.out(hidden), self.banned), state
 
     def reconstruction_nll(self, z: Tensor, batch: Tensor) -> tuple[Tensor, Tensor]:
         inputs, targets = batch[:, :-1], batch[:, 1:]
@@ -114,5 +120,13 @@ class LSTMVAE(TextVAE):
         cfg: LSTMVAEConfig = self.configs["model"]
         return cfg
 
+    #: trains and samples on synthetic-oracle bundles (fixed-length token ids)
+    supports_fixed_length = True
+
     def build_net(self) -> LSTMVAENet:
-        return LSTMVAENet(self.cfg, len(self.require_vocab()), self.configs["vae"].word_dropout)
+        return LSTMVAENet(
+            self.cfg,
+            len(self.require_vocab()),
+            self.configs["vae"].word_dropout,
+            banned=self.banned_outputs(),
+        )
