@@ -13,9 +13,12 @@ lagged copy (EMA 0.8) per adversarial batch, NLL-oracle every 5 batches (9.0846 
 Ours, per seed: ``tge train lstm-lm`` with exactly that schedule (``--stage mle``, run in full),
 then ``tge train seqgan-rollout`` initialised from it with the adversarial schedule (``--stage
 seqgan``): 150 generator updates, 16 rollouts, ``rollout_lag 0.8``, generator Adam 0.01 clipped at
-5. Our discriminator is the thesis' recurrent one (not SeqGAN's CNN), and its budget is shortened
-from SeqGAN's 23,400 pretraining batches and 2,340 batches per adversarial batch (5 × 3 epochs) to
-``--pretrain-d-steps`` and ``--d-steps`` (the note in docs/reproductions.md states both). Every run
+5. Our discriminator is the thesis' recurrent one (not SeqGAN's CNN), and its budget is shortened:
+SeqGAN's D sees 150 epochs of 9,984 real + 9,984 generated sentences before the adversarial phase
+(50 × 3) and 15 more per adversarial batch (5 × 3); one of our D updates reads 64 real and 64
+freshly generated sentences, so 156 updates are one such epoch. Defaults: ``--pretrain-d-steps``
+1,560 (10 epochs) and ``--d-steps`` 156 (1 epoch), a fifteenth of SeqGAN's D budget in both
+phases; docs/reproductions.md states it. Every run
 is an ordinary ``tge train`` run directory (resumable: rerun the same command). ``--table`` prints
 the NLL-oracle curves (mean ± std over seeds) beside the published values.
 """
@@ -140,10 +143,10 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each when > 1)")
     parser.add_argument("--stage", choices=["mle", "seqgan", "all"], default="all")
     parser.add_argument(
-        "--d-steps", type=int, default=15, help="D batches per adversarial batch (SeqGAN: 2,340)"
+        "--d-steps", type=int, default=156, help="D batches per adversarial batch (SeqGAN: 4,680)"
     )
     parser.add_argument(
-        "--pretrain-d-steps", type=int, default=500, help="D pretraining batches (SeqGAN: 23,400)"
+        "--pretrain-d-steps", type=int, default=1560, help="D pretraining batches (SeqGAN: 46,800)"
     )
     parser.add_argument("--table", action="store_true", help="print the table of finished runs and exit")
     args = parser.parse_args()
