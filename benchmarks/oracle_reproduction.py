@@ -16,9 +16,11 @@ seqgan``): 150 generator updates, 16 rollouts, ``rollout_lag 0.8``, generator Ad
 5. Our discriminator is the thesis' recurrent one (not SeqGAN's CNN), and its budget is shortened:
 SeqGAN's D sees 150 epochs of 9,984 real + 9,984 generated sentences before the adversarial phase
 (50 × 3) and 15 more per adversarial batch (5 × 3); one of our D updates reads 64 real and 64
-freshly generated sentences, so 156 updates are one such epoch. Defaults: ``--pretrain-d-steps``
-1,560 (10 epochs) and ``--d-steps`` 156 (1 epoch), a fifteenth of SeqGAN's D budget in both
-phases; docs/reproductions.md states it. Every run
+freshly generated sentences, so 156 updates are one such epoch: SeqGAN's budget is 23,400 of our
+updates before the adversarial phase and 2,340 per adversarial batch. Defaults:
+``--pretrain-d-steps`` 312 (2 epochs, 1/75 of SeqGAN's) and ``--d-steps`` 15 (1/156); at about
+0.2 s per update on 2 shared cores, SeqGAN's D budget would take ~21 hours per seed here.
+docs/reproductions.md states it. Every run
 is an ordinary ``tge train`` run directory (resumable: rerun the same command). ``--table`` prints
 the NLL-oracle curves (mean ± std over seeds) beside the published values.
 """
@@ -143,10 +145,10 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each when > 1)")
     parser.add_argument("--stage", choices=["mle", "seqgan", "all"], default="all")
     parser.add_argument(
-        "--d-steps", type=int, default=156, help="D batches per adversarial batch (SeqGAN: 4,680)"
+        "--d-steps", type=int, default=15, help="D updates per adversarial batch (SeqGAN: 2,340)"
     )
     parser.add_argument(
-        "--pretrain-d-steps", type=int, default=1560, help="D pretraining batches (SeqGAN: 46,800)"
+        "--pretrain-d-steps", type=int, default=312, help="D pretraining updates (SeqGAN: 23,400)"
     )
     parser.add_argument("--table", action="store_true", help="print the table of finished runs and exit")
     args = parser.parse_args()
