@@ -101,6 +101,8 @@ def curve(run: Path, stage: str | None = None) -> dict[int, float]:
         if record.get("event") != "oracle":
             continue
         wanted = ("adversarial",) if stage == "adversarial" else ("train", "before training")
+        if stage == "adversarial" and "updates" not in record:
+            continue  # an epoch of D's data (logged by probes before a fix: not a generator point)
         if record["stage"] in wanted and record.get("index") is not None:
             out[int(record["index"])] = record["nll_oracle"]
     return out

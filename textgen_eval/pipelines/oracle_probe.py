@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from textgen_eval.core.training import Stage
+from textgen_eval.core.training import Stage, Update
 from textgen_eval.data.bundle_meta import BundleOracle
 from textgen_eval.data.oracle import nll_oracle
 from textgen_eval.data.vocab import SPECIALS
@@ -48,6 +48,17 @@ DEFAULT_PROBE_EVERY = 5
 PROBE_BATCH = 1000
 
 
+def _updates(stage: Stage) -> list[Update]:
+    """The distinct updates of a stage's schedule (read over its first 1,000 positions, as the
+    runner does to tell data stages from data-free ones)."""
+    seen: list[Update] = []
+    for k in range(1000):
+        update = stage.schedule.at(k)
+        if update not in seen:
+            seen.append(update)
+    return seen
+
+
 class OracleProbe(Callback):
     """Logs NLL-oracle of fresh samples of the generator being trained (see the module)."""
 
@@ -62,19 +73,24 @@ class OracleProbe(Callback):
         if every < 1 or n < 1:
             raise ValueError(f"oracle probe: every and n must be ≥ 1 (got every={every}, n={n})")
         self.oracle, self.model, self.every, self.n = oracle, model, every, n
-        self._last_step: int | None = None
 
     # -- when ------------------------------------------------------------------------------------
 
     def _trains_generator(self, stage: Stage) -> bool:
         return bool(stage.schedule.optimizers() & self.model.generator_optimizers)
 
+    def _generator_reads_data(self, stage: Stage) -> bool:
+        """Whether the stage's generator updates take batches (MLE: probed per epoch) rather than
+        being data-free (adversarial: probed per generator update, whatever D's epochs do)."""
+        mine = self.model.generator_optimizers
+        return any(u.batch and u.optimizer in mine for u in _updates(stage))
+
     def on_start(self, runner: Runner, state: TrainState) -> None:
         if state.step == 0:
             self.probe(runner, state, "before training", index=-1)
 
     def on_epoch_end(self, runner: Runner, state: TrainState, stage: Stage) -> None:
-        if self._trains_generator(stage) and (state.epoch - 1) % self.every == 0:
+        if self._generator_reads_data(stage) and (state.epoch - 1) % self.every == 0:
             self.probe(runner, state, stage.name, index=state.epoch - 1)
 
     def on_step(self, runner: Runner, state: TrainState, losses: object) -> None:
@@ -89,15 +105,21 @@ class OracleProbe(Callback):
             self.probe(runner, state, stage.name, updates=done, index=done - 1)
 
     def on_stage_end(self, runner: Runner, state: TrainState, stage: Stage) -> None:
-        if not self._trains_generator(stage) or self._last_step == state.step:
+        """The stage's last generator, unless the schedule has just probed it (decided from the
+        state alone, so a resumed run decides the same)."""
+        if not self._trains_generator(stage):
+            return
+        if self._generator_reads_data(stage):
+            whole = state.batch_in_epoch == 0
+            if whole and (state.epoch - 1) % self.every == 0:
+                return  # on_epoch_end probed this generator
+            # SeqGAN's index when the stage ended on a whole epoch, none mid-epoch (max_steps)
+            self.probe(runner, state, stage.name, index=state.epoch - 1 if whole else None)
             return
         done = self._generator_updates(stage, state.stage_step)
-        if any(stage.schedule.at(k).batch for k in range(1000)):
-            # a data stage: SeqGAN's index when it ended on a whole epoch, none mid-epoch (max_steps)
-            index = state.epoch - 1 if state.batch_in_epoch == 0 else None
-            self.probe(runner, state, stage.name, index=index)
-        else:
-            self.probe(runner, state, stage.name, updates=done, index=done - 1)
+        if done == 0 or (done - 1) % self.every == 0:
+            return  # no generator update, or on_step probed the last one
+        self.probe(runner, state, stage.name, updates=done, index=done - 1)
 
     def _generator_updates(self, stage: Stage, stage_steps: int) -> int:
         """Generator updates among the first ``stage_steps`` updates of ``stage`` (from its
@@ -134,7 +156,6 @@ class OracleProbe(Callback):
         if updates is not None:
             record["updates"] = updates
         runner.log.write(record)
-        self._last_step = state.step
         return value
 
     def sample_ids(self, module: torch.nn.Module, *, seed: int) -> np.ndarray:
