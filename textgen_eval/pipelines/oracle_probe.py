@@ -12,7 +12,7 @@ SeqGAN's schedule (``sequence_gan.py``: ``if epoch % 5 == 0`` after training epo
   ``index`` = epochs done − 1, SeqGAN's "epoch" column,
 - after the 1st, 6th, 11th … generator update of a data-free stage (SeqGAN's adversarial
   batches): ``index`` = generator updates done − 1, SeqGAN's "total_batch",
-- at the end of each such stage when its last value was not just logged (SeqGAN logs its last
+- at the end of each such stage unless the schedule has just probed that generator (SeqGAN logs its last
   adversarial batch too).
 
 Stages that train only a discriminator are not probed: the generator does not change there. The
