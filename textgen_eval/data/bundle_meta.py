@@ -22,7 +22,7 @@ from textgen_eval.core.errors import InputError
 from textgen_eval.data.token_ids import TokenIdFormat
 
 if TYPE_CHECKING:
-    from textgen_eval.data.oracle import LSTMOracle
+    from textgen_eval.data.oracle import LSTMOracle, OracleParams
 
 META_FILE = "bundle.json"
 #: The largest ``bundle.json`` read (a damaged or endless file is refused, not read whole).
@@ -130,9 +130,9 @@ def write_meta(directory: Path, meta: BundleMeta) -> None:
     atomic_write_text(directory / META_FILE, json.dumps(meta.to_dict(), indent=2) + "\n")
 
 
-def load_oracle(directory: Path, record: OracleRecord) -> LSTMOracle:
-    """The bundle's oracle, its parameters checked against the recorded digest."""
-    from textgen_eval.data.oracle import LSTMOracle, OracleParams
+def load_params(directory: Path, record: OracleRecord) -> OracleParams:
+    """The bundle's oracle parameters, checked against the digest ``bundle.json`` records."""
+    from textgen_eval.data.oracle import OracleParams
 
     params = OracleParams.load(directory / record.file, origin=record.origin, start_token=record.start_token)
     if params.digest != record.digest:
@@ -140,7 +140,14 @@ def load_oracle(directory: Path, record: OracleRecord) -> LSTMOracle:
             f"{directory / record.file}: oracle parameters with digest {params.digest}, but "
             f"{directory / META_FILE} records {record.digest}: the file was changed or replaced"
         )
-    return LSTMOracle(params)
+    return params
+
+
+def load_oracle(directory: Path, record: OracleRecord) -> LSTMOracle:
+    """The bundle's oracle, its parameters checked against the recorded digest."""
+    from textgen_eval.data.oracle import LSTMOracle, OracleParams
+
+    return LSTMOracle(load_params(directory, record))
 
 
 @dataclass(frozen=True)

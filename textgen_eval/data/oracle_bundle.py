@@ -23,7 +23,7 @@ from pathlib import Path
 from textgen_eval.core.errors import ConfigError, InputError
 from textgen_eval.core.files import atomic_write_text
 from textgen_eval.core.hashing import file_digest
-from textgen_eval.data.bundle_meta import BundleMeta, OracleRecord, write_meta
+from textgen_eval.data.bundle_meta import BundleMeta, OracleRecord, load_params, write_meta
 from textgen_eval.data.oracle import LSTMOracle, OracleParams, nll_oracle, random_params
 from textgen_eval.data.token_ids import TokenIdFormat
 
@@ -52,10 +52,7 @@ def seqgan_params() -> OracleParams:
     record = bundle.meta.oracle
     if record is None:
         raise InputError(f"{bundle.path}: the bundled {SEQGAN_BUNDLE!r} corpus has no oracle in its bundle.json")
-    params = OracleParams.load(bundle.path / record.file, origin="seqgan")
-    if params.digest != record.digest:
-        raise InputError(f"{bundle.path / record.file}: damaged (digest {params.digest}, expected {record.digest})")
-    return params
+    return load_params(bundle.path, record)
 
 
 def build_oracle_bundle(

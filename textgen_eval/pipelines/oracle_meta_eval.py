@@ -32,13 +32,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from textgen_eval.core.errors import ConfigError, InputError
 from textgen_eval.core.files import atomic_write_bytes, atomic_write_text
 from textgen_eval.data.bundles import bundle_reference, resolve_bundle
 from textgen_eval.pipelines.evaluate import evaluate
 from textgen_eval.pipelines.meta_eval import signed_rho
+from textgen_eval.training.callbacks import Callback
 
 #: Metrics scored by default: the six of the thesis less the reverse LM (slow), plus the
 #: distribution metrics and nll-oracle itself (which must track quality: a sanity row).
@@ -140,22 +139,16 @@ def analyse(points: Sequence[TruthPoint], directions: dict[str, str]) -> list[Tr
     return out
 
 
-class CheckpointKeeper:
+class CheckpointKeeper(Callback):
     """A runner callback that keeps the generator's weights after the given epochs (as files in
     ``directory``: ``epoch-K.pt``, state dicts only)."""
 
     def __init__(self, epochs: Sequence[int], directory: Path) -> None:
-        from textgen_eval.training.callbacks import Callback
-
         self.epochs, self.directory = set(epochs), directory
-        keeper = self
 
-        class _Keep(Callback):
-            def on_epoch_end(self, runner: Any, state: Any, stage: Any) -> None:
-                if state.epoch in keeper.epochs and runner.task is not None:
-                    keeper.save(state.epoch, runner.task.module.state_dict())
-
-        self.callback = _Keep()
+    def on_epoch_end(self, runner: Any, state: Any, stage: Any) -> None:
+        if state.epoch in self.epochs and runner.task is not None:
+            self.save(state.epoch, runner.task.module.state_dict())
 
     def path(self, epoch: int) -> Path:
         return self.directory / f"epoch-{epoch}.pt"
@@ -239,7 +232,7 @@ class OracleMetaEvaluation:
         resume = (run / "checkpoint.pt").is_file()
         fit_model(
             "lstm-lm", configs, data, out=run, resume=resume, progress=self.progress,
-            extra_callbacks=[keeper.callback], save=True,
+            extra_callbacks=[keeper], save=True,
         )  # fmt: skip
 
     def model_at(self, epoch: int) -> Any:
@@ -356,8 +349,3 @@ def markdown(verdicts: Sequence[TruthVerdict], points: Sequence[TruthPoint]) -> 
     for v in verdicts:
         rows.append(f"| {v.metric} | {v.rho_quality:+.2f} | {v.rho_coverage:+.2f} | {v.verdict} |")
     return "\n".join(rows) + "\n"
-
-
-def to_array(points: Sequence[TruthPoint]) -> np.ndarray:
-    """``(n, 2)`` truths of the points (NLL-oracle, NLL-test), for plots and checks."""
-    return np.array([[p.nll_oracle, p.nll_test] for p in points], dtype=np.float64)
