@@ -59,9 +59,9 @@ def test_character_level_vae(tge, tiny_bundle: Path, tmp_path: Path) -> None:
     assert sample.code == 0 and all(len(line) <= 64 for line in sample.out.splitlines())
 
 
-def test_bad_hybrid_length_exits_2_naming_both_numbers(tge, tiny_bundle: Path, tmp_path: Path) -> None:
+def test_bad_hybrid_length_exits_2_naming_it(tge, tiny_bundle: Path, tmp_path: Path) -> None:
     run = tge(
-        "train", "hybrid-vae", "--data", tiny_bundle, "--out", tmp_path / "x", "--set", "model.length=30"
+        "train", "hybrid-vae", "--data", tiny_bundle, "--out", tmp_path / "x", "--set", "model.length=0"
     )
-    assert run.code == 2 and "length 30 is not divisible by 2^conv_layers = 4" in run.err
+    assert run.code == 2 and "[model]: length must be ≥ 1, got 0" in run.err
     assert "Traceback" not in run.err and not (tmp_path / "x").exists()

@@ -46,7 +46,7 @@ def test_train_sample_and_evaluate_a_wgan(model: str, tge, tiny_bundle: Path, tm
     assert payload["samples"]["n"] == 30
 
 
-def test_bad_deconv_length_exits_2(tge, tiny_bundle: Path, tmp_path: Path) -> None:
+def test_bad_wgan_length_exits_2(tge, tiny_bundle: Path, tmp_path: Path) -> None:
     run = tge(
         "train",
         "wgan-conv-deconv",
@@ -55,9 +55,9 @@ def test_bad_deconv_length_exits_2(tge, tiny_bundle: Path, tmp_path: Path) -> No
         "--out",
         tmp_path / "x",
         "--set",
-        "model.seq_len=20",
+        "model.seq_len=1",
     )
-    assert run.code == 2 and "divisible by 2^3 = 8; got seq_len = 20" in run.err
+    assert run.code == 2 and "seq_len must be ≥ 2" in run.err
     assert "Traceback" not in run.err and not (tmp_path / "x").exists()
 
 

@@ -166,10 +166,14 @@ def test_deconv_and_resnet_generators_give_t_by_v_softmax_without_bos() -> None:
         assert float(probs[..., BOS_ID].detach().abs().max()) == 0.0
 
 
-def test_deconv_length_must_divide_by_two_to_the_layers() -> None:
-    with pytest.raises(ValueError, match=r"divisible by 2\^3 = 8; got seq_len = 20"):
-        ConvDeconvConfig(seq_len=20, layers=3)
-    ConvDeconvConfig(seq_len=20, layers=3, arch="resnet")  # no upsampling, any length
+def test_deconv_generator_gives_exactly_t_positions_for_any_length() -> None:
+    """⌈T/2^L⌉ positions doubled L times, cropped to T when T is not divisible by 2^L."""
+    z = torch.randn(2, 4)
+    for seq_len, layers in ((24, 3), (20, 3), (5, 2), (2, 1)):
+        gen = DeconvGenerator(ConvDeconvConfig(seq_len=seq_len, noise_dim=4, channels=6, layers=layers), V)
+        assert gen(z).shape == (2, seq_len, V)
+    with pytest.raises(ValueError, match=r"seq_len must be ≥ 2"):
+        ConvDeconvConfig(seq_len=1)
 
 
 def test_real_sentences_become_fixed_one_hot_rows_and_decode_back() -> None:

@@ -264,7 +264,7 @@ space = "seqgan.toml"
 """
 
 
-def test_the_builtin_oracle_preset_builds_every_fixed_length_model(tmp_path: Path) -> None:
+def test_the_builtin_oracle_preset_builds_every_text_generator(tmp_path: Path) -> None:
     """`tge compare --preset oracle` needs no --data; every row has SeqGAN's 32/32 size."""
     from textgen_eval.pipelines.compare import build_compare_spec
     from textgen_eval.pipelines.compare_presets import ORACLE_MODELS
@@ -273,11 +273,18 @@ def test_the_builtin_oracle_preset_builds_every_fixed_length_model(tmp_path: Pat
     assert oracle.data == "seqgan-oracle" and tuple(p.model for p in oracle.models) == ORACLE_MODELS
     assert "nll-oracle" in oracle.metrics and oracle.objective == "fd"
     spec = build_compare_spec(oracle, "seqgan-oracle", name="oracle", seed=0)  # every configuration builds
-    assert spec.models[:2] == ("lstm-lm", "lstm-vae")
+    assert spec.models[:3] == ("lstm-lm", "lstm-vae", "hybrid-vae") and len(spec.models) == 11
+    size_keys = {"hybrid-vae": ("model.emb_dim", "model.head_size")}
     for model, tune in zip(spec.models, spec.specs):  # every drawn configuration is SeqGAN's size
         for params, _ in tune.search_slots():
             overrides = tune.trial_overrides(params, seed=0)
-            assert (overrides["model.emb_dim"], overrides["model.hidden_size"]) == ("32", "32"), model
+            if model == "wgan-conv-deconv":  # no embedding or recurrent state: the oracle's length
+                assert "model.emb_dim" not in overrides
+                continue
+            keys = size_keys.get(model, ("model.emb_dim", "model.hidden_size"))
+            assert tuple(overrides[k] for k in keys) == ("32", "32"), model
+            if model == "hybrid-vae":
+                assert overrides["model.length"] == "20"
 
 
 def test_compare_on_an_oracle_bundle_reports_the_truth_columns(tge, tmp_path: Path) -> None:

@@ -32,8 +32,7 @@ from textgen_eval.core.training import Stage, Update
 from textgen_eval.data.bundle_meta import BundleOracle
 from textgen_eval.data.oracle import nll_oracle
 from textgen_eval.data.vocab import SPECIALS
-from textgen_eval.generators.text.generator import AutoregressiveGenerator
-from textgen_eval.generators.text.sampler import sample_tokens
+from textgen_eval.generators.text.generator import TokenGenerator
 from textgen_eval.training.callbacks import Callback
 
 if TYPE_CHECKING:
@@ -65,7 +64,7 @@ class OracleProbe(Callback):
     def __init__(
         self,
         oracle: BundleOracle,
-        model: AutoregressiveGenerator,
+        model: TokenGenerator,
         *,
         every: int = DEFAULT_PROBE_EVERY,
         n: int = DEFAULT_PROBE_N,
@@ -167,9 +166,7 @@ class OracleProbe(Callback):
         with torch.no_grad():
             for start in range(0, self.n, PROBE_BATCH):
                 size = min(PROBE_BATCH, self.n - start)
-                decoder = self.model.training_decoder(module, size, gen)
-                batch = sample_tokens(decoder, size, max_len=length, generator=gen, device=device)
-                rows.append(batch.tokens.cpu().numpy())
+                rows.append(self.model.training_samples(module, size, length, gen).cpu().numpy())
         tokens = np.concatenate(rows)
         if tokens.shape[1] != length or (tokens < len(SPECIALS)).any():
             raise RuntimeError("oracle probe: the generator drew a special token or a short sequence")

@@ -21,7 +21,7 @@ from textgen_eval.core.models import model_class
 from textgen_eval.core.training import MODEL_DIR, RESULT
 from textgen_eval.generators.base import Generator
 from textgen_eval.generators.registry import load_generator
-from textgen_eval.generators.text.generator import AutoregressiveGenerator
+from textgen_eval.generators.text.generator import TokenGenerator
 from textgen_eval.pipelines.modalities import TrainingData, training_data
 from textgen_eval.pipelines.rundir import (
     RunState,
@@ -185,7 +185,7 @@ def oracle_probes(model: Model[Any], data: TrainingData) -> list[Callback]:
     """NLL-oracle logged during training when the data is a synthetic-oracle bundle
     (:mod:`textgen_eval.pipelines.oracle_probe`); nothing otherwise."""
     bundle = data.source.get("bundle")
-    if data.text_format is None or not bundle or not isinstance(model, AutoregressiveGenerator):
+    if data.text_format is None or not bundle or not isinstance(model, TokenGenerator):
         return []
     from textgen_eval.data.bundle_meta import bundle_oracle
     from textgen_eval.data.bundles import resolve_bundle
@@ -211,8 +211,7 @@ def fit_model(
 ) -> tuple[Model[Any], TrainResult]:
     """Train model ``kind`` with resolved ``configs`` on ``data`` in run directory ``out``."""
     cls = model_class(kind)
-    model_configs = {name: configs[name] for name in cls.config_sections}
-    model = _build(kind, configs, data)
+    model = _build(kind, configs, data)  # its configs: the resolved ones, in the data's format
     callbacks: list[Callback] = [ProgressBar(desc=f"train {cls.name}")] if progress else []
     callbacks += oracle_probes(model, data)
     callbacks += list(extra_callbacks)
@@ -220,7 +219,7 @@ def fit_model(
         configs["runner"],
         run_dir=out,
         callbacks=callbacks,
-        task_config={name: to_dict(cfg) for name, cfg in model_configs.items()},
+        task_config={name: to_dict(cfg) for name, cfg in model.configs.items()},
         command=command,
         max_steps=max_steps,
         info={

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -90,6 +90,7 @@ class TokenGenerator(Generator):
         (:meth:`banned_outputs`), and every sample has exactly ``fmt.length`` tokens."""
         if not self.supports_fixed_length:
             super().use_format(fmt)
+        self.configs = self.configs_for_format(fmt)
         if self.vocab is not None and self.vocab.tokens[len(SPECIALS) :] != fmt.tokens:
             raise ConfigError(
                 f"{self.name}: the given vocabulary ({len(self.vocab):,} tokens, e.g. from gan.init_from) "
@@ -97,6 +98,39 @@ class TokenGenerator(Generator):
                 "same bundle"
             )
         self.text_format = fmt
+
+    def configs_for_format(self, fmt: TokenIdFormat) -> dict[str, Any]:
+        """The model's configs for a corpus in ``fmt``: unchanged by default; a model with a
+        structural length (the hybrid VAE's L, a WGAN's T) takes the corpus's length here, and a
+        setting that cannot hold it (a length not divisible by 2^layers) is a config error naming
+        the option. Called before anything is built, so the saved config is the one trained."""
+        return dict(self.configs)
+
+    def _with_length(self, fmt: TokenIdFormat, option: str) -> dict[str, Any]:
+        """:meth:`configs_for_format` for a model whose ``[model] option`` is its fixed length."""
+        cfg = self.configs["model"]
+        try:
+            updated = replace(cfg, **{option: fmt.length})
+        except ValueError as exc:
+            raise ConfigError(
+                f"{self.name} on {fmt.describe()}: model.{option} becomes the corpus's length "
+                f"{fmt.length}, but {exc}"
+            ) from None
+        return {**self.configs, "model": updated}
+
+    # -- what the oracle probe needs of a generator while it trains ------------------------------------
+
+    #: The optimizers that move the generator (the others train a discriminator or critic): where
+    #: a training probe (NLL-oracle during training) counts progress.
+    generator_optimizers: frozenset[str] = frozenset({"main"})
+
+    @abstractmethod
+    def training_samples(
+        self, module: nn.Module, size: int, length: int, generator: torch.Generator
+    ) -> torch.Tensor:
+        """``size`` samples ``(size, length)`` of vocabulary ids, at temperature 1, from the
+        generator inside a training task's ``module`` (the oracle probe calls this mid-training,
+        with the module in evaluation mode and gradients off)."""
 
     def banned_outputs(self) -> tuple[int, ...] | None:
         """Ids the network must never emit (``None``: the usual vocabulary, EOS included): PAD,
@@ -256,9 +290,12 @@ class AutoregressiveGenerator(TokenGenerator):
 
         return self.sample_in_batches(draw, n, seed=seed, batch_size=batch_size, progress=progress)
 
-    #: The optimizers that move the generator (the others train a discriminator or critic): where
-    #: a training probe (NLL-oracle during training) counts progress.
-    generator_optimizers: frozenset[str] = frozenset({"main"})
+    def training_samples(
+        self, module: nn.Module, size: int, length: int, generator: torch.Generator
+    ) -> torch.Tensor:
+        device = next(module.parameters()).device
+        decoder = self.training_decoder(module, size, generator)
+        return sample_tokens(decoder, size, max_len=length, generator=generator, device=device).tokens
 
     def decoder_of(self, module: nn.Module) -> Decoder:
         """The generator inside a training task's ``module`` as a one-step decoder (for probes

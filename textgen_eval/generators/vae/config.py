@@ -89,7 +89,10 @@ class HybridVAEConfig:
     Attributes:
         tokenizer / min_freq / max_vocab: as for ``lstm-lm`` (``char`` for characters).
         length: L, the fixed number of positions (tokens plus EOS, then padding); sentences with
-            more than L − 1 tokens are dropped in training. It must be divisible by 2^conv_layers.
+            more than L − 1 tokens are dropped in training. Each convolution takes the length to
+            ⌈length / 2⌉ and the deconvolutions' output is cropped back to L (a crop only when L is
+            not divisible by 2^conv_layers). On a fixed-length token-id corpus L is the corpus's
+            length (every position an id, no EOS).
         emb_dim: input embedding size of the encoder and of the autoregressive head.
         conv_layers: strided convolutions of the encoder (each halves the length), mirrored by the
             transposed convolutions of the decoder (each doubles it).
@@ -122,11 +125,6 @@ class HybridVAEConfig:
         for name in ("length", "emb_dim", "conv_layers", "channels", "feature_size", "latent_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
-        if self.length % 2**self.conv_layers:
-            raise ValueError(
-                f"length {self.length} is not divisible by 2^conv_layers = {2**self.conv_layers} "
-                f"(conv_layers {self.conv_layers}); each deconvolution doubles the length"
-            )
         if self.kernel_size < 1 or self.kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd, got {self.kernel_size}")
         if self.head == "bytenet" and self.bytenet_layers < 1:

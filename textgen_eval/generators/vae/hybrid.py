@@ -13,8 +13,8 @@ auxiliary term J_aux = −Σ_t log p(x_t|z) reads a softmax of the deconvolution
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -22,7 +22,9 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from textgen_eval.core.space import SearchSpace
+from textgen_eval.data.token_ids import TokenIdFormat
 from textgen_eval.data.vocab import PAD_ID
+from textgen_eval.generators.lstm_lm.model import ban
 from textgen_eval.generators.vae.base import TextVAE, VAEModule
 from textgen_eval.generators.vae.config import HybridObjectiveConfig, HybridVAEConfig, TrainConfig
 from textgen_eval.generators.vae.lstm_vae import word_dropout
@@ -50,14 +52,26 @@ class ByteNetHead(nn.Module):
 
 
 class HybridVAENet(VAEModule):
-    def __init__(self, cfg: HybridVAEConfig, vocab_size: int, word_dropout: float) -> None:
+    def __init__(
+        self,
+        cfg: HybridVAEConfig,
+        vocab_size: int,
+        word_dropout: float,
+        *,
+        banned: Sequence[int] | None = None,
+    ) -> None:
         super().__init__()
+        #: ids no softmax ever gives mass to (a fixed-length token-id corpus: PAD, BOS, EOS, UNK)
+        self.banned: Tensor | None
+        self.register_buffer("banned", None if banned is None else torch.tensor(banned), persistent=False)
         self.cfg = cfg
         self.latent_size = cfg.latent_size
         self.word_dropout = word_dropout
         k, pad = cfg.kernel_size, cfg.kernel_size // 2
         widths = [cfg.channels * 2**i for i in range(cfg.conv_layers)]  # c, 2c, 4c, …
-        self.short = cfg.length // 2**cfg.conv_layers
+        self.short = cfg.length
+        for _ in range(cfg.conv_layers):
+            self.short = (self.short + 1) // 2  # a stride-2 convolution of odd kernel, padding k // 2
         self.embedding = nn.Embedding(vocab_size, cfg.emb_dim, padding_idx=PAD_ID)
         convs: list[nn.Module] = []
         for c_in, c_out in zip([cfg.emb_dim, *widths[:-1]], widths):
@@ -89,30 +103,36 @@ class HybridVAENet(VAEModule):
 
     def encode(self, batch: Tensor) -> tuple[Tensor, Tensor]:
         positions = batch[:, 1:]  # (B, L): the words, EOS, padding
-        h = self.conv(self.embedding(positions).transpose(1, 2))  # (B, C, L / 2^n)
+        h = self.conv(self.embedding(positions).transpose(1, 2))  # (B, C, short): ⌈L/2⌉ per conv
         mu, logvar = self.posterior(h.flatten(1)).chunk(2, dim=-1)
         return mu, logvar
 
     def features(self, z: Tensor) -> Tensor:
         """Deconvolution features ``(B, L, F)`` of z ``(B, Z)``."""
-        h = F.relu(self.expand(z)).view(z.shape[0], -1, self.short)  # (B, C, L / 2^n)
-        return self.deconv(h).transpose(1, 2)  # (B, L, F)
+        h = F.relu(self.expand(z)).view(z.shape[0], -1, self.short)  # (B, C, short)
+        h = self.deconv(h)[:, :, : self.cfg.length]  # (B, F, short·2^n) → (B, F, L)
+        return h.transpose(1, 2)  # (B, L, F)
 
     # -- the head -------------------------------------------------------------------------------------
+
+    def aux_logits(self, features: Tensor) -> Tensor:
+        """The deconvolution's own softmax logits ``(B, T, V)`` of features ``(B, T, F)``: J_aux's
+        (eq. 5.3.2), and the whole model's without a head."""
+        return ban(self.aux(features), self.banned)
 
     def head_logits(self, features: Tensor, inputs: Tensor) -> Tensor:
         """Logits ``(B, T, V)`` of positions 0 … T−1 from their features ``(B, T, F)`` and the
         previous symbols ``(B, T)`` (BOS first)."""
         if self.cfg.head == "none":
-            return self.aux(features)
+            return self.aux_logits(features)
         x = torch.cat(
             [features, self.embedding(word_dropout(inputs, self.word_dropout, self.training))], dim=-1
         )
         if self.bytenet is not None:
-            return self.bytenet(x)
+            return ban(self.bytenet(x), self.banned)
         assert self.lstm is not None and self.lstm_out is not None
         hidden, _ = self.lstm(x)
-        return self.lstm_out(hidden)
+        return ban(self.lstm_out(hidden), self.banned)
 
     def reconstruction_nll(self, z: Tensor, batch: Tensor) -> tuple[Tensor, Tensor]:
         inputs, targets = batch[:, :-1], batch[:, 1:]  # (B, L) each
@@ -122,7 +142,7 @@ class HybridVAENet(VAEModule):
     def auxiliary_nll(self, z: Tensor, batch: Tensor) -> Tensor | None:
         if self.cfg.head == "none":
             return None  # the reconstruction already is the deconvolution's softmax
-        nll, _ = _masked_nll(self.aux(self.features(z)), batch[:, 1:])
+        nll, _ = _masked_nll(self.aux_logits(self.features(z)), batch[:, 1:])
         return nll
 
     def latent_decoder(self, z: Tensor) -> HybridDecoder:
@@ -147,7 +167,7 @@ class HybridDecoder:
         position, inner = state if state is not None else (0, None)
         feature = self.features[:, position : position + 1]  # (B, 1, F)
         if net.cfg.head == "none":
-            return net.aux(feature)[:, -1], (position + 1, None)
+            return net.aux_logits(feature)[:, -1], (position + 1, None)
         if net.bytenet is not None:
             assert inner is None or isinstance(inner, Tensor)
             history = tokens.unsqueeze(1) if inner is None else torch.cat([inner, tokens.unsqueeze(1)], 1)
@@ -157,7 +177,7 @@ class HybridDecoder:
         assert inner is None or isinstance(inner, tuple)
         previous = net.embedding(word_dropout(tokens.unsqueeze(1), net.word_dropout, False))
         hidden, lstm_state = net.lstm(torch.cat([feature, previous], -1), inner)
-        return net.lstm_out(hidden)[:, -1], (position + 1, lstm_state)
+        return ban(net.lstm_out(hidden), net.banned)[:, -1], (position + 1, lstm_state)
 
 
 class HybridVAE(TextVAE):
@@ -186,8 +206,20 @@ class HybridVAE(TextVAE):
     def has_aux(self) -> bool:  # type: ignore[override]
         return self.cfg.head != "none"
 
+    #: trains and samples on synthetic-oracle bundles: L becomes the corpus's length, no EOS
+    supports_fixed_length = True
+
+    def configs_for_format(self, fmt: TokenIdFormat) -> dict[str, Any]:
+        """L becomes the corpus's length: every position is an id, none EOS or padding."""
+        return self._with_length(fmt, "length")
+
     def build_net(self) -> HybridVAENet:
-        return HybridVAENet(self.cfg, len(self.require_vocab()), self.configs["vae"].word_dropout)
+        return HybridVAENet(
+            self.cfg,
+            len(self.require_vocab()),
+            self.configs["vae"].word_dropout,
+            banned=self.banned_outputs(),
+        )
 
     def prepare_batch(self, batch: np.ndarray) -> np.ndarray:
         """Pad ``[BOS] ids [EOS]`` rows to the fixed L + 1 columns."""
@@ -199,6 +231,8 @@ class HybridVAE(TextVAE):
         return np.pad(batch, ((0, 0), (0, width - batch.shape[1])), constant_values=PAD_ID)
 
     def max_sample_len(self, requested: int) -> int:
+        if self.text_format is not None:
+            return self.text_format.length
         return min(requested, self.cfg.length)
 
     def score_max_len(self) -> int:

@@ -77,11 +77,6 @@ class ConvDeconvConfig(SequenceConfig):
         _positive(self, "channels", "layers", "kernel_size")
         if self.kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd (length-preserving padding), got {self.kernel_size}")
-        if self.arch == "deconv" and self.seq_len % 2**self.layers:
-            raise ValueError(
-                f"arch = 'deconv' doubles the length {self.layers} times, so seq_len must be divisible "
-                f"by 2^{self.layers} = {2**self.layers}; got seq_len = {self.seq_len}"
-            )
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,10 @@ trained with WGAN-GP (Gulrajani et al. 2017, the "[42]" of the thesis).
 A generator maps z ~ N(0, I) to a softmax over the vocabulary at each of T positions; the critic
 compares these matrices with one-hot matrices of real sentences. Samples decode per position
 (argmax by default) up to the first EOS or PAD. Neither model defines a likelihood.
+
+On a fixed-length token-id corpus (a synthetic-oracle bundle) T is the corpus's length, real
+rows are L ids with no EOS, the generators never emit PAD, BOS, EOS or UNK, and every sample is
+exactly L ids.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import torch
+from torch import Tensor, nn
 
 from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.space import SearchSpace
 from textgen_eval.core.training import TaskRunner, TrainResult
+from textgen_eval.data.token_ids import TokenIdFormat
 from textgen_eval.data.vocab import Vocab
 from textgen_eval.generators.text.generator import TokenGenerator, VocabSettings, load_weights
 from textgen_eval.generators.text.sampler import check_sampling_args
@@ -44,6 +50,9 @@ from textgen_eval.generators.wgan.task import WGANTask
 class TextWGAN(TokenGenerator):
     """Base of the WGAN-GP text models: vocabulary, training task, decoding, persistence."""
 
+    supports_fixed_length = True
+    generator_optimizers = frozenset({"gen"})
+
     def __init__(self, configs: Mapping[str, Any], *, vocab: Vocab | None = None) -> None:
         super().__init__(configs, vocab=vocab)
         self.net: WGANPair | None = None
@@ -63,6 +72,10 @@ class TextWGAN(TokenGenerator):
         return WGANPair(
             self.build_generator(size), Critic(self.configs["critic"], size, self.sequence.seq_len)
         )
+
+    def configs_for_format(self, fmt: TokenIdFormat) -> dict[str, Any]:
+        """T becomes the corpus's length L: no position is kept for EOS, none is ever padding."""
+        return self._with_length(fmt, "seq_len")
 
     def vocab_settings(self) -> VocabSettings:
         cfg = self.sequence
@@ -105,6 +118,8 @@ class TextWGAN(TokenGenerator):
                 "'argmax'), which no temperature changes; set --set wgan.decode=sample to draw tokens"
             )
         gen, vocab = self._generator(), self.require_vocab()
+        if self.text_format is not None:
+            max_len = self.text_format.length  # every sample is the corpus's L ids
 
         def draw(size: int, rng: torch.Generator) -> list[str]:
             with torch.no_grad():
@@ -115,6 +130,16 @@ class TextWGAN(TokenGenerator):
             return [vocab.decode(row[:max_len]) for row in sentence_ids(ids)]
 
         return self.sample_in_batches(draw, n, seed=seed, batch_size=batch_size, progress=progress)
+
+    def training_samples(
+        self, module: nn.Module, size: int, length: int, generator: torch.Generator
+    ) -> Tensor:
+        """Decoded as :meth:`sample` decodes (``[wgan] decode``; a draw is at temperature 1)."""
+        assert isinstance(module, WGANPair)
+        z = torch.randn(size, module.gen.noise_dim, generator=generator, device=generator.device)
+        sample = self.configs["wgan"].decode == "sample"
+        ids = decode_positions(module.gen(z), temperature=1.0, sample=sample, generator=generator)
+        return ids[:, :length]  # (size, T): T = length on a fixed-length corpus
 
     def state_dict(self) -> dict[str, Any]:
         if self.net is None:
@@ -143,8 +168,8 @@ class WGANConvDeconv(TextWGAN):
     def build_generator(self, vocab_size: int) -> TokenMatrixGenerator:
         cfg: ConvDeconvConfig = self.configs["model"]
         if cfg.arch == "resnet":
-            return ResNetGenerator(cfg, vocab_size)
-        return DeconvGenerator(cfg, vocab_size)
+            return ResNetGenerator(cfg, vocab_size, self.banned_outputs())
+        return DeconvGenerator(cfg, vocab_size, self.banned_outputs())
 
 
 class WGANConvLSTM(TextWGAN):
@@ -163,4 +188,4 @@ class WGANConvLSTM(TextWGAN):
     search_space: ClassVar[SearchSpace | None] = CONV_LSTM_SPACE
 
     def build_generator(self, vocab_size: int) -> TokenMatrixGenerator:
-        return ConvLSTMGenerator(self.configs["model"], vocab_size)
+        return ConvLSTMGenerator(self.configs["model"], vocab_size, self.banned_outputs())

@@ -1,7 +1,8 @@
 """Networks of the WGAN-GP text models: the convolutional critic and three generators.
 
 Every generator maps z ``(B, Z)`` to logits ``(B, T, V)``; ``BOS`` can never be produced (its
-logit is −∞, so its softmax weight is exactly 0, as in every one-hot row of real data). The
+logit is −∞, so its softmax weight is exactly 0, as in every one-hot row of real data), nor, on a
+fixed-length token-id corpus, PAD, EOS or UNK (every position is one of the corpus's ids). The
 critic reads a ``(B, T, V)`` matrix — one-hot rows for real sentences, softmax rows for generated
 ones — and returns one score per example.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
@@ -49,15 +51,21 @@ class Critic(nn.Module):
         return self.out(h.flatten(1)).squeeze(-1)  # (B, C·T) → (B,)
 
 
-def mask_bos(logits: Tensor) -> Tensor:
-    """Logits ``(…, V)`` with BOS at −∞."""
-    return logits.index_fill(-1, torch.tensor([BOS_ID], device=logits.device), -math.inf)
+def mask(logits: Tensor, banned: Tensor) -> Tensor:
+    """Logits ``(…, V)`` with the ``banned`` ids at −∞ (out of place: autograd keeps the rest)."""
+    return logits.index_fill(-1, banned, -math.inf)
 
 
 class TokenMatrixGenerator(nn.Module, ABC):
-    """z ``(B, Z)`` → logits ``(B, T, V)``."""
+    """z ``(B, Z)`` → logits ``(B, T, V)``; the ids of ``banned`` (default BOS) are never produced."""
 
     noise_dim: int
+    banned: Tensor
+
+    def __init__(self, banned: Sequence[int] | None = None) -> None:
+        super().__init__()
+        ids = torch.tensor(list(banned) if banned is not None else [BOS_ID], dtype=torch.long)
+        self.register_buffer("banned", ids, persistent=False)
 
     @abstractmethod
     def forward(self, z: Tensor) -> Tensor: ...
@@ -68,13 +76,15 @@ class TokenMatrixGenerator(nn.Module, ABC):
 
 
 class DeconvGenerator(TokenMatrixGenerator):
-    """The thesis' Conv-Deconv generator: z → linear → ``(C, T/2^L)`` → L × [ReLU, transposed
-    conv of stride 2] (each doubles the length) → ReLU → 1×1 conv to V."""
+    """The thesis' Conv-Deconv generator: z → linear → ``(C, ⌈T/2^L⌉)`` → L × [ReLU, transposed
+    conv of stride 2] (each doubles the length) → ReLU → 1×1 conv to V, cropped to the first T
+    positions (a crop only when T is not divisible by 2^L, e.g. an oracle corpus of length 20)."""
 
-    def __init__(self, cfg: ConvDeconvConfig, vocab_size: int) -> None:
-        super().__init__()
+    def __init__(self, cfg: ConvDeconvConfig, vocab_size: int, banned: Sequence[int] | None = None) -> None:
+        super().__init__(banned)
         self.noise_dim, self.channels = cfg.noise_dim, cfg.channels
-        self.short = cfg.seq_len // 2**cfg.layers
+        self.seq_len = cfg.seq_len
+        self.short = math.ceil(cfg.seq_len / 2**cfg.layers)
         k, pad = cfg.kernel_size, cfg.kernel_size // 2
         self.project = nn.Linear(cfg.noise_dim, cfg.channels * self.short)
         # (L − 1)·2 − 2·pad + k + 1 = 2L for odd k: each layer exactly doubles the length
@@ -85,17 +95,18 @@ class DeconvGenerator(TokenMatrixGenerator):
         self.out = nn.Conv1d(cfg.channels, vocab_size, 1)
 
     def forward(self, z: Tensor) -> Tensor:
-        h = self.project(z).view(z.shape[0], self.channels, self.short)  # (B, C, T/2^L)
+        h = self.project(z).view(z.shape[0], self.channels, self.short)  # (B, C, ⌈T/2^L⌉)
         for deconv in self.deconvs:
             h = deconv(torch.relu(h))  # length doubles
-        return mask_bos(self.out(torch.relu(h)).transpose(1, 2))  # (B, V, T) → (B, T, V)
+        h = h[:, :, : self.seq_len]  # (B, C, short·2^L) → (B, C, T)
+        return mask(self.out(torch.relu(h)).transpose(1, 2), self.banned)  # (B, V, T) → (B, T, V)
 
 
 class ResNetGenerator(TokenMatrixGenerator):
     """[42]'s generator: z → linear → ``(C, T)`` → residual blocks → 1×1 conv to V."""
 
-    def __init__(self, cfg: ConvDeconvConfig, vocab_size: int) -> None:
-        super().__init__()
+    def __init__(self, cfg: ConvDeconvConfig, vocab_size: int, banned: Sequence[int] | None = None) -> None:
+        super().__init__(banned)
         self.noise_dim, self.channels, self.seq_len = cfg.noise_dim, cfg.channels, cfg.seq_len
         self.project = nn.Linear(cfg.noise_dim, cfg.channels * cfg.seq_len)
         self.blocks = nn.Sequential(
@@ -105,7 +116,7 @@ class ResNetGenerator(TokenMatrixGenerator):
 
     def forward(self, z: Tensor) -> Tensor:
         h = self.project(z).view(z.shape[0], self.channels, self.seq_len)  # (B, C, T)
-        return mask_bos(self.out(self.blocks(h)).transpose(1, 2))  # (B, T, V)
+        return mask(self.out(self.blocks(h)).transpose(1, 2), self.banned)  # (B, T, V)
 
 
 class ConvLSTMGenerator(TokenMatrixGenerator):
@@ -117,8 +128,8 @@ class ConvLSTMGenerator(TokenMatrixGenerator):
     ``noise_input = "state+input"`` z is also concatenated to every input.
     """
 
-    def __init__(self, cfg: ConvLSTMConfig, vocab_size: int) -> None:
-        super().__init__()
+    def __init__(self, cfg: ConvLSTMConfig, vocab_size: int, banned: Sequence[int] | None = None) -> None:
+        super().__init__(banned)
         self.noise_dim, self.seq_len, self.hidden_size = cfg.noise_dim, cfg.seq_len, cfg.hidden_size
         self.z_input = cfg.noise_input == "state+input"
         self.embedding = nn.Parameter(torch.randn(vocab_size, cfg.emb_dim) * 0.1)
@@ -133,7 +144,7 @@ class ConvLSTMGenerator(TokenMatrixGenerator):
         steps: list[Tensor] = []
         for _ in range(self.seq_len):
             h, c = self.cell(torch.cat([x, z], dim=-1) if self.z_input else x, (h, c))
-            logits = mask_bos(self.out(h))  # (B, V)
+            logits = mask(self.out(h), self.banned)  # (B, V)
             steps.append(logits)
             x = torch.softmax(logits, dim=-1) @ self.embedding  # expected embedding (B, E)
         return torch.stack(steps, dim=1)  # (B, T, V)

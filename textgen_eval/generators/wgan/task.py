@@ -64,7 +64,10 @@ class WGANTask(BaseTask):
         self.module: WGANPair = model.build_module()
         self.device = torch.device("cpu")
         self._opts: dict[str, torch.optim.Optimizer] = {}
-        sentences = [seq[1:-1].tolist() for seq in train.sequences]
+        # the reference n-grams: each sentence without BOS, and without its EOS where it has one
+        # (a fixed-length token-id corpus has none)
+        end = None if model.text_format is not None else -1
+        sentences = [seq[1:end].tolist() for seq in train.sequences]
         self.reference = {n: ngram_counts(sentences, n) for n in JS_ORDERS}
 
     def setup(self, device: torch.device) -> None:
