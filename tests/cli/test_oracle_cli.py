@@ -15,6 +15,7 @@ import torch
 from textgen_eval.data.bundle_meta import read_meta
 from textgen_eval.data.oracle import LSTMOracle, random_params
 from textgen_eval.data.oracle_bundle import build_oracle_bundle
+from textgen_eval.data.oracle_variants import DEFAULT_LEVELS
 from textgen_eval.generators.registry import load_generator
 
 FIXED = ["lstm-lm", "seqgan-reinforce", "seqgan-step", "seqgan-rollout", "leakgan-leak", "leakgan-noleak",
@@ -219,14 +220,27 @@ def test_meta_eval_oracle_scores_checkpoints_by_temperatures_against_the_truth(
     run = tge(*args)
     assert run.code == 0, run.err
     summary = json.loads(run.out)
-    points = summary["points"]
+    points = [p for p in summary["points"] if p["family"] == "mle"]
     assert [(p["epoch"], p["temperature"]) for p in points] == [
         (e, t) for e in (1, 2) for t in (0.5, 1.0, 2.0)
     ]
-    for p in points:  # the truth column is the metric scored on the same samples
+    # then the degraded oracles, every family at its default levels, with exact truths
+    variants = [p for p in summary["points"] if p["family"] != "mle"]
+    assert [(p["family"], p["level"]) for p in variants] == [
+        (f, level) for f, levels in DEFAULT_LEVELS.items() for level in levels
+    ]
+    truths = {
+        f: [(p["nll_oracle"], p["nll_test"]) for p in variants if p["family"] == f] for f in DEFAULT_LEVELS
+    }
+    assert [c for _, c in truths["noise"]] == sorted(c for _, c in truths["noise"])  # coverage falls
+    assert [q for q, _ in truths["noise"]] == sorted(q for q, _ in truths["noise"])  # and quality
+    assert [c for _, c in truths["collapse"]] == sorted(c for _, c in truths["collapse"])
+    assert set(summary["by_family"]) == {"mle", *DEFAULT_LEVELS}
+    for p in summary["points"]:  # the truth column is the metric scored on the same samples
         assert p["values"]["nll-oracle"] == pytest.approx(p["nll_oracle"], abs=1e-9)
     verdicts = {v["metric"]: v for v in summary["verdicts"]}
     assert verdicts["nll-oracle"]["rho_quality"] == pytest.approx(1.0)
+    assert "Per family" in (out / "oracle-meta-eval.md").read_text()
     assert verdicts["nll-oracle"]["verdict"] in ("tracks quality", "tracks both")
     # temperature is a truth dial: at every checkpoint, T = 0.5 samples please the oracle more than T = 2
     for epoch in (1, 2):
@@ -266,6 +280,8 @@ def test_meta_eval_oracle_refuses_a_plain_bundle_and_degradation_options(tge, tm
     assert run.code == 2 and "synthetic-oracle bundle" in run.err
     run = tge("meta-eval", "--oracle", "--rates", "0,0.1", "--out", tmp_path / "m2")
     assert run.code == 2 and "--rates" in run.err
+    run = tge("meta-eval", "--oracle", "--degradations", "swap", "--out", tmp_path / "m4")
+    assert run.code == 2 and "unknown oracle degradation 'swap'" in run.err and "Traceback" not in run.err
     run = tge("meta-eval", "--checkpoints", "1,2", "--out", tmp_path / "m3")
     assert run.code == 2 and "go with --oracle" in run.err
 

@@ -44,7 +44,10 @@ def _floats(text: str | None) -> list[float] | None:
 )
 @click.option("--metrics", "-m", "metric_lists", multiple=True, metavar="a,b", help="Metrics to test.")
 @click.option(
-    "--degradations", metavar="a,b", help="Some of topics,dropout,swap,duplicate (default: all four)."
+    "--degradations",
+    metavar="a,b",
+    help="Some of topics,dropout,swap,duplicate (default: all four); with --oracle some of "
+    "tempered,noise,collapse (default: all three) or none.",
 )
 @click.option("--rates", metavar="r,r,...", help="Levels of dropout/swap/duplicate (default 0,0.1,…,0.5).")
 @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True, help="Seeds per level.")
@@ -127,16 +130,14 @@ def meta_eval(
     if oracle:
         from textgen_eval.core.errors import ConfigError
 
-        given = [
-            o for o, v in (("--degradations", degradations), ("--rates", rates), ("--labels", labels)) if v
-        ]
+        given = [o for o, v in (("--rates", rates), ("--labels", labels)) if v]
         if given:
             raise ConfigError(
                 f"{', '.join(given)}: degrade real text; --oracle scores generators against the truth"
             )
         _oracle_meta_eval(
-            bundle or "seqgan-oracle", metrics, checkpoints, temperatures, n, seed, recipe_sets, out, fmt,
-            output, no_progress,
+            bundle or "seqgan-oracle", metrics, checkpoints, temperatures, degradations, n, seed, recipe_sets,
+            out, fmt, output, no_progress,
         )  # fmt: skip
         return
     if checkpoints or temperatures:
@@ -200,6 +201,7 @@ def _oracle_meta_eval(
     metrics: list[str] | None,
     checkpoints: str | None,
     temperatures: str | None,
+    degradations: str | None,
     n: int,
     seed: int,
     recipe_sets: tuple[str, ...],
@@ -212,6 +214,7 @@ def _oracle_meta_eval(
     from textgen_eval.core.config import parse_assignments
     from textgen_eval.core.errors import ConfigError
     from textgen_eval.core.output import Protected, check_output, write_output
+    from textgen_eval.data.oracle_variants import DEFAULT_LEVELS, oracle_variant
     from textgen_eval.metrics.registry import resolve_metric
     from textgen_eval.pipelines import oracle_meta_eval as pipeline
     from textgen_eval.pipelines.inputs import bundle_inputs
@@ -230,9 +233,17 @@ def _oracle_meta_eval(
     names = tuple(metrics or pipeline.DEFAULT_METRICS)
     for name in names:
         resolve_metric(name)
+    families = [d.strip() for d in (degradations or ",".join(DEFAULT_LEVELS)).split(",") if d.strip()]
+    families = [] if families == ["none"] else families
+    for family in families:
+        try:
+            oracle_variant(family)
+        except ConfigError as exc:
+            raise ConfigError(f"--degradations {degradations}: {exc} (or none)") from None
     spec = pipeline.OracleMetaSpec(
         bundle, names, tuple(sorted(epochs)), temps, n, seed,
         recipe=parse_assignments(recipe_sets, option="--lm-recipe-set"),
+        degradations={f: tuple(DEFAULT_LEVELS[f]) for f in dict.fromkeys(families)},
     )  # fmt: skip
     protected = bundle_inputs(bundle)
     protected.append(Protected(out / pipeline.POINTS_FILE, "the meta-evaluation's points"))

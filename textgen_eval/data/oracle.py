@@ -190,8 +190,10 @@ class LSTMOracle:
                 "(the oracle's vocabulary)"
             )
 
-    def token_nll(self, ids: np.ndarray) -> np.ndarray:
-        """``-log p_oracle(y_t | y_<t)`` of every position of ``ids (N, T)`` → ``(N, T)`` float64.
+    def token_nll(self, ids: np.ndarray, *, temperature: float = 1.0) -> np.ndarray:
+        """``-log p_oracle(y_t | y_<t)`` of every position of ``ids (N, T)`` → ``(N, T)`` float64;
+        with ``temperature`` T, of the tempered oracle softmax(logits / T) that :meth:`sample`
+        draws from at T.
 
         The recurrence runs over all sequences at once (32-d states are cheap); the output layer
         and its log-sum-exp run over blocks of :data:`ROWS` positions, whose ``(ROWS, V)`` logits
@@ -200,6 +202,8 @@ class LSTMOracle:
         import torch
 
         self.check_ids(ids)
+        if not (temperature > 0 and math.isfinite(temperature)):
+            raise ConfigError(f"oracle temperature must be a finite number > 0, got {temperature}")
         n, t = ids.shape
         with torch.no_grad():
             y = torch.from_numpy(np.ascontiguousarray(ids, dtype=np.int64))
@@ -215,6 +219,8 @@ class LSTMOracle:
             for lo in range(0, n * t, ROWS):
                 block = logits[: min(ROWS, n * t - lo)]
                 torch.addmm(bias, hidden[lo : lo + ROWS], weight, out=block)  # (rows, V)
+                if temperature != 1.0:
+                    block.div_(temperature)
                 picked = block.gather(1, targets[lo : lo + ROWS].unsqueeze(1)).squeeze(1)
                 nll[lo : lo + ROWS] = torch.logsumexp(block, dim=1) - picked
         return nll.double().numpy().reshape(n, t)

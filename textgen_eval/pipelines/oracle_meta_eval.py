@@ -9,11 +9,15 @@ A family of generators whose truths spread along both axes is built from one MLE
   trained on the bundle's training split, its weights kept after each of ``--checkpoints`` epochs
   (the early ones cover and please less, the later ones are better on both);
 - each checkpoint is sampled at each of ``--temperatures`` (below 1 quality rises and coverage
-  falls; above 1 the reverse), ``n`` samples per point, seeded.
+  falls; above 1 the reverse), ``n`` samples per point, seeded;
+- the degradations of oracle text (:mod:`textgen_eval.data.oracle_variants`, ``--degradations``):
+  the oracle tempered, mixed with uniform noise, or collapsing onto a small memorised set — the
+  meta-evaluation's degradations of real text made distributions, so both truths are exact.
 
 Every point is scored by every metric against the bundle's test split (as ``tge evaluate`` does)
-and by the two truths, the tempered model's NLL-test computed exactly (its logits divided by T).
-Per metric, Spearman's ρ with NLL-oracle and with NLL-test, signed so that positive means "the
+and by the two truths, the tempered model's NLL-test computed exactly (its logits divided by T),
+a degraded oracle's from its mixture density. Per metric, Spearman's ρ over all points with
+NLL-oracle and with NLL-test (and per family, in the report), signed so that positive means "the
 metric gets worse when the truth gets worse", gives a verdict: ``tracks both``, ``tracks
 quality``, ``tracks coverage`` (ρ ≥ :data:`TRACKS`), ``inverted`` (neither, and ρ ≤ −TRACKS with
 one: the metric improves as that truth worsens) or ``blind``. This answers with ground truth
@@ -35,6 +39,7 @@ from typing import Any
 from textgen_eval.core.errors import ConfigError, InputError
 from textgen_eval.core.files import atomic_write_bytes, atomic_write_text
 from textgen_eval.data.bundles import bundle_reference, resolve_bundle
+from textgen_eval.data.oracle_variants import DEFAULT_LEVELS
 from textgen_eval.pipelines.evaluate import evaluate
 from textgen_eval.pipelines.meta_eval import signed_rho
 from textgen_eval.training.callbacks import Callback
@@ -81,25 +86,43 @@ class OracleMetaSpec:
     seed: int = 0
     mle: dict[str, str] = field(default_factory=lambda: dict(MLE_SETTINGS))
     recipe: dict[str, str] = field(default_factory=dict)
+    #: degraded oracles → their levels (:data:`~textgen_eval.data.oracle_variants.DEFAULT_LEVELS`)
+    degradations: dict[str, tuple[float, ...]] = field(
+        default_factory=lambda: {k: tuple(v) for k, v in DEFAULT_LEVELS.items()}
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+#: A point's identity: (family, epoch, temperature, level).
+PointKey = tuple[str, "int | None", float, "float | None"]
+
+
 @dataclass(frozen=True)
 class TruthPoint:
-    """One generator of the family: checkpoint epoch, temperature, its truths and metric values."""
+    """One generator of the family, its truths and metric values: an MLE checkpoint (``epoch``)
+    sampled at ``temperature`` (``family`` "mle"), or a degraded oracle (``family`` its name,
+    ``level`` its level, ``epoch`` None)."""
 
-    epoch: int
+    epoch: int | None
     temperature: float
     nll_oracle: float
     nll_test: float
     values: dict[str, float]
     signatures: dict[str, str]
+    family: str = "mle"
+    level: float | None = None
 
     @property
-    def key(self) -> tuple[int, float]:
-        return (self.epoch, self.temperature)
+    def key(self) -> PointKey:
+        return (self.family, self.epoch, self.temperature, self.level)
+
+    @property
+    def label(self) -> str:
+        if self.family == "mle":
+            return f"epoch {self.epoch}, T={self.temperature:g}"
+        return f"{self.family} {self.level:g}"
 
 
 @dataclass(frozen=True)
@@ -122,6 +145,18 @@ def verdict_of(rho_quality: float, rho_coverage: float) -> str:
     if min(rho_quality, rho_coverage) <= -TRACKS:
         return "inverted"  # it improves as a truth worsens: misleading, not merely blind
     return "blind"
+
+
+def family_rhos(
+    points: Sequence[TruthPoint], directions: dict[str, str]
+) -> dict[str, dict[str, list[float]]]:
+    """Per family of at least 3 points, per metric: [signed ρ with quality, with coverage]."""
+    out: dict[str, dict[str, list[float]]] = {}
+    for family in dict.fromkeys(p.family for p in points):
+        members = [p for p in points if p.family == family]
+        if len(members) >= 3:
+            out[family] = {v.metric: [v.rho_quality, v.rho_coverage] for v in analyse(members, directions)}
+    return out
 
 
 def analyse(points: Sequence[TruthPoint], directions: dict[str, str]) -> list[TruthVerdict]:
@@ -253,7 +288,7 @@ class OracleMetaEvaluation:
         spec = self.spec
         plan = [(e, t) for e in spec.checkpoints for t in spec.temperatures]
         for epoch, temperature in plan:
-            if (epoch, temperature) in done:
+            if ("mle", epoch, temperature, None) in done:
                 continue
             model = self.model_at(epoch)
             seed = spec.seed + 1000 * epoch + round(temperature * 100)
@@ -270,11 +305,51 @@ class OracleMetaEvaluation:
                 epoch, temperature, truth_q, truth_c,
                 {s.name: s.value for s in result.scores}, {s.name: s.signature for s in result.scores},
             )  # fmt: skip
-            append_point(self.out, point)
-            done[point.key] = point
-            if notify is not None:
-                notify(f"epoch {epoch}, T={temperature:g}: nll-oracle {truth_q:.3f}, nll-test {truth_c:.3f}")
-        return [done[key] for key in plan]
+            self._record(point, done, notify)
+        keys: list[PointKey] = [("mle", e, t, None) for e, t in plan]
+        for name, levels in spec.degradations.items():
+            for level in levels:
+                keys.append(self._variant_point(name, level, done, notify))
+        return [done[key] for key in keys]
+
+    def _record(
+        self, point: TruthPoint, done: dict[PointKey, TruthPoint], notify: Callable[[str], None] | None
+    ) -> None:
+        append_point(self.out, point)
+        done[point.key] = point
+        if notify is not None:
+            notify(f"{point.label}: nll-oracle {point.nll_oracle:.3f}, nll-test {point.nll_test:.3f}")
+
+    def _variant_point(
+        self, name: str, level: float, done: dict[PointKey, TruthPoint], notify: Callable[[str], None] | None
+    ) -> PointKey:
+        """Score the degraded oracle ``name`` at ``level`` (unless done); its point's key."""
+        from textgen_eval.data.oracle import nll_oracle
+        from textgen_eval.data.oracle_variants import oracle_variant, variant_nll_test
+
+        temperature = level if name == "tempered" else 1.0
+        key: PointKey = (name, None, temperature, level)
+        if key in done:
+            return key
+        assert self.oracle is not None
+        variant, fmt, spec = oracle_variant(name), self.oracle.format, self.spec
+        variant.check(level)
+        seed = spec.seed + 7 * round(level * 1000) + 1
+        ids = variant.sample(self.oracle.oracle, level, spec.n, fmt.length, seed)
+        samples = fmt.format_lines(ids)
+        test_ids = fmt.parse(self.test, source="the bundle's test split")
+        result = evaluate(
+            samples, metrics=list(spec.metrics), bundle=spec.bundle, seed=spec.seed,
+            resources=self.resources, fd_se_resamples=0, refuse_unreadable=False,
+        )  # fmt: skip
+        point = TruthPoint(
+            None, temperature, nll_oracle(self.oracle.oracle, ids),
+            variant_nll_test(self.oracle.oracle, name, level, test_ids, seed),
+            {s.name: s.value for s in result.scores}, {s.name: s.signature for s in result.scores},
+            family=name, level=level,
+        )  # fmt: skip
+        self._record(point, done, notify)
+        return key
 
     def directions(self) -> dict[str, str]:
         from textgen_eval.metrics.registry import resolve_metric
@@ -332,6 +407,7 @@ def report(
         "tracks": TRACKS,
         "points": [asdict(p) for p in points],
         "verdicts": [asdict(v) for v in verdicts],
+        "by_family": family_rhos(points, {v.metric: v.direction for v in verdicts}),
         "truth_correlation": signed_rho([p.nll_oracle for p in points], [p.nll_test for p in points], "lower")
         if len(points) > 1
         else math.nan,
@@ -339,13 +415,25 @@ def report(
 
 
 def markdown(verdicts: Sequence[TruthVerdict], points: Sequence[TruthPoint]) -> str:
+    counts = {f: sum(p.family == f for p in points) for f in dict.fromkeys(p.family for p in points)}
+    described = ", ".join(
+        f"{n} {'MLE checkpoints × temperatures' if f == 'mle' else f}" for f, n in counts.items()
+    )
     rows = [
-        f"{len(points)} generators (MLE checkpoints × temperatures); ρ signed so that positive = the metric "
-        f"worsens as the truth worsens; a metric tracks a truth at ρ ≥ {TRACKS}.",
+        f"{len(points)} generators ({described}); ρ signed so that positive = the metric worsens as the "
+        f"truth worsens; a metric tracks a truth at ρ ≥ {TRACKS}.",
         "",
         "| metric | ρ with NLL-oracle (quality) | ρ with NLL-test (coverage) | verdict |",
         "|---|---|---|---|",
     ]
     for v in verdicts:
         rows.append(f"| {v.metric} | {v.rho_quality:+.2f} | {v.rho_coverage:+.2f} | {v.verdict} |")
+    families = family_rhos(points, {v.metric: v.direction for v in verdicts})
+    if len(families) > 1:
+        names = list(families)
+        rows += ["", "Per family, ρ with quality / with coverage:", "",
+                 "| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]  # fmt: skip
+        for v in verdicts:
+            cells = ["{:+.2f} / {:+.2f}".format(*families[f][v.metric]) for f in names]
+            rows.append(f"| {v.metric} | " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
