@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from textgen_eval import __version__
 from textgen_eval.core.errors import InputError
+from textgen_eval.core.safe_load import load_tensors
 from textgen_eval.core.space import SearchSpace
 from textgen_eval.core.training import TaskRunner, TrainResult
 
@@ -106,7 +107,6 @@ class Model(ABC, Generic[DataT]):
     @classmethod
     def load(cls, directory: str | Path) -> Model[Any]:
         """Rebuild a saved model (see :func:`textgen_eval.core.models.load_model`)."""
-        import torch
 
         from textgen_eval.core.config import from_mapping
 
@@ -121,14 +121,11 @@ class Model(ABC, Generic[DataT]):
             )
         model = cls(configs)
         model.load_extra(directory)
-        try:
-            state = torch.load(directory / WEIGHTS_FILE, map_location="cpu", weights_only=True)
-        except FileNotFoundError:
-            raise InputError(f"{directory / WEIGHTS_FILE}: weights file missing") from None
-        except Exception as exc:  # a truncated or foreign file
+        state = load_tensors(directory / WEIGHTS_FILE, what="a weights file (a state_dict)")
+        if not isinstance(state, dict):
             raise InputError(
-                f"{directory / WEIGHTS_FILE}: cannot read weights ({type(exc).__name__}: {exc})"
-            ) from None
+                f"{directory / WEIGHTS_FILE}: not a state_dict (it holds a {type(state).__name__})"
+            )
         model.load_state_dict(state)
         return model
 

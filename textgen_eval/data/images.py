@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from textgen_eval.core.safe_load import load_array
 from textgen_eval.core.errors import InputError
 from textgen_eval.data.bundles import bundled_data_dir
 
@@ -313,10 +314,9 @@ def load_npy_split(path: Path, split: str) -> ImageSplit:
 
     if not path.is_file():
         raise InputError(f"{path}: no such file (expected a .npy array of images)")
-    try:
-        array = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise InputError(f"{path}: not a NumPy array file ({exc})") from None
+    array = load_array(path, what="a NumPy .npy array of images")
+    if not isinstance(array, np.ndarray):
+        raise InputError(f"{path}: not a NumPy .npy array of images (an .npz archive)")
     pixels, shape, binary = _as_images(array, path)
     return ImageSplit(path.stem, split, pixels, shape, binary, array_digest(pixels))
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from textgen_eval.core.safe_load import PICKLED, load_array
 from textgen_eval.core.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
@@ -113,13 +114,17 @@ class OracleParams:
     @classmethod
     def load(cls, path: Path, *, origin: str, start_token: int = START_TOKEN) -> OracleParams:
         """Read an ``.npz`` of the 15 arrays; anything else (a pickle included) is refused by name."""
+        expected = f"an .npz of the arrays {', '.join(ARRAY_NAMES)}"
+        if not path.exists():
+            raise InputError(f"{path}: oracle parameters missing")
+        npz = load_array(path, what=f"an oracle parameter file ({expected})")
         try:
-            with np.load(path, allow_pickle=False) as npz:
+            if not hasattr(npz, "files"):
+                raise ValueError("a single array, not an .npz archive")
+            with npz:
                 arrays = {name: np.asarray(npz[name]) for name in npz.files}
-        except FileNotFoundError:
-            raise InputError(f"{path}: oracle parameters missing") from None
         except (OSError, ValueError, KeyError, EOFError) as exc:
-            reason = "it holds Python objects" if "pickle" in str(exc).lower() else type(exc).__name__
+            reason = PICKLED if "pickle" in str(exc).lower() else type(exc).__name__
             raise InputError(
                 f"{path}: not an oracle parameter file ({reason}); expected an .npz of the arrays "
                 f"{', '.join(ARRAY_NAMES)}"

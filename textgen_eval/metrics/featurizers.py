@@ -27,6 +27,7 @@ from textgen_eval.core.errors import ConfigError, InputError, MetricError, Missi
 from textgen_eval.core.hashing import file_digest
 from textgen_eval.core.protocols import EvaluationResources, Featurizer
 from textgen_eval.core.registry import Registry
+from textgen_eval.core.safe_load import load_array
 from textgen_eval.metrics.lsa import fit_lsa
 
 FeaturizerFactory = Callable[[str, EvaluationResources], Featurizer]
@@ -60,10 +61,9 @@ class NpyFeaturizer:
     def _load(path: Path) -> np.ndarray:
         if not path.is_file():
             raise InputError(f"{path}: features file not found (--featurizer npy:SAMPLES.npy,REFERENCES.npy)")
-        try:
-            arr = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise InputError(f"{path}: not a NumPy .npy array ({exc})") from None
+        arr = load_array(path, what="a NumPy .npy array of features")
+        if not isinstance(arr, np.ndarray):
+            raise InputError(f"{path}: not a NumPy .npy array of features (an .npz archive)")
         if arr.ndim != 2:
             raise InputError(f"{path}: expected a 2-D (n, d) array, got shape {arr.shape}")
         if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
@@ -226,9 +226,12 @@ def load_or_fit_lsa(key: str, fit: Callable[[], Any]) -> Any:
             return None
         if hashlib.sha256(blob).hexdigest() != recorded:
             return None  # modified: rebuilt below
-        arrays = np.load(io.BytesIO(blob), allow_pickle=False)
-        words = [str(w) for w in arrays["words"]]
-        return LsaModel({w: i for i, w in enumerate(words)}, arrays["idf"], arrays["components"])
+        try:
+            arrays = load_array(blob, what="an LSA model")
+            words = [str(w) for w in arrays["words"]]
+            return LsaModel({w: i for i, w in enumerate(words)}, arrays["idf"], arrays["components"])
+        except (InputError, ValueError, KeyError, TypeError, IndexError):
+            return None  # a damaged or foreign entry: rebuilt below
 
     model = load()
     if model is not None:

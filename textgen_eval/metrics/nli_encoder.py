@@ -36,6 +36,7 @@ from textgen_eval.core.files import atomic_write_bytes, atomic_write_text
 from textgen_eval.core.hashing import file_digest
 from textgen_eval.core.locking import file_lock
 from textgen_eval.core.protocols import EvaluationResources, Featurizer
+from textgen_eval.core.safe_load import load_tensors
 from textgen_eval.data.bundles import bundled_data_dir
 from textgen_eval.metrics.featurizers import spec_settings
 
@@ -151,6 +152,11 @@ def make_encoder(vocab_size: int, recipe: EncoderRecipe) -> Any:
 CHECKPOINT_EVERY = 100
 
 
+class DamagedCheckpoint(InputError):
+    """The encoder's partial-training checkpoint cannot be used (damaged, foreign or planted): the
+    cache discards it and trains from the start."""
+
+
 def train_encoder(
     pairs: Sequence[tuple[str, str, int]], recipe: EncoderRecipe, *, checkpoint: Path | None = None
 ) -> tuple[Any, dict[str, int], dict]:
@@ -188,11 +194,19 @@ def train_encoder(
     losses: list[float] = []
     first_epoch, first_start = 0, 0
     if checkpoint is not None and checkpoint.is_file():
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        encoder.load_state_dict(state["encoder"])
-        classifier.load_state_dict(state["classifier"])
-        optimizer.load_state_dict(state["optimizer"])
-        first_epoch, first_start, losses = state["epoch"], state["start"], list(state["losses"])
+        try:
+            state = load_tensors(checkpoint, what="a training checkpoint of the NLI encoder")
+            encoder.load_state_dict(state["encoder"])
+            classifier.load_state_dict(state["classifier"])
+            optimizer.load_state_dict(state["optimizer"])
+            first_epoch, first_start = int(state["epoch"]), int(state["start"])
+            losses = [float(x) for x in state["losses"]]
+        except InputError as exc:
+            raise DamagedCheckpoint(str(exc)) from None
+        except (TypeError, KeyError, ValueError, RuntimeError) as exc:
+            raise DamagedCheckpoint(
+                f"{checkpoint}: not a training checkpoint of this NLI encoder recipe ({type(exc).__name__})"
+            ) from None
 
     def save(epoch: int, start: int) -> None:
         if checkpoint is None:
@@ -283,9 +297,9 @@ def load_or_train(
                     return None
             vocab = json.loads((entry / "vocab.json").read_text(encoding="utf-8"))
             encoder = make_encoder(len(vocab) + 2, recipe)
-            encoder.load_state_dict(torch.load(entry / "weights.pt", map_location="cpu", weights_only=True))
-        except (OSError, ValueError, KeyError, RuntimeError):
-            return None
+            encoder.load_state_dict(load_tensors(entry / "weights.pt", what="the NLI encoder's weights"))
+        except (OSError, ValueError, KeyError, RuntimeError, TypeError, InputError):
+            return None  # a damaged or foreign entry (its digest was checked above): rebuilt
         encoder.eval()
         return SentenceEncoder(encoder, vocab, recipe, key)
 
@@ -309,7 +323,13 @@ def load_or_train(
                  "per machine)")
                 + f"; cached in {entry}; Ctrl-C keeps its progress"
             )  # fmt: skip
-        encoder, vocab, report = train(read_pairs(), recipe, checkpoint=partial / "checkpoint.pt")
+        try:
+            encoder, vocab, report = train(read_pairs(), recipe, checkpoint=partial / "checkpoint.pt")
+        except DamagedCheckpoint as exc:  # never loaded beyond tensors: discarded, trained afresh
+            (partial / "checkpoint.pt").unlink(missing_ok=True)
+            if notes is not None:
+                notes.append(f"{exc}; it was discarded and the encoder is trained from the start")
+            encoder, vocab, report = train(read_pairs(), recipe, checkpoint=partial / "checkpoint.pt")
         entry.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=entry.parent))
         try:

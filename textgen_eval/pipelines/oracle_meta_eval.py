@@ -38,6 +38,7 @@ from typing import Any
 
 from textgen_eval.core.errors import ConfigError, InputError
 from textgen_eval.core.files import atomic_write_bytes, atomic_write_text
+from textgen_eval.core.safe_load import load_tensors
 from textgen_eval.data.bundles import bundle_reference, resolve_bundle
 from textgen_eval.data.oracle_variants import DEFAULT_LEVELS
 from textgen_eval.pipelines.evaluate import evaluate
@@ -271,13 +272,14 @@ class OracleMetaEvaluation:
         )  # fmt: skip
 
     def model_at(self, epoch: int) -> Any:
-        import torch
 
         from textgen_eval.generators.registry import load_generator
 
         model = load_generator(self.out / "mle")
-        state = torch.load(self.out / "mle" / "checkpoints" / f"epoch-{epoch}.pt", weights_only=True)
-        model.load_state_dict(state)
+        path = self.out / "mle" / "checkpoints" / f"epoch-{epoch}.pt"
+        model.load_state_dict(
+            load_tensors(path, what=f"the weights of the MLE checkpoint after epoch {epoch}")
+        )
         return model
 
     def run(self, notify: Callable[[str], None] | None = None) -> list[TruthPoint]:

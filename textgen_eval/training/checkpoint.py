@@ -15,6 +15,7 @@ import torch
 
 from textgen_eval.core.errors import ConfigError, InputError
 from textgen_eval.core.files import atomic_write_bytes
+from textgen_eval.core.safe_load import load_tensors
 from textgen_eval.core.seeding import rng_state, set_rng_state
 from textgen_eval.core.training import TrainingTask
 from textgen_eval.training.state import TrainState
@@ -65,10 +66,9 @@ def load_checkpoint(
     optimizers: Mapping[str, torch.optim.Optimizer],
 ) -> Restored:
     """Restore ``task`` and ``optimizers`` from ``path``; refuses a changed configuration."""
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # any unpickling/zip error means the file is not usable
-        raise InputError(f"{path}: cannot read checkpoint ({type(exc).__name__}: {exc})") from None
+    payload = load_tensors(path, what="a training checkpoint")
+    if not isinstance(payload, dict):
+        raise InputError(f"{path}: not a training checkpoint (it holds a {type(payload).__name__})")
     _check_config(path, payload.get("config") or {}, json.loads(json.dumps(config, default=str)))
     try:
         task.module.load_state_dict(payload["module"])
