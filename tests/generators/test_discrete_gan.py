@@ -23,12 +23,14 @@ from textgen_eval.generators.discrete.config import (
     GANGeneratorConfig,
     GANTrainConfig,
     LeakGeneratorConfig,
+    MaliGANConfig,
 )
 from textgen_eval.generators.discrete.model import (
     DiscreteGAN,
     LeakGANLeak,
     LeakGANMixed,
     LeakGANNoLeak,
+    MaliGAN,
     SeqGANReinforce,
     SeqGANRollout,
     SeqGANStep,
@@ -348,6 +350,7 @@ TINY = {
     "leakgan-leak": lambda: LeakGANLeak(_configs(_leak_cfg())),
     "leakgan-noleak": lambda: LeakGANNoLeak(_configs(_leak_cfg())),
     "leakgan-mixed": lambda: LeakGANMixed(_configs(_leak_cfg())),
+    "maligan": lambda: MaliGAN({**_configs(_seqgan_cfg()), "maligan": MaliGANConfig()}),
 }
 
 

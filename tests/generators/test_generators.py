@@ -171,7 +171,7 @@ def test_load_rejects_a_damaged_model_directory(tmp_path: Path) -> None:
     model.fit(coco_lines("train")[:20], None, Runner(RunnerConfig(max_steps=1, device="cpu")))
     model.save(tmp_path / "m")
     (tmp_path / "m" / "weights.pt").write_bytes(b"not a zip")
-    with pytest.raises(InputError, match=r"weights.pt: not a weights file \(a state_dict\) \(damaged, truncated"):
+    with pytest.raises(InputError, match=r"weights.pt: not a weights file \(a state_dict\) \(damaged"):
         load_generator(tmp_path / "m")
     (tmp_path / "m" / "config.json").write_text('{"generator": "lstm-lm", "config": {"model": {"hiden": 3}}}')
     with pytest.raises(Exception, match="unknown key 'hiden'"):

@@ -38,6 +38,7 @@ for _name, _cls in (
     ("leakgan-leak", "LeakGANLeak"),
     ("leakgan-noleak", "LeakGANNoLeak"),
     ("leakgan-mixed", "LeakGANMixed"),
+    ("maligan", "MaliGAN"),
 ):
     model_registry.register(_name, f"textgen_eval.generators.discrete.model:{_cls}")
 

@@ -152,7 +152,7 @@ def make_encoder(vocab_size: int, recipe: EncoderRecipe) -> Any:
 CHECKPOINT_EVERY = 100
 
 
-class DamagedCheckpoint(InputError):
+class DamagedCheckpointError(InputError):
     """The encoder's partial-training checkpoint cannot be used (damaged, foreign or planted): the
     cache discards it and trains from the start."""
 
@@ -202,9 +202,9 @@ def train_encoder(
             first_epoch, first_start = int(state["epoch"]), int(state["start"])
             losses = [float(x) for x in state["losses"]]
         except InputError as exc:
-            raise DamagedCheckpoint(str(exc)) from None
+            raise DamagedCheckpointError(str(exc)) from None
         except (TypeError, KeyError, ValueError, RuntimeError) as exc:
-            raise DamagedCheckpoint(
+            raise DamagedCheckpointError(
                 f"{checkpoint}: not a training checkpoint of this NLI encoder recipe ({type(exc).__name__})"
             ) from None
 
@@ -325,7 +325,7 @@ def load_or_train(
             )  # fmt: skip
         try:
             encoder, vocab, report = train(read_pairs(), recipe, checkpoint=partial / "checkpoint.pt")
-        except DamagedCheckpoint as exc:  # never loaded beyond tensors: discarded, trained afresh
+        except DamagedCheckpointError as exc:  # never loaded beyond tensors: discarded, trained afresh
             (partial / "checkpoint.pt").unlink(missing_ok=True)
             if notes is not None:
                 notes.append(f"{exc}; it was discarded and the encoder is trained from the start")

@@ -208,10 +208,11 @@ _ORACLE_GAN = {
 #: The oracle preset: the generators above on SeqGAN's oracle (``seqgan-oracle``), budget 4, 3
 #: seeds, 1,000 samples, ``nll-oracle`` and five of the six metrics, and ``nll-test`` / ``nll-train``
 #: from each trained model. The reverse LM score is left out: it is a proxy for coverage, which
-#: ``nll-test`` measures exactly here, and it was 60 % of a trial's time (217 s of a ~6 min LM trial,
-#: measured on 2 loaded cores; docs/tuning.md). The objective is FD, the protocol's (docs/tuning.md says why): whether the
-#: configuration FD selects is also the best by the truth is what the report's NLL-oracle and
-#: NLL-test columns show. The spaces are the CPU defaults with the size fixed at SeqGAN's.
+#: ``nll-test`` measures exactly here, and it was 60 % of a trial's time (217 s of a ~6 min LM
+#: trial, measured on 2 loaded cores; docs/tuning.md). The objective is FD, the protocol's
+#: (docs/tuning.md says why): whether the configuration FD selects is also the best by the truth
+#: is what the report's NLL-oracle and NLL-test columns show. The spaces are the CPU defaults
+#: with the size fixed at SeqGAN's.
 ORACLE = {
     "description": "the synthetic-oracle benchmark: every text generator on SeqGAN's oracle",
     "data": "seqgan-oracle",

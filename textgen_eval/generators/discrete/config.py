@@ -146,3 +146,23 @@ class GANConfig:
             raise ValueError(f"rollout_lag must be in [0, 1), got {self.rollout_lag}")
         if not 0.0 <= self.baseline_decay < 1.0:
             raise ValueError(f"baseline_decay must be in [0, 1), got {self.baseline_decay}")
+
+
+@dataclass(frozen=True)
+class MaliGANConfig:
+    """MaliGAN's importance weights (Che et al. 2017; PEERS.md §3.1).
+
+    Attributes:
+        eps: D is clamped to [ε, 1 − ε] before r = D/(1 − D), so r ≤ (1 − ε)/ε; without it a
+            confident D gives r → ∞ and one sample takes the whole batch's weight (TextGAN-PyTorch
+            does not clamp). 1e-3 (r ≤ 999) is this project's proposal: no peer or paper states one.
+        weight: ``ratio`` (default, the paper's r/Σr − 1/m) or ``texygen`` (Texygen's D/ΣD − 1/m,
+            a different estimator offered only for parity with Texygen's numbers).
+    """
+
+    eps: float = 1e-3
+    weight: Literal["ratio", "texygen"] = "ratio"
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.eps < 0.5:
+            raise ValueError(f"eps must be in (0, 0.5), got {self.eps}")

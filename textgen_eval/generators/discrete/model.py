@@ -1,4 +1,4 @@
-"""The six discrete GANs of Semeniuta 2019 Table 5.4 (§5.4.2, Fig. 5.4).
+"""The six discrete GANs of Semeniuta 2019 Table 5.4 (§5.4.2, Fig. 5.4), and the peers' MaliGAN.
 
 SeqGAN (Yu et al. 2017) with three credit assignments — ``seqgan-reinforce`` (D(y) for every
 token), ``seqgan-step`` (discounted per-step D), ``seqgan-rollout`` (Monte-Carlo completions) —
@@ -27,6 +27,7 @@ from textgen_eval.generators.discrete.config import (
     GANGeneratorConfig,
     GANTrainConfig,
     LeakGeneratorConfig,
+    MaliGANConfig,
 )
 from textgen_eval.generators.discrete.nets import (
     GANPair,
@@ -37,6 +38,7 @@ from textgen_eval.generators.discrete.nets import (
 )
 from textgen_eval.generators.discrete.space import (
     LEAKGAN_SPACE,
+    MALIGAN_SPACE,
     ROLLOUT_SPACE,
     SEQGAN_SPACE,
     SEQGAN_STEP_SPACE,
@@ -175,6 +177,34 @@ class SeqGANRollout(SeqGAN):
     description = "SeqGAN with Monte-Carlo rollouts of every prefix scored by a per-sequence D"
     credit = "rollout"
     search_space: ClassVar[SearchSpace | None] = ROLLOUT_SPACE
+
+
+class MaliGAN(SeqGAN):
+    """MaliGAN (Che et al. 2017): SeqGAN's generator and per-sequence D, with REINFORCE weighted by
+    the normalised importance weights r_i/Σ_j r_j − 1/m, r = D/(1 − D) ≈ p_data/p_θ (the
+    gradient is then an estimate of the MLE gradient E_data[∇log p_θ], exactly so on the
+    enumerable toy with an exact D; tests/generators/test_maligan.py). Every token of a sample gets
+    its sequence's weight. The paper's "mixed MLE–Mali" training (MLE on a real prefix, sampling
+    the last K tokens) is implemented by no peer and not here."""
+
+    name = "maligan"
+    description = "MaliGAN: REINFORCE with normalised importance weights D/(1−D) and the baseline 1/m"
+    paper = "Che et al. 2017 (eq. 9); PEERS.md §3.1 — beyond the thesis"
+    credit = "maligan"
+    config_sections: ClassVar[Mapping[str, type]] = {
+        "model": GANGeneratorConfig,
+        **_SECTIONS,
+        "maligan": MaliGANConfig,
+    }
+    search_space: ClassVar[SearchSpace | None] = MALIGAN_SPACE
+
+    def __init__(self, configs: Mapping[str, Any], *, vocab: Vocab | None = None) -> None:
+        super().__init__(configs, vocab=vocab)
+        if configs["gan"].baseline != "none":
+            raise ConfigError(
+                "maligan: gan.baseline must be none — MaliGAN's weights are centred by its own baseline "
+                "1/m (they sum to 0 over each batch)"
+            )
 
 
 class LeakGAN(DiscreteGAN):

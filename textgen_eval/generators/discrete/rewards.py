@@ -7,12 +7,16 @@ the generator maximises Σ_t R_t·log p(y_t | y_<t) (REINFORCE: Williams 1992; Y
 - step:      R_t = γ·R_{t+1} + D(y_{1:t}) with R_{L+1} = 0 (per-step D; MaskGAN's discounting).
 - rollout:   R_t = (1/N)·Σ_n D(y_{1:t} ⊕ Y^n_{t+1:}) with N Monte-Carlo completions of the prefix
              from a policy; R_L = D(y) itself (Yu et al. 2017, eq. 4).
+- maligan:   R_t = r(y_i)/Σ_j r(y_j) − 1/m for every token of sample i of a batch of m, with
+             r = D/(1 − D) ≈ p_data/p_θ (Che et al. 2017, the normalised importance weights with
+             the baseline 1/m); not a probability, and centred: the weights of a batch sum to 0.
 
-Every reward is a probability in [0, 1] (the thesis' formula), zero at PAD positions.
+The thesis' three rewards are probabilities in [0, 1]; every reward is zero at PAD positions.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -89,3 +93,39 @@ def policy_gradient_loss(logprobs: Tensor, rewards: Tensor, mask: Tensor, baseli
     §8, pitfall 4). Rewards are constants (detached)."""
     advantage = (rewards.detach() - baseline) * mask
     return -(advantage * logprobs).sum(dim=1).mean()
+
+
+def _logit_bound(eps: float) -> float:
+    """logit(1 − ε) = log((1 − ε)/ε): D clamped to [ε, 1 − ε] is the logit clamped to ±this."""
+    if not 0.0 < eps < 0.5:
+        raise ValueError(f"eps must be in (0, 0.5), got {eps}")
+    return math.log((1.0 - eps) / eps)
+
+
+def maligan_ratio(logits: Tensor, eps: float) -> Tensor:
+    """r = D/(1 − D) with D = σ(logit) clamped to [ε, 1 − ε]: since D/(1 − D) = exp(logit)
+    exactly, r = exp(logit clamped to ±log((1 − ε)/ε)) — computed from the logit, so D near 1
+    loses no precision in 1 − D, and r ≤ (1 − ε)/ε (D → 1 would make it infinite)."""
+    bound = _logit_bound(eps)
+    return logits.clamp(-bound, bound).exp()
+
+
+def maligan_weights(logits: Tensor, eps: float, form: str = "ratio") -> Tensor:
+    """The per-sample weights of a batch of m sequences, D's logits ``(m,)`` → ``(m,)``, summing
+    to 0 (Che et al. 2017, eq. 9 with the baseline b = 1/m):
+
+    - ``ratio``: r_i/Σ_j r_j − 1/m with r = :func:`maligan_ratio`; r_i/Σr is a softmax of the
+      clamped logits over the batch (exp(ℓ_i)/Σ_j exp(ℓ_j)), computed stably as one;
+    - ``texygen`` (Texygen's ``MaliganReward``, a parity switch): D_i/Σ_j D_j − 1/m, which drops
+      the D/(1 − D) transform and is a different estimator (PEERS.md §3.1).
+    """
+    m = logits.shape[0]
+    if form == "ratio":
+        bound = _logit_bound(eps)
+        normalised = torch.softmax(logits.clamp(-bound, bound), dim=0)
+    elif form == "texygen":
+        d = torch.sigmoid(logits)
+        normalised = d / d.sum()
+    else:
+        raise ValueError(f"unknown MaliGAN weight form {form!r}; expected ratio or texygen")
+    return normalised - 1.0 / m

@@ -5,7 +5,7 @@ for models with a per-step discriminator (Semeniuta 2019 §5.6.2) — but gives 
 this project's proposal (GENERATORS.md §7). The G learning rate reaches 1e-6, small enough that
 adversarial training does next to nothing (the thesis' search favoured such values, §5.7). The
 SeqGAN spaces start from a cached pretrained LM when the tuning spec fixes ``gan.init_from``;
-GPU-scale spaces: ``examples/spaces/{seqgan,leakgan}-thesis.toml``.
+GPU-scale spaces: ``examples/spaces/{seqgan,leakgan}-thesis.toml``, ``examples/spaces/maligan-peers.toml``.
 """
 
 from __future__ import annotations
@@ -27,3 +27,6 @@ ROLLOUT_SPACE = SearchSpace({**_ADVERSARIAL, "gan.rollouts": choice(4, 8, 16)}, 
 LEAKGAN_SPACE = SearchSpace(
     {**_ADVERSARIAL, "gan.gamma": uniform(0.5, 1.0), "model.mlp_width": choice(64, 128, 256)}, fixed=_FIXED
 )
+#: MaliGAN: SeqGAN's dimensions plus the clamp ε of D (r ≤ (1 − ε)/ε), from 1e-4 to 1e-2: no peer
+#: or paper gives one (PEERS.md §3.1; TextGAN-PyTorch does not clamp).
+MALIGAN_SPACE = SearchSpace({**_ADVERSARIAL, "maligan.eps": loguniform(1e-4, 1e-2)}, fixed=_FIXED)

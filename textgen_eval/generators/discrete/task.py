@@ -33,10 +33,11 @@ from textgen_eval.core.training import (
     Update,
 )
 from textgen_eval.data.batching import EncodedCorpus, iterate_batches, sorted_batches
-from textgen_eval.generators.discrete.config import GANConfig, GANTrainConfig
+from textgen_eval.generators.discrete.config import GANConfig, GANTrainConfig, MaliGANConfig
 from textgen_eval.generators.discrete.nets import GANPair
 from textgen_eval.generators.discrete.rewards import (
     discounted_rewards,
+    maligan_weights,
     policy_gradient_loss,
     rollout_rewards,
     sequence_rewards,
@@ -77,14 +78,22 @@ def rollout_credit(task: DiscreteGANTask, tokens: Tensor) -> Tensor:
     )
 
 
+def maligan_credit(task: DiscreteGANTask, tokens: Tensor) -> Tensor:
+    """Every token of sample i gets r_i/Σ_j r_j − 1/m, r = D/(1 − D) (per-sequence D; MaliGAN)."""
+    cfg: MaliGANConfig = task.model.configs["maligan"]
+    logits = task.module.disc.sequence_logits(tokens)  # (m,)
+    return sequence_rewards(maligan_weights(logits, cfg.eps, cfg.weight), token_mask(tokens))
+
+
 #: credit assignment by name: ``(task, sampled tokens (B, L)) → rewards (B, L)``
 CREDIT: dict[str, Callable[[DiscreteGANTask, Tensor], Tensor]] = {
     "reinforce": reinforce_credit,
     "step": step_credit,
     "rollout": rollout_credit,
+    "maligan": maligan_credit,
 }
 #: the discriminator each credit assignment trains: per-sequence or per-step
-D_KIND = {"reinforce": "sequence", "step": "step", "rollout": "sequence"}
+D_KIND = {"reinforce": "sequence", "step": "step", "rollout": "sequence", "maligan": "sequence"}
 
 
 def discriminator_loss(task: DiscreteGANTask, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
