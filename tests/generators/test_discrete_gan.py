@@ -26,6 +26,7 @@ from textgen_eval.generators.discrete.config import (
     MaliGANConfig,
 )
 from textgen_eval.generators.discrete.model import (
+    DPGAN,
     DiscreteGAN,
     LeakGANLeak,
     LeakGANMixed,
@@ -351,6 +352,7 @@ TINY = {
     "leakgan-noleak": lambda: LeakGANNoLeak(_configs(_leak_cfg())),
     "leakgan-mixed": lambda: LeakGANMixed(_configs(_leak_cfg())),
     "maligan": lambda: MaliGAN({**_configs(_seqgan_cfg()), "maligan": MaliGANConfig()}),
+    "dpgan": lambda: DPGAN(_configs(_seqgan_cfg())),
 }
 
 

@@ -39,6 +39,7 @@ for _name, _cls in (
     ("leakgan-noleak", "LeakGANNoLeak"),
     ("leakgan-mixed", "LeakGANMixed"),
     ("maligan", "MaliGAN"),
+    ("dpgan", "DPGAN"),
 ):
     model_registry.register(_name, f"textgen_eval.generators.discrete.model:{_cls}")
 

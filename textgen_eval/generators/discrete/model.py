@@ -1,4 +1,5 @@
-"""The six discrete GANs of Semeniuta 2019 Table 5.4 (§5.4.2, Fig. 5.4), and the peers' MaliGAN.
+"""The six discrete GANs of Semeniuta 2019 Table 5.4 (§5.4.2, Fig. 5.4), and the peers' MaliGAN
+and DPGAN.
 
 SeqGAN (Yu et al. 2017) with three credit assignments — ``seqgan-reinforce`` (D(y) for every
 token), ``seqgan-step`` (discounted per-step D), ``seqgan-rollout`` (Monte-Carlo completions) —
@@ -33,10 +34,12 @@ from textgen_eval.generators.discrete.nets import (
     GANPair,
     LeakDecoder,
     LeakNet,
+    LMDiscriminator,
     RecurrentDiscriminator,
     leak_token_nll,
 )
 from textgen_eval.generators.discrete.space import (
+    DPGAN_SPACE,
     LEAKGAN_SPACE,
     MALIGAN_SPACE,
     ROLLOUT_SPACE,
@@ -207,6 +210,27 @@ class MaliGAN(SeqGAN):
             )
 
 
+class DPGAN(SeqGAN):
+    """DPGAN (Xu et al. 2018) in TextGAN-PyTorch's form: SeqGAN's generator and stages with a
+    language-model discriminator whose per-token NLL of a generated sentence is the reward (text
+    the discriminator has not learned to expect is "novel"); the discriminator is trained to make
+    generated text likely and real text unlikely, so what the generator repeats stops paying.
+    One deviation from TextGAN-PyTorch, which builds the generator's training batches by
+    teacher-forced argmax on real prefixes: here they are free-running samples at temperature 1,
+    as every other policy-gradient model here and the paper's REINFORCE (docs/training.md)."""
+
+    name = "dpgan"
+    description = "DPGAN: REINFORCE with a language-model D whose per-token NLL is the (novelty) reward"
+    paper = "Xu et al. 2018, as TextGAN-PyTorch codes it; PEERS.md §3.8 — beyond the thesis"
+    credit = "dpgan"
+    search_space: ClassVar[SearchSpace | None] = DPGAN_SPACE
+
+    def build_module(self) -> GANPair:
+        size = len(self.require_vocab())
+        disc = LMDiscriminator(self.configs["discriminator"], size, banned=self.banned_outputs())
+        return GANPair(self.build_generator(size), disc)
+
+
 class LeakGAN(DiscreteGAN):
     """The thesis' LeakGAN: an MLP over D's and/or G's state, per-step rewards, D frozen while G
     trains; D is pretrained first so that G's MLE pretraining sees its features."""
@@ -238,10 +262,12 @@ class LeakGAN(DiscreteGAN):
 
     def policy(self, pair: GANPair) -> Decoder:
         gen: LeakNet = pair.gen  # type: ignore[assignment]
+        assert isinstance(pair.disc, RecurrentDiscriminator)
         return LeakDecoder(gen, pair.disc)
 
     def token_nll(self, pair: GANPair, batch: Tensor) -> tuple[Tensor, Tensor]:
         gen: LeakNet = pair.gen  # type: ignore[assignment]
+        assert isinstance(pair.disc, RecurrentDiscriminator)
         return leak_token_nll(gen, pair.disc, batch)
 
 

@@ -1,4 +1,5 @@
-"""Networks of the discrete GANs: the recurrent discriminator and the thesis' LeakGAN generator.
+"""Networks of the discrete GANs: the recurrent discriminator, DPGAN's language-model
+discriminator and the thesis' LeakGAN generator.
 
 Token rows are ids without BOS, ``(B, L)``, PAD after EOS.
 """
@@ -12,7 +13,8 @@ from torch import Tensor, nn
 
 from textgen_eval.data.vocab import BOS_ID, PAD_ID
 from textgen_eval.generators.discrete.config import DiscriminatorConfig, LeakGeneratorConfig
-from textgen_eval.generators.lstm_lm.model import ban, sequence_cross_entropy
+from textgen_eval.generators.lstm_lm.config import LSTMLMConfig
+from textgen_eval.generators.lstm_lm.model import LMNet, ban, sequence_cross_entropy
 
 State = tuple[Tensor, Tensor]
 
@@ -137,10 +139,40 @@ def leak_token_nll(net: LeakNet, disc: RecurrentDiscriminator, batch: Tensor) ->
     return (nll * mask).sum(dim=1), mask.sum(dim=1)
 
 
+class LMDiscriminator(nn.Module):
+    """DPGAN's discriminator (Xu et al. 2018): a one-layer LSTM language model over the same
+    vocabulary; its per-token NLL of a sentence is the generator's reward ("novelty") and its
+    training makes generated text likely and real text unlikely (TextGAN-PyTorch's
+    ``DPGAN_D``/``dpgan_instructor``)."""
+
+    def __init__(
+        self, cfg: DiscriminatorConfig, vocab_size: int, *, banned: Sequence[int] | None = None
+    ) -> None:
+        super().__init__()
+        self.hidden_size = cfg.hidden_size
+        self.lm = LMNet(
+            LSTMLMConfig(emb_dim=cfg.emb_dim, hidden_size=cfg.hidden_size), vocab_size, banned=banned
+        )
+
+    def token_nll(self, tokens: Tensor) -> Tensor:
+        """−log D(y_t | y_<t) of every position of ``(B, L)`` tokens (no BOS; PAD after EOS) →
+        ``(B, L)``, 0 at PAD."""
+        bos = torch.full((tokens.shape[0], 1), BOS_ID, dtype=tokens.dtype, device=tokens.device)
+        logits, _ = self.lm(torch.cat([bos, tokens[:, :-1]], dim=1))  # (B, L, V): y_t from y_<t
+        return sequence_cross_entropy(logits, tokens, contiguous=True)
+
+    def sentence_nll(self, tokens: Tensor) -> Tensor:
+        """The mean per-token NLL of each sentence ``(B,)``: DPGAN's sentence-level reward."""
+        mask = (tokens != PAD_ID).to(torch.float32)
+        return (self.token_nll(tokens) * mask).sum(dim=1) / mask.sum(dim=1).clamp_min(1.0)
+
+
 class GANPair(nn.Module):
     """The generator and the discriminator (weights ``gen.*`` and ``disc.*``)."""
 
-    def __init__(self, gen: nn.Module, disc: RecurrentDiscriminator) -> None:
+    disc: RecurrentDiscriminator | LMDiscriminator
+
+    def __init__(self, gen: nn.Module, disc: RecurrentDiscriminator | LMDiscriminator) -> None:
         super().__init__()
         self.gen = gen
         self.disc = disc

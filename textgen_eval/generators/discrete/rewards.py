@@ -10,6 +10,9 @@ the generator maximises Σ_t R_t·log p(y_t | y_<t) (REINFORCE: Williams 1992; Y
 - maligan:   R_t = r(y_i)/Σ_j r(y_j) − 1/m for every token of sample i of a batch of m, with
              r = D/(1 − D) ≈ p_data/p_θ (Che et al. 2017, the normalised importance weights with
              the baseline 1/m); not a probability, and centred: the weights of a batch sum to 0.
+- dpgan:     R_t = Σ_{k ≥ t} γ^{k−t}·s·w_k with w_k = −log D_LM(y_k | y_<k), the language-model
+             discriminator's per-token NLL ("novelty"), and s = mean_k w_k (Xu et al. 2018 as
+             TextGAN-PyTorch codes it); non-negative, unbounded.
 
 The thesis' three rewards are probabilities in [0, 1]; every reward is zero at PAD positions.
 """
@@ -129,3 +132,12 @@ def maligan_weights(logits: Tensor, eps: float, form: str = "ratio") -> Tensor:
     else:
         raise ValueError(f"unknown MaliGAN weight form {form!r}; expected ratio or texygen")
     return normalised - 1.0 / m
+
+
+def dpgan_rewards(word_nll: Tensor, mask: Tensor) -> Tensor:
+    """DPGAN's per-token reward before discounting: s·w_t, with w_t the discriminator LM's NLL of
+    token t ``(B, L)`` and s = the sentence's mean of w over its ``mask``ed positions → ``(B, L)``,
+    0 at PAD. (Discounted by :func:`discounted_rewards` into R_t.)"""
+    words = word_nll * mask
+    sentence = words.sum(dim=1, keepdim=True) / mask.sum(dim=1, keepdim=True).clamp_min(1.0)  # (B, 1)
+    return sentence * words

@@ -30,3 +30,5 @@ LEAKGAN_SPACE = SearchSpace(
 #: MaliGAN: SeqGAN's dimensions plus the clamp ε of D (r ≤ (1 − ε)/ε), from 1e-4 to 1e-2: no peer
 #: or paper gives one (PEERS.md §3.1; TextGAN-PyTorch does not clamp).
 MALIGAN_SPACE = SearchSpace({**_ADVERSARIAL, "maligan.eps": loguniform(1e-4, 1e-2)}, fixed=_FIXED)
+#: DPGAN: SeqGAN's dimensions plus the discount γ of its returns (TextGAN-PyTorch: 1).
+DPGAN_SPACE = SearchSpace({**_ADVERSARIAL, "gan.gamma": uniform(0.8, 1.0)}, fixed=_FIXED)

@@ -34,9 +34,10 @@ from textgen_eval.core.training import (
 )
 from textgen_eval.data.batching import EncodedCorpus, iterate_batches, sorted_batches
 from textgen_eval.generators.discrete.config import GANConfig, GANTrainConfig, MaliGANConfig
-from textgen_eval.generators.discrete.nets import GANPair
+from textgen_eval.generators.discrete.nets import GANPair, LMDiscriminator, RecurrentDiscriminator
 from textgen_eval.generators.discrete.rewards import (
     discounted_rewards,
+    dpgan_rewards,
     maligan_weights,
     policy_gradient_loss,
     rollout_rewards,
@@ -56,20 +57,32 @@ def _probability(logits: Tensor) -> Tensor:
     return torch.sigmoid(logits)
 
 
+def _recurrent(task: DiscreteGANTask) -> RecurrentDiscriminator:
+    disc = task.module.disc
+    assert isinstance(disc, RecurrentDiscriminator), "this credit assignment reads a real/fake D"
+    return disc
+
+
+def _language_model(task: DiscreteGANTask) -> LMDiscriminator:
+    disc = task.module.disc
+    assert isinstance(disc, LMDiscriminator), "DPGAN's credit reads a language-model D"
+    return disc
+
+
 def reinforce_credit(task: DiscreteGANTask, tokens: Tensor) -> Tensor:
     """Every token gets D(y) (per-sequence D)."""
-    return sequence_rewards(_probability(task.module.disc.sequence_logits(tokens)), token_mask(tokens))
+    return sequence_rewards(_probability(_recurrent(task).sequence_logits(tokens)), token_mask(tokens))
 
 
 def step_credit(task: DiscreteGANTask, tokens: Tensor) -> Tensor:
     """R_t = γ·R_{t+1} + D(y_{1:t}) (per-step D)."""
-    scores = _probability(task.module.disc.step_logits(tokens))
+    scores = _probability(_recurrent(task).step_logits(tokens))
     return discounted_rewards(scores, token_mask(tokens), task.gan.gamma)
 
 
 def rollout_credit(task: DiscreteGANTask, tokens: Tensor) -> Tensor:
     """Mean D of ``gan.rollouts`` completions of every prefix, D(y) at the end (per-sequence D)."""
-    disc = task.module.disc
+    disc = _recurrent(task)
     return rollout_rewards(
         task.rollout_policy(),
         lambda rows: _probability(disc.sequence_logits(rows)),
@@ -81,8 +94,17 @@ def rollout_credit(task: DiscreteGANTask, tokens: Tensor) -> Tensor:
 def maligan_credit(task: DiscreteGANTask, tokens: Tensor) -> Tensor:
     """Every token of sample i gets r_i/Σ_j r_j − 1/m, r = D/(1 − D) (per-sequence D; MaliGAN)."""
     cfg: MaliGANConfig = task.model.configs["maligan"]
-    logits = task.module.disc.sequence_logits(tokens)  # (m,)
+    logits = _recurrent(task).sequence_logits(tokens)  # (m,)
     return sequence_rewards(maligan_weights(logits, cfg.eps, cfg.weight), token_mask(tokens))
+
+
+def dpgan_credit(task: DiscreteGANTask, tokens: Tensor) -> Tensor:
+    """R_t = Σ_{k ≥ t} γ^{k−t}·s·w_k with w_k = −log D_LM(y_k | y_<k) and s its sentence mean
+    (DPGAN as TextGAN-PyTorch codes it; γ = ``gan.gamma``, 1 there)."""
+    mask = token_mask(tokens)
+    return discounted_rewards(
+        dpgan_rewards(_language_model(task).token_nll(tokens), mask), mask, task.gan.gamma
+    )
 
 
 #: credit assignment by name: ``(task, sampled tokens (B, L)) → rewards (B, L)``
@@ -91,15 +113,29 @@ CREDIT: dict[str, Callable[[DiscreteGANTask, Tensor], Tensor]] = {
     "step": step_credit,
     "rollout": rollout_credit,
     "maligan": maligan_credit,
+    "dpgan": dpgan_credit,
 }
-#: the discriminator each credit assignment trains: per-sequence or per-step
-D_KIND = {"reinforce": "sequence", "step": "step", "rollout": "sequence", "maligan": "sequence"}
+#: the discriminator each credit assignment trains: per-sequence, per-step or a language model
+D_KIND = {
+    "reinforce": "sequence",
+    "step": "step",
+    "rollout": "sequence",
+    "maligan": "sequence",
+    "dpgan": "lm",
+}
 
 
 def discriminator_loss(task: DiscreteGANTask, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """Binary cross-entropy of D on real (label 1) and generated (label 0) rows; a per-step D is
-    trained at every non-pad position of both. Returns the loss and the mean D(real), D(fake)."""
-    disc = task.module.disc
+    trained at every non-pad position of both. Returns the loss and the mean D(real), D(fake).
+    DPGAN's language-model D instead minimises mean s(fake) − mean s(real), s the sentence's mean
+    per-token NLL (TextGAN-PyTorch's loss: generated text made likely, real text unlikely, so what
+    the generator repeats stops being rewarded); its "D(real)", "D(fake)" are those mean NLLs."""
+    if D_KIND[task.model.credit] == "lm":
+        lm = _language_model(task)
+        s_real, s_fake = lm.sentence_nll(real), lm.sentence_nll(fake)
+        return s_fake.mean() - s_real.mean(), s_real.mean(), s_fake.mean()
+    disc = _recurrent(task)
     if D_KIND[task.model.credit] == "sequence":
         lr, lf = disc.sequence_logits(real), disc.sequence_logits(fake)
         loss = F.binary_cross_entropy_with_logits(
@@ -279,7 +315,7 @@ class DiscreteGANTask(BaseTask):
             ids = torch.from_numpy(batch).to(self.device)
             nll, n = self.model.token_nll(self.module, ids)
             total, count = total + float(nll.double().sum()), count + int(n.sum())
-            d_real.append(_probability(self.module.disc.sequence_logits(ids[:, 1:])))
+            d_real.append(self.d_score(ids[:, 1:]))
         g = torch.Generator(device=self.device).manual_seed(self.runner_config.seed * 7919 + 29)
         fake = self._sample(self.train_config.eval_batch_size, generator=g).tokens
         loss = total / count
@@ -287,8 +323,15 @@ class DiscreteGANTask(BaseTask):
             "valid_loss": loss,
             "valid_ppl": math.exp(min(loss, 700.0)),
             "valid_d_real": float(torch.cat(d_real).mean()),
-            "valid_d_fake": float(_probability(self.module.disc.sequence_logits(fake)).mean()),
+            "valid_d_fake": float(self.d_score(fake).mean()),
         }
+
+    def d_score(self, tokens: Tensor) -> Tensor:
+        """D's per-sentence score ``(B,)`` as validation logs it: the probability of being real,
+        or, for DPGAN's language-model D, its mean per-token NLL."""
+        if D_KIND[self.model.credit] == "lm":
+            return _language_model(self).sentence_nll(tokens)
+        return _probability(_recurrent(self).sequence_logits(tokens))
 
     def extra_state(self) -> dict[str, Any]:
         return {"baseline": self.baseline, "lagged": dict(self.lagged)}
