@@ -380,3 +380,28 @@ def test_non_recurrent_generators_give_special_tokens_no_mass_on_a_fixed_length_
         probs = torch.softmax(out.detach(), dim=-1)
         assert float(probs[..., :4].abs().max()) == 0.0  # PAD, BOS, EOS, UNK
         assert torch.allclose(probs.sum(-1), torch.ones(4, 5))
+
+
+def test_probe_size_and_frequency_are_settings_that_may_change_on_resume(
+    tge, oracle_bundle: Path, tmp_path: Path
+) -> None:
+    """`runner.probe_samples` (0: off) and `runner.probe_every` set the curve; the probe never
+    changes training, so a resumed run may change them."""
+    out = tmp_path / "lm"
+    sets = _sets([*LM_TINY[:-2], "runner.max_epochs=3", "train.batch_size=32"])
+    run = tge("train", "lstm-lm", "--data", oracle_bundle, "--out", out, "--no-progress", *sets,
+              "--set", "runner.probe_samples=300", "--set", "runner.probe_every=2")  # fmt: skip
+    assert run.code == 0, run.err
+    probes = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines() if '"oracle"' in x]
+    assert [(r["index"], r["n"]) for r in probes] == [(-1, 300), (0, 300), (2, 300)]  # epochs 1 and 3
+    off = tmp_path / "off"
+    run = tge("train", "lstm-lm", "--data", oracle_bundle, "--out", off, "--no-progress", *sets,
+              "--set", "runner.probe_samples=0")  # fmt: skip
+    assert run.code == 0 and '"oracle"' not in (off / "log.jsonl").read_text()
+    # same weights with and without probes: the probe draws its own random numbers
+    a = load_generator(out).score_texts(["1 2 3 4 5"]).nll
+    b = load_generator(off).score_texts(["1 2 3 4 5"]).nll
+    np.testing.assert_array_equal(a, b)
+    refused = tge("train", "lstm-lm", "--data", oracle_bundle, "--out", tmp_path / "x", "--no-progress",
+                  "--set", "runner.probe_every=0")  # fmt: skip
+    assert refused.code == 2 and "probe_every must be ≥ 1" in refused.err

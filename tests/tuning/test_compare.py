@@ -273,6 +273,7 @@ def test_the_builtin_oracle_preset_builds_every_text_generator(tmp_path: Path) -
     assert oracle.data == "seqgan-oracle" and tuple(p.model for p in oracle.models) == ORACLE_MODELS
     assert "nll-oracle" in oracle.metrics and oracle.objective == "fd"
     assert "reverse-lm-score" not in oracle.metrics  # nll-test measures coverage exactly here
+    assert all(p.sets["runner.probe_samples"] == "1000" for p in oracle.models)  # curves at n = 1,000
     spec = build_compare_spec(oracle, "seqgan-oracle", name="oracle", seed=0)  # every configuration builds
     assert spec.models[:3] == ("lstm-lm", "lstm-vae", "hybrid-vae") and len(spec.models) == 11
     size_keys = {"hybrid-vae": ("model.emb_dim", "model.head_size")}

@@ -343,6 +343,11 @@ class RunnerConfig:
         deterministic: ask torch for deterministic kernels.
         device: ``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda``, ``cuda:N``.
         restore_best: end with the weights of the best evaluation.
+        probe_samples: on a synthetic-oracle bundle, the samples each NLL-oracle probe draws
+            (default 9,984, the peers' count; 0 turns the probe off). The probe has its own
+            random numbers, so this never changes training, and may change on resume.
+        probe_every: probe after the 1st, (1 + k)th, (1 + 2k)th … epoch or generator update
+            (SeqGAN's 5).
     """
 
     max_epochs: int = 10
@@ -365,6 +370,8 @@ class RunnerConfig:
     deterministic: bool = False
     device: str = "auto"
     restore_best: bool = True
+    probe_samples: int = 9984
+    probe_every: int = 5
 
     def __post_init__(self) -> None:
         minimum = {
@@ -374,6 +381,8 @@ class RunnerConfig:
             "eval_every": 1,
             "checkpoint_every": 1,
             "patience": 0,
+            "probe_samples": 0,
+            "probe_every": 1,
         }
         for name, least in minimum.items():
             value = getattr(self, name)

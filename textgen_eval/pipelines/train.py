@@ -181,11 +181,14 @@ def _build(kind: str, configs: Mapping[str, Any], data: TrainingData) -> Model[A
     return model
 
 
-def oracle_probes(model: Model[Any], data: TrainingData) -> list[Callback]:
+def oracle_probes(model: Model[Any], data: TrainingData, runner: RunnerConfig) -> list[Callback]:
     """NLL-oracle logged during training when the data is a synthetic-oracle bundle
-    (:mod:`textgen_eval.pipelines.oracle_probe`); nothing otherwise."""
+    (:mod:`textgen_eval.pipelines.oracle_probe`; ``runner.probe_samples`` per probe, every
+    ``runner.probe_every``); nothing otherwise, or with ``probe_samples = 0``."""
     bundle = data.source.get("bundle")
     if data.text_format is None or not bundle or not isinstance(model, TokenGenerator):
+        return []
+    if runner.probe_samples == 0:
         return []
     from textgen_eval.data.bundle_meta import bundle_oracle
     from textgen_eval.data.bundles import resolve_bundle
@@ -193,7 +196,9 @@ def oracle_probes(model: Model[Any], data: TrainingData) -> list[Callback]:
 
     resolved = resolve_bundle(str(bundle))
     found = bundle_oracle(resolved.path, resolved.name)
-    return [OracleProbe(found, model)] if found is not None else []
+    if found is None:
+        return []
+    return [OracleProbe(found, model, every=runner.probe_every, n=runner.probe_samples)]
 
 
 def fit_model(
@@ -213,7 +218,7 @@ def fit_model(
     cls = model_class(kind)
     model = _build(kind, configs, data)  # its configs: the resolved ones, in the data's format
     callbacks: list[Callback] = [ProgressBar(desc=f"train {cls.name}")] if progress else []
-    callbacks += oracle_probes(model, data)
+    callbacks += oracle_probes(model, data, configs["runner"])
     callbacks += list(extra_callbacks)
     runner = Runner(
         configs["runner"],

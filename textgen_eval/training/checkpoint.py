@@ -22,7 +22,17 @@ from textgen_eval.training.state import TrainState
 
 #: Settings that may change between an interrupted run and its resumption.
 RESUMABLE = frozenset(
-    {"max_epochs", "max_steps", "time_budget", "device", "log_every", "checkpoint_every", "max_steps_cap"}
+    {
+        "max_epochs",
+        "max_steps",
+        "time_budget",
+        "device",
+        "log_every",
+        "checkpoint_every",
+        "max_steps_cap",
+        "probe_samples",  # the oracle probe draws its own random numbers: training is unchanged
+        "probe_every",
+    }
 )
 
 BestWeights = dict[str, torch.Tensor]
