@@ -316,3 +316,27 @@ def test_compare_on_an_oracle_bundle_reports_the_truth_columns(tge, tmp_path: Pa
     assert real["retrain"]["metrics"]["nll-oracle"]["mean"] == pytest.approx(entropy, abs=0.3)
     assert "nll-test" not in real["retrain"]["metrics"]  # no model, no held-out likelihood
     assert "| nll-test ↓ |" in (out / "report.md").read_text()
+
+
+def test_an_interrupted_or_unfinished_model_points_to_compare_resume(
+    tiny_bundle: Path, preset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model's tuning stops inside a comparison: the message names `tge compare --resume OUT`
+    (which continues every model), not that model's `tge tune --resume`."""
+    from textgen_eval.core.errors import TrainingInterrupted
+    from textgen_eval.pipelines import compare as pipeline
+    from textgen_eval.tuning.coordinator import TuneOptions
+
+    out = tmp_path / "cmp"
+    spec = pipeline.build_compare_spec(load_preset(str(preset)), str(tiny_bundle), name="cmp", seed=0)
+    seen: list[str] = []
+
+    def stopped(tune_spec, model_dir, *, storage, options, notify):  # what _coordinate raises on Ctrl-C
+        seen.append(options.resume_hint(model_dir))
+        raise TrainingInterrupted(f"interrupted; continue with `{options.resume_hint(model_dir)}`")
+
+    monkeypatch.setattr(pipeline.tuning, "start", stopped)
+    with pytest.raises(TrainingInterrupted, match=f"`tge compare --resume {out}`"):
+        pipeline.run(out, spec, storage=None, options=TuneOptions(progress=False), notify=lambda m: None)
+    assert seen == [f"tge compare --resume {out}"]
+    assert TuneOptions().resume_hint(out) == f"tge tune --resume {out}"  # a lone tuning run

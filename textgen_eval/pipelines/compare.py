@@ -19,6 +19,7 @@ and ``tge tune --worker`` on other machines all work on it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -170,6 +171,8 @@ def run(
     """Run (or continue) every model's tuning run, one after the other."""
     shared = storage or str(out / DEFAULT_JOURNAL)
     parse_storage(shared)  # a bad URL fails before the first model
+    # an interrupted or unfinished model is continued by continuing the comparison
+    options = dataclasses.replace(options, resume_command=f"tge compare --resume {out}")
     for index, tune_spec in enumerate(spec.specs, start=1):
         model_dir = run_dir(out, tune_spec.model)
         notify(f"model {index}/{len(spec.specs)}: {tune_spec.model} ({model_dir})")

@@ -43,6 +43,12 @@ class TuneOptions:
     heartbeat: int = 60
     progress: bool = True
     poll: float = 0.5
+    #: the command that continues the run, as messages name it (``tge compare`` runs a model's
+    #: tuning inside a comparison, which ``tge compare --resume`` continues as a whole)
+    resume_command: str | None = None
+
+    def resume_hint(self, out: Path) -> str:
+        return self.resume_command or f"tge tune --resume {out}"
 
 
 def open_backend(spec_storage: StorageSpec, heartbeat: int | None, notify: Notify) -> Any:
@@ -240,7 +246,7 @@ def _coordinate(
         for p in procs:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 p.wait(timeout=60)
-        raise TrainingInterrupted(f"interrupted; continue with `tge tune --resume {out}`") from None
+        raise TrainingInterrupted(f"interrupted; continue with `{options.resume_hint(out)}`") from None
     finally:
         if bar is not None:
             bar.close()
@@ -254,7 +260,7 @@ def _coordinate(
         )
         raise TextgenEvalError(
             f"the run is not finished ({describe_progress(spec, counts)}). {detail or 'workers stopped'}; "
-            f"continue with `tge tune --resume {out}`"
+            f"continue with `{options.resume_hint(out)}`"
         )
     notify(describe_progress(spec, counts))
     return counts
