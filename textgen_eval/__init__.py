@@ -27,9 +27,29 @@ _LAZY = {
 }
 
 
+_configured = False
+
+
+def _configure_openmp_once() -> None:
+    """The CLI's OpenMP choice (:mod:`textgen_eval.core.threads`) for the Python API: made the
+    first time the API is reached, if torch is not imported yet (OpenMP reads its environment
+    once), so ``textgen_eval.evaluate`` on a busy machine runs as fast as ``tge evaluate``."""
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    import sys
+
+    if "torch" not in sys.modules:
+        from textgen_eval.core import threads
+
+        threads.configure_openmp(measure=threads.busy_cores)
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
+        _configure_openmp_once()
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'textgen_eval' has no attribute {name!r}")

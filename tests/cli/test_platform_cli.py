@@ -125,3 +125,28 @@ def test_openmp_spins_briefly_only_on_a_busy_cpu_and_never_against_the_users_cho
 
 
 USER_OMP = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+
+
+API_OPENMP = """
+import os, sys
+import textgen_eval.core.threads as threads
+threads.busy_cores = lambda *a: 3.0  # a busy machine
+import textgen_eval
+assert "GOMP_SPINCOUNT" not in os.environ  # importing the package decides nothing (tge --help stays instant)
+textgen_eval.evaluate  # the API: the CLI's OpenMP choice, made before torch is imported
+print(os.environ.get("GOMP_SPINCOUNT"), "torch" in sys.modules)
+"""
+
+
+def test_the_python_api_makes_the_clis_openmp_choice_before_torch_loads() -> None:
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    out = subprocess.run(
+        [sys.executable, "-c", API_OPENMP], env=env, capture_output=True, text=True, check=True
+    )
+    spin, _ = out.stdout.split()
+    from textgen_eval.core.threads import SPINCOUNT
+
+    assert spin == SPINCOUNT
