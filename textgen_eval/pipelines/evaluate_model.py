@@ -25,6 +25,7 @@ from textgen_eval.generators.base import Generator
 from textgen_eval.generators.registry import load_generator
 from textgen_eval.metrics.base import Score
 from textgen_eval.pipelines.evaluate import EvaluationResult, evaluate
+from textgen_eval.pipelines.rundir import read_run_info
 
 DEFAULT_SAMPLES = 10_000
 
@@ -46,11 +47,8 @@ def trained_bundle(path: str | Path) -> str | None:
     path = Path(path)
     model_dir = model_directory(path)
     for candidate in (path / RUN_INFO, model_dir.parent / RUN_INFO):
-        if candidate.is_file():
-            try:
-                info = json.loads(candidate.read_text(encoding="utf-8"))
-            except json.JSONDecodeError:
-                return None
+        info = read_run_info(candidate)  # a damaged record is an error, never "no bundle" (→ COCO)
+        if info is not None:
             bundle = (info.get("data") or {}).get("bundle")
             return str(bundle) if bundle else None
     return None

@@ -13,9 +13,9 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from textgen_eval.core.errors import ConfigError, LockTimeout
+from textgen_eval.core.errors import ConfigError, InputError, LockTimeout
 from textgen_eval.core.locking import file_lock
 from textgen_eval.core.training import CHECKPOINT, LOG, MODEL_DIR, RESULT, RUN_INFO, RUN_LOCK
 
@@ -99,13 +99,34 @@ def clear_failed_start(out: Path) -> None:
             (out / name).unlink()
 
 
-def recorded_identity(out: Path) -> str | None:
-    """The ``data_identity`` a run recorded in ``run.json`` (``None`` for runs that predate it)."""
-    try:
-        info = json.loads((out / RUN_INFO).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+def read_run_info(path: Path) -> dict[str, Any] | None:
+    """A run's ``run.json`` (``path``): ``None`` when there is none; a damaged or foreign one —
+    not UTF-8, not JSON, not an object, or with ``data``/``data_identity`` of the wrong type — is
+    an :class:`InputError` naming the file: the data-identity check and the bundle a run is
+    scored against are never silently skipped."""
+    if not path.exists():
         return None
-    value = info.get("data_identity")
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(
+            f"{path}: damaged run record ({type(exc).__name__}); it says what the run was trained on, "
+            "so nothing is resumed or scored without it — restore it or start a new run"
+        ) from None
+    if not isinstance(info, dict):
+        raise InputError(f"{path}: not a run record (a JSON {type(info).__name__}, expected an object)")
+    if not isinstance(info.get("data", {}), dict) or not isinstance(
+        info.get("data_identity", ""), str | None
+    ):
+        raise InputError(f"{path}: not a run record ('data' must be an object, 'data_identity' a string)")
+    return info
+
+
+def recorded_identity(out: Path) -> str | None:
+    """The ``data_identity`` a run recorded in ``run.json`` (``None`` for runs that predate it
+    or have none); a damaged ``run.json`` is an error (:func:`read_run_info`)."""
+    info = read_run_info(out / RUN_INFO)
+    value = info.get("data_identity") if info is not None else None
     return str(value) if value else None
 
 

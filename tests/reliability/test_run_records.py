@@ -1,0 +1,50 @@
+"""A damaged run record is never trusted (issue 34, item 3): a garbled or foreign ``run.json``
+stops ``--resume`` and ``tge evaluate RUN_DIR`` with exit 2 naming the file — the data-identity
+check is not skipped and the run is not scored against another bundle — and nothing is changed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+SETS = ["--set", "model.emb_dim=4", "--set", "model.hidden_size=4", "--set", "runner.max_epochs=1"]
+
+
+@pytest.fixture
+def interrupted(tge, tiny_bundle: Path, tmp_path: Path) -> Path:
+    out = tmp_path / "lm"
+    assert tge("train", "lstm-lm", "--data", tiny_bundle, "--out", out, "--no-progress", *SETS).code == 0
+    (out / "result.json").unlink()  # as if stopped after its last checkpoint
+    return out
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"\x00\xff garbage", b'{"model": "lstm-lm", "data_identity"', b"[1, 2, 3]", b'{"data": "coco"}',
+     b'{"data_identity": 7}'],
+)  # fmt: skip
+def test_a_damaged_run_json_stops_resume_and_evaluate(
+    tge, tiny_bundle: Path, interrupted: Path, content: bytes
+) -> None:
+    record = interrupted / "run.json"
+    record.write_bytes(content)
+    checkpoint = (interrupted / "checkpoint.pt").read_bytes()
+    run = tge(
+        "train", "lstm-lm", "--data", tiny_bundle, "--out", interrupted, "--resume", "--no-progress", *SETS
+    )
+    assert run.code == 2 and str(record) in run.err and "Traceback" not in run.err
+    assert record.read_bytes() == content and (interrupted / "checkpoint.pt").read_bytes() == checkpoint
+    run = tge("evaluate", interrupted, "--samples", "5", "-m", "bleu-2", "--no-progress")
+    assert run.code == 2 and str(record) in run.err and "Traceback" not in run.err
+
+
+def test_an_intact_run_json_resumes_and_records_the_resumption(
+    tge, tiny_bundle: Path, interrupted: Path
+) -> None:
+    run = tge(
+        "train", "lstm-lm", "--data", tiny_bundle, "--out", interrupted, "--resume", "--no-progress", *SETS
+    )
+    assert run.code == 0, run.err
+    assert json.loads((interrupted / "run.json").read_text())["resumes"]
