@@ -85,3 +85,23 @@ def test_common_signature_of_seeds() -> None:
     assert common_signature(sigs) == ("fd|feat:x|n:500|sub:*|v:1", {"sub": ["seed1", "seed7"]})
     assert common_signature(sigs[:1]) == (sigs[0], {})
     assert common_signature(["a|k:1|v:1", "b|v:1"]) == ("*|k:*|v:1", {"k": ["1", ""]})
+
+
+def test_recipe_ids_are_pinned_and_ignore_settings_that_do_not_train() -> None:
+    """The reference and reverse LMs' recipe ids are in every lm-score, FD (lm) and reverse-LM
+    signature, in users' caches and in the README: they change only when a recipe's training
+    changes (then update these pins, the README and docs/reproductions.md together). Adding a
+    ``[runner]`` setting that does not change the weights — the oracle probe's — must not."""
+    import dataclasses
+
+    from textgen_eval.pipelines.recipes import NOT_TRAINING, REFERENCE_LM, REVERSE_LM
+
+    assert (REFERENCE_LM.id, REVERSE_LM.id) == ("reflm1-162439ff", "revlm1-f8affd2e")
+    probed = dataclasses.replace(
+        REFERENCE_LM, runner=dataclasses.replace(REFERENCE_LM.runner, probe_samples=7)
+    )
+    assert probed.id == REFERENCE_LM.id and "probe_samples" in NOT_TRAINING
+    trained_longer = dataclasses.replace(
+        REFERENCE_LM, runner=dataclasses.replace(REFERENCE_LM.runner, max_epochs=3)
+    )
+    assert trained_longer.id != REFERENCE_LM.id

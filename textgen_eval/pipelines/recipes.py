@@ -25,6 +25,9 @@ from textgen_eval.generators.lstm_lm.config import LSTMLMConfig, TrainConfig
 from textgen_eval.training import RunnerConfig
 
 VALID_EVERY = 20
+#: ``[runner]`` settings that never change a recipe's weights (the synthetic-oracle probe, which
+#: draws its own random numbers and is off on plain corpora): not part of a recipe's id.
+NOT_TRAINING = frozenset({"probe_samples", "probe_every"})
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,12 @@ class Recipe:
 
     @property
     def id(self) -> str:
-        blob = json.dumps({"name": self.name, "valid_every": VALID_EVERY, **self.to_dict()}, sort_keys=True)
+        """A hash of every setting that changes the trained weights. Runner settings that do not
+        (:data:`NOT_TRAINING`) are left out, so adding such a setting to ``[runner]`` does not
+        change every id, every signature and every user's cache."""
+        settings = self.to_dict()
+        settings["runner"] = {k: v for k, v in settings["runner"].items() if k not in NOT_TRAINING}
+        blob = json.dumps({"name": self.name, "valid_every": VALID_EVERY, **settings}, sort_keys=True)
         return f"{self.name}-{hashlib.sha256(blob.encode()).hexdigest()[:8]}"
 
 
