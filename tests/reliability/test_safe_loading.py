@@ -254,3 +254,23 @@ def test_a_planted_lsa_cache_entry_is_rebuilt_not_run(tmp_path: Path, monkeypatc
 
     load_or_fit_lsa("k", fit)
     assert fitted == [1] and not marker.exists()
+
+
+def test_damaged_or_mislabelled_arrays_are_refused_by_name(tmp_path: Path) -> None:
+    """A zero-byte .npy (numpy's EOFError, once taken for Ctrl-D: exit 130), an .npz named .npy, and
+    an .npy whose header claims more rows than the file holds: each an InputError naming the file."""
+    from textgen_eval.data.images import load_npy_split
+    from textgen_eval.metrics.featurizers import NpyFeaturizer
+
+    empty = tmp_path / "empty.npy"
+    empty.write_bytes(b"")
+    archive = tmp_path / "archive.npy"
+    with open(archive, "wb") as handle:
+        np.savez(handle, x=np.zeros((2, 3)))
+    short = tmp_path / "short.npy"
+    np.save(short, np.zeros((100, 4), dtype=np.float32))
+    short.write_bytes(short.read_bytes()[:-800])  # the header still says 100 rows
+    for path in (empty, archive, short):
+        for load in (lambda p: load_npy_split(p, "train"), NpyFeaturizer._load):
+            with pytest.raises(InputError, match=re.escape(str(path))):
+                load(path)
