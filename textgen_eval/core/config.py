@@ -144,17 +144,43 @@ def to_dict(obj: object) -> dict[str, Any]:
     return out
 
 
+class DuplicateKeyError(ValueError):
+    """A JSON object that names one key twice (``json`` would keep the last silently)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKeyError(key)
+        out[key] = value
+    return out
+
+
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """Read a TOML (``.toml``) or JSON (``.json``) config file into nested dictionaries."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: config file not found")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not UTF-8 text (byte {exc.start}); config files are UTF-8 TOML or JSON"
+        ) from None
     if path.suffix == ".json":
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}: line {exc.lineno}: invalid JSON ({exc.msg})") from None
+        except DuplicateKeyError as exc:
+            raise InputError(
+                f"{path}: key {exc.key!r} is given twice in one table (TOML refuses it too)"
+            ) from None
     elif path.suffix == ".toml":
         if sys.version_info >= (3, 11):
             import tomllib

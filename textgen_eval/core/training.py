@@ -12,6 +12,7 @@ model packages (``generators``, ``images``) can declare stages without importing
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -383,6 +384,8 @@ class RunnerConfig:
             "patience": 0,
             "probe_samples": 0,
             "probe_every": 1,
+            "lr_decay_start": 0,
+            "plateau_patience": 0,
         }
         for name, least in minimum.items():
             value = getattr(self, name)
@@ -396,6 +399,8 @@ class RunnerConfig:
             raise ValueError(f"lr_divisor must be > 1, got {self.lr_divisor}")
         if not 0 < self.lr_decay <= 1:
             raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
+        if not (self.min_lr >= 0 and math.isfinite(self.min_lr)):
+            raise ValueError(f"min_lr must be a finite number ≥ 0, got {self.min_lr}")
 
     def single_stage(self, schedule: UpdateSchedule, *, name: str = "train") -> Stage:
         """The stage these settings describe, every optimizer of ``schedule`` clipped and scheduled alike."""

@@ -1,0 +1,39 @@
+"""Settings are checked before anything is written (issue 34, item 2): runner values that were
+silently accepted, and config files whose meaning is ambiguous (a JSON key given twice: the last
+won) or unreadable (not UTF-8), are refused with exit 2 naming the setting or file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [("runner.lr_decay_start=-1", "lr_decay_start must be ≥ 0"), ("runner.min_lr=-0.1", "min_lr must be"),
+     ("runner.min_lr=nan", "min_lr: 'nan' is not a finite number"),
+     ("runner.plateau_patience=-2", "plateau_patience must be ≥ 0")],
+)  # fmt: skip
+def test_runner_values_out_of_range_are_refused_before_writing(
+    tge, tiny_bundle: Path, tmp_path: Path, setting: str, message: str
+) -> None:
+    out = tmp_path / "run"
+    run = tge("train", "lstm-lm", "--data", tiny_bundle, "--out", out, "--set", setting, "--no-progress")
+    assert run.code == 2 and message in run.err and "Traceback" not in run.err
+    assert not out.exists()
+
+
+def test_a_json_config_with_a_key_given_twice_is_refused(tge, tiny_bundle: Path, tmp_path: Path) -> None:
+    config = tmp_path / "c.json"
+    config.write_text('{"train": {"lr": 0.1, "lr": 0.001}}')
+    run = tge("train", "lstm-lm", "--data", tiny_bundle, "--config", config, "--out", tmp_path / "r")
+    assert run.code == 2 and "'lr' is given twice" in run.err and str(config) in run.err
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_config_file_that_is_not_utf8_is_refused(tge, tiny_bundle: Path, tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_bytes(b"[train]\nlr = 0.1 # \xff\xfe\n")
+    run = tge("train", "lstm-lm", "--data", tiny_bundle, "--config", config, "--out", tmp_path / "r")
+    assert run.code == 2 and "not UTF-8" in run.err and str(config) in run.err and "Traceback" not in run.err
