@@ -37,3 +37,24 @@ def test_a_config_file_that_is_not_utf8_is_refused(tge, tiny_bundle: Path, tmp_p
     config.write_bytes(b"[train]\nlr = 0.1 # \xff\xfe\n")
     run = tge("train", "lstm-lm", "--data", tiny_bundle, "--config", config, "--out", tmp_path / "r")
     assert run.code == 2 and "not UTF-8" in run.err and str(config) in run.err and "Traceback" not in run.err
+
+
+@pytest.mark.parametrize(
+    ("model", "setting", "message"),
+    [("lstm-lm", "train.weight_decay=-0.1", "weight_decay must be a finite number ≥ 0"),
+     ("lstm-lm", "train.momentum=-1", "momentum must be a finite number ≥ 0"),
+     ("lstm-lm", "train.momentum=1.5", "momentum must be < 1"),
+     ("compound-vae", "model.var_eps=0", "var_eps must be a finite number > 0"),
+     ("compound-vae", "model.log_sigma1=800", "log_sigma1 must be a finite number in [-30, 30]")],
+)  # fmt: skip
+def test_optimizer_and_prior_values_are_checked_with_the_config(
+    model: str, setting: str, message: str
+) -> None:
+    """Refused when the config is built (before any output), not when torch builds the optimizer
+    or exp() overflows mid-training."""
+    from textgen_eval.core.errors import ConfigError
+    from textgen_eval.pipelines.train import resolve_config
+
+    key, value = setting.split("=")
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        resolve_config(model, None, {key: value})

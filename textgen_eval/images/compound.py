@@ -65,6 +65,12 @@ class CompoundConfig:
             raise ValueError("hidden and latent must be ≥ 1")
         if not 0 < self.prior_pi < 1:
             raise ValueError(f"prior_pi must be in (0, 1), got {self.prior_pi}")
+        for name in ("log_sigma1", "log_sigma2", "rho_init"):  # exp(±30) is far beyond any prior
+            value = getattr(self, name)
+            if not (math.isfinite(value) and abs(value) <= 30):
+                raise ValueError(f"{name} must be a finite number in [-30, 30], got {value}")
+        if not (self.var_eps > 0 and math.isfinite(self.var_eps)):
+            raise ValueError(f"var_eps must be a finite number > 0, got {self.var_eps}")
 
     def weight_prior(self) -> GaussianPrior | ScaleMixturePrior:
         if self.prior == "gaussian":
