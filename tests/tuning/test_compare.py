@@ -287,6 +287,10 @@ def test_the_builtin_oracle_preset_builds_every_text_generator(tmp_path: Path) -
             assert tuple(overrides[k] for k in keys) == ("32", "32"), model
             if model == "hybrid-vae":
                 assert overrides["model.length"] == "20"
+            if model == "lstm-lm":  # SeqGAN's MLE, as every GAN row pretrains
+                assert (overrides["train.lr"], overrides["train.batch_size"]) == ("0.01", "64")
+            if model.startswith(("seqgan", "leakgan")):
+                assert overrides["train.mle_lr"] == "0.01"
 
 
 def test_compare_on_an_oracle_bundle_reports_the_truth_columns(tge, tmp_path: Path) -> None:
