@@ -29,6 +29,7 @@ weights are files, and every point is appended to ``OUT/points.jsonl`` as it is 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -314,6 +315,12 @@ class OracleMetaEvaluation:
                 keys.append(self._variant_point(name, level, done, notify))
         return [done[key] for key in keys]
 
+    @functools.cached_property
+    def test_ids(self) -> Any:
+        """The bundle's test split as oracle ids ``(N, L)``, parsed once for every degraded point."""
+        assert self.oracle is not None
+        return self.oracle.format.parse(self.test, source="the bundle's test split")
+
     def _record(
         self, point: TruthPoint, done: dict[PointKey, TruthPoint], notify: Callable[[str], None] | None
     ) -> None:
@@ -339,14 +346,13 @@ class OracleMetaEvaluation:
         seed = spec.seed + 7 * round(level * 1000) + 1
         ids = variant.sample(self.oracle.oracle, level, spec.n, fmt.length, seed)
         samples = fmt.format_lines(ids)
-        test_ids = fmt.parse(self.test, source="the bundle's test split")
         result = evaluate(
             samples, metrics=list(spec.metrics), bundle=spec.bundle, seed=spec.seed,
             resources=self.resources, fd_se_resamples=0, refuse_unreadable=False,
         )  # fmt: skip
         point = TruthPoint(
             None, temperature, nll_oracle(self.oracle.oracle, ids),
-            variant_nll_test(self.oracle.oracle, name, level, test_ids, seed),
+            variant_nll_test(self.oracle.oracle, name, level, self.test_ids, seed),
             {s.name: s.value for s in result.scores}, {s.name: s.signature for s in result.scores},
             family=name, level=level,
         )  # fmt: skip
