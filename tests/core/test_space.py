@@ -165,6 +165,29 @@ def test_the_shipped_model_spaces_build_every_drawn_configuration(model: str) ->
         assert len(spec.search_slots()) == 40
 
 
+@pytest.mark.parametrize("model", ["maligan", "dpgan", "rankgan"])
+def test_the_peer_model_spaces_build_every_drawn_configuration(model: str) -> None:
+    """The CPU default and, where one ships, the peer-scale space (examples/spaces/*-peers.toml)."""
+    from tests.conftest import ROOT
+    from textgen_eval.pipelines.train import resolve_config
+    from textgen_eval.pipelines.tune import build_spec
+
+    peers = ROOT / "examples" / "spaces" / f"{model}-peers.toml"
+    for space_path in (None, peers) if peers.is_file() else (None,):
+        spec = build_spec(
+            model, "seqgan-oracle", name="v", budget=40, retrain=2, objective="fd", metrics=None,
+            space_path=space_path, overrides={}, trial_options={}, seed=0, trial_timeout=None,
+        )  # fmt: skip
+        slots = spec.search_slots()
+        assert len(slots) == 40
+        for params, seed in slots:  # every drawn trial's settings make a valid config
+            resolve_config(model, None, spec.trial_overrides(params, seed=seed))
+    if model == "rankgan":
+        assert resolve_config(model, None, spec.trial_overrides(*slots[0][:1], seed=0))[
+            "discriminator"
+        ].num_filters == (200, 200, 200)
+
+
 @pytest.mark.parametrize("model", ["vae", "ladder-vae"])
 def test_the_image_model_spaces_build_every_drawn_configuration(model: str) -> None:
     """The CPU default and the paper-scale space: 60 draws each, every one a valid config

@@ -24,6 +24,8 @@ from textgen_eval.generators.discrete.config import (
     GANTrainConfig,
     LeakGeneratorConfig,
     MaliGANConfig,
+    RankerConfig,
+    RankGANConfig,
 )
 from textgen_eval.generators.discrete.model import (
     DPGAN,
@@ -32,6 +34,7 @@ from textgen_eval.generators.discrete.model import (
     LeakGANMixed,
     LeakGANNoLeak,
     MaliGAN,
+    RankGAN,
     SeqGANReinforce,
     SeqGANRollout,
     SeqGANStep,
@@ -353,6 +356,13 @@ TINY = {
     "leakgan-mixed": lambda: LeakGANMixed(_configs(_leak_cfg())),
     "maligan": lambda: MaliGAN({**_configs(_seqgan_cfg()), "maligan": MaliGANConfig()}),
     "dpgan": lambda: DPGAN(_configs(_seqgan_cfg())),
+    "rankgan": lambda: RankGAN(
+        {
+            **_configs(_seqgan_cfg()),
+            "discriminator": RankerConfig(emb_dim=6, filter_sizes=(2, 3), num_filters=(5, 7)),
+            "rankgan": RankGANConfig(reference_size=4, comparison_size=6),
+        }
+    ),
 }
 
 

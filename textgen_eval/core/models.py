@@ -40,6 +40,7 @@ for _name, _cls in (
     ("leakgan-mixed", "LeakGANMixed"),
     ("maligan", "MaliGAN"),
     ("dpgan", "DPGAN"),
+    ("rankgan", "RankGAN"),
 ):
     model_registry.register(_name, f"textgen_eval.generators.discrete.model:{_cls}")
 

@@ -166,3 +166,67 @@ class MaliGANConfig:
     def __post_init__(self) -> None:
         if not 0.0 < self.eps < 0.5:
             raise ValueError(f"eps must be in (0, 0.5), got {self.eps}")
+
+
+@dataclass(frozen=True)
+class RankerConfig:
+    """RankGAN's ranker (Lin et al. 2017, §2.2): a CNN sentence encoder — embedding, one
+    convolution per filter width with max-over-time pooling, a highway layer and dropout — whose
+    output y_s is compared with the reference sentences' by cosine. CPU defaults follow TextBox's
+    RankGAN (filter widths 2, 3, 4; dropout 0.25) with 100 maps per width instead of its 200;
+    Texygen uses widths 2, 3 with 100 / 200 maps and dropout 0.25 (keep 0.75).
+
+    Attributes:
+        emb_dim: token embedding size.
+        filter_sizes: convolution widths (a row shorter than the widest is padded with PAD).
+        num_filters: feature maps per width (same length as ``filter_sizes``); y_s has their sum.
+        dropout: dropout on y_s while the ranker trains (off when it scores the generator).
+    """
+
+    emb_dim: int = 64
+    filter_sizes: tuple[int, ...] = (2, 3, 4)
+    num_filters: tuple[int, ...] = (100, 100, 100)
+    dropout: float = 0.25
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "filter_sizes", tuple(self.filter_sizes))
+        object.__setattr__(self, "num_filters", tuple(self.num_filters))
+        if self.emb_dim < 1:
+            raise ValueError(f"emb_dim must be ≥ 1, got {self.emb_dim}")
+        if not self.filter_sizes or len(self.filter_sizes) != len(self.num_filters):
+            raise ValueError(
+                f"filter_sizes {list(self.filter_sizes)} and num_filters {list(self.num_filters)} must be "
+                "non-empty lists of the same length"
+            )
+        if min(self.filter_sizes) < 1 or min(self.num_filters) < 1:
+            raise ValueError("filter sizes and numbers of filters must be ≥ 1")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass(frozen=True)
+class RankGANConfig:
+    """RankGAN's ranking (Lin et al. 2017, eqs. 2–4; PEERS.md §3.2): the rank score of a sentence
+    s is R(s | U, C) = mean over u ∈ U of exp(γ·cos(y_s, y_u)) / Σ_{s' ∈ C ∪ {s}} exp(γ·cos(y_s', y_u)).
+
+    Attributes:
+        gamma: γ, the inverse temperature of the ranking softmax (1 in Texygen and TextBox; the
+            paper treats it as a hyper-parameter).
+        reference_size: |U|, real sentences drawn afresh for every update (16 in Texygen and
+            TextBox).
+        comparison_size: |C|, the comparison set, drawn afresh for every update: generated
+            sentences (C⁻) when the ranker ranks a real sentence, real ones (C⁺) when it ranks a
+            generated sentence — in the ranker's update and in the generator's reward alike.
+            64 = the peers' batch (their comparison set is the mini-batch itself).
+    """
+
+    gamma: float = 1.0
+    reference_size: int = 16
+    comparison_size: int = 64
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.gamma < float("inf"):
+            raise ValueError(f"gamma must be a positive finite number, got {self.gamma}")
+        for name in ("reference_size", "comparison_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")

@@ -1,5 +1,5 @@
-"""The six discrete GANs of Semeniuta 2019 Table 5.4 (§5.4.2, Fig. 5.4), and the peers' MaliGAN
-and DPGAN.
+"""The six discrete GANs of Semeniuta 2019 Table 5.4 (§5.4.2, Fig. 5.4), and the peers' MaliGAN,
+DPGAN and RankGAN.
 
 SeqGAN (Yu et al. 2017) with three credit assignments — ``seqgan-reinforce`` (D(y) for every
 token), ``seqgan-step`` (discounted per-step D), ``seqgan-rollout`` (Monte-Carlo completions) —
@@ -29,8 +29,11 @@ from textgen_eval.generators.discrete.config import (
     GANTrainConfig,
     LeakGeneratorConfig,
     MaliGANConfig,
+    RankerConfig,
+    RankGANConfig,
 )
 from textgen_eval.generators.discrete.nets import (
+    CNNRanker,
     GANPair,
     LeakDecoder,
     LeakNet,
@@ -42,6 +45,7 @@ from textgen_eval.generators.discrete.space import (
     DPGAN_SPACE,
     LEAKGAN_SPACE,
     MALIGAN_SPACE,
+    RANKGAN_SPACE,
     ROLLOUT_SPACE,
     SEQGAN_SPACE,
     SEQGAN_STEP_SPACE,
@@ -229,6 +233,36 @@ class DPGAN(SeqGAN):
         size = len(self.require_vocab())
         disc = LMDiscriminator(self.configs["discriminator"], size, banned=self.banned_outputs())
         return GANPair(self.build_generator(size), disc)
+
+
+class RankGAN(SeqGAN):
+    """RankGAN (Lin et al. 2017): SeqGAN's generator and Monte-Carlo rollouts, with a CNN ranker in
+    the discriminator's place. The ranker scores a sentence s by how it ranks among a comparison
+    set C by cosine relevance to real reference sentences U, R(s | U, C) (eqs. 2–4; every
+    function in ``rewards``: ``cosine_matrix``, ``rank_probabilities``, ``rank_scores``); it
+    learns to rank real sentences above generated ones (C⁻ generated) and generated ones below
+    real ones (C⁺ real), and the generator's per-step reward is the mean rank score of its
+    rollouts among real sentences, R(· | U, C⁺). U, C⁻ and C⁺ are drawn afresh every update
+    (``[rankgan]``); where the peers differ — Texygen ranks against the mean of normalised
+    references, both peers use the mini-batch as the comparison set — docs/training.md says
+    which source each choice follows."""
+
+    name = "rankgan"
+    description = "RankGAN: rollouts rewarded by a CNN ranker's rank of the sample among real sentences"
+    paper = "Lin et al. 2017 (eqs. 2–4); PEERS.md §3.2 — beyond the thesis"
+    credit = "rankgan"
+    config_sections: ClassVar[Mapping[str, type]] = {
+        "model": GANGeneratorConfig,
+        "discriminator": RankerConfig,
+        "train": GANTrainConfig,
+        "gan": GANConfig,
+        "rankgan": RankGANConfig,
+    }
+    search_space: ClassVar[SearchSpace | None] = RANKGAN_SPACE
+
+    def build_module(self) -> GANPair:
+        size = len(self.require_vocab())
+        return GANPair(self.build_generator(size), CNNRanker(self.configs["discriminator"], size))
 
 
 class LeakGAN(DiscreteGAN):

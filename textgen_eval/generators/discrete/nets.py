@@ -1,5 +1,5 @@
 """Networks of the discrete GANs: the recurrent discriminator, DPGAN's language-model
-discriminator and the thesis' LeakGAN generator.
+discriminator, RankGAN's CNN ranker and the thesis' LeakGAN generator.
 
 Token rows are ids without BOS, ``(B, L)``, PAD after EOS.
 """
@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from textgen_eval.data.vocab import BOS_ID, PAD_ID
-from textgen_eval.generators.discrete.config import DiscriminatorConfig, LeakGeneratorConfig
+from textgen_eval.generators.discrete.config import DiscriminatorConfig, LeakGeneratorConfig, RankerConfig
 from textgen_eval.generators.lstm_lm.config import LSTMLMConfig
 from textgen_eval.generators.lstm_lm.model import LMNet, ban, sequence_cross_entropy
 
@@ -167,12 +167,55 @@ class LMDiscriminator(nn.Module):
         return (self.token_nll(tokens) * mask).sum(dim=1) / mask.sum(dim=1).clamp_min(1.0)
 
 
+class Highway(nn.Module):
+    """One highway layer (Srivastava et al. 2015): t = σ(W_t x + b_t), y = t·relu(W_h x + b_h) +
+    (1 − t)·x, as SeqGAN's and the peers' CNN discriminators use after pooling."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.transform = nn.Linear(size, size)
+        self.gate = nn.Linear(size, size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        t = torch.sigmoid(self.gate(x))
+        return t * torch.relu(self.transform(x)) + (1.0 - t) * x
+
+
+class CNNRanker(nn.Module):
+    """RankGAN's ranker network (Lin et al. 2017, §2.2; Texygen's and TextBox's
+    ``RankGANDiscriminator``): embedding → one 1-D convolution per filter width, ReLU, max over
+    time → concatenation → highway → dropout; the sentence feature y_s, compared with others by
+    cosine (:func:`~textgen_eval.generators.discrete.rewards.cosine_matrix`)."""
+
+    def __init__(self, cfg: RankerConfig, vocab_size: int) -> None:
+        super().__init__()
+        self.min_len = max(cfg.filter_sizes)
+        self.embedding = nn.Embedding(vocab_size, cfg.emb_dim, padding_idx=PAD_ID)
+        widths = zip(cfg.filter_sizes, cfg.num_filters, strict=True)
+        self.convs = nn.ModuleList(nn.Conv1d(cfg.emb_dim, maps, width) for width, maps in widths)
+        self.feature_size = sum(cfg.num_filters)
+        self.highway = Highway(self.feature_size)
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def features(self, tokens: Tensor) -> Tensor:
+        """y_s of ``(B, L)`` token rows (no BOS; PAD after EOS) → ``(B, F)``, F = Σ num_filters.
+        Rows shorter than the widest filter are padded with PAD (whose embedding is zero)."""
+        if tokens.shape[1] < self.min_len:
+            tokens = nn.functional.pad(tokens, (0, self.min_len - tokens.shape[1]), value=PAD_ID)
+        emb = self.embedding(tokens).transpose(1, 2)  # (B, E, L): channels first for Conv1d
+        pooled = [torch.relu(conv(emb)).amax(dim=2) for conv in self.convs]  # each (B, maps)
+        return self.dropout(self.highway(torch.cat(pooled, dim=1)))  # (B, F)
+
+
+Discriminator = RecurrentDiscriminator | LMDiscriminator | CNNRanker
+
+
 class GANPair(nn.Module):
     """The generator and the discriminator (weights ``gen.*`` and ``disc.*``)."""
 
-    disc: RecurrentDiscriminator | LMDiscriminator
+    disc: Discriminator
 
-    def __init__(self, gen: nn.Module, disc: RecurrentDiscriminator | LMDiscriminator) -> None:
+    def __init__(self, gen: nn.Module, disc: Discriminator) -> None:
         super().__init__()
         self.gen = gen
         self.disc = disc

@@ -13,6 +13,9 @@ the generator maximises Σ_t R_t·log p(y_t | y_<t) (REINFORCE: Williams 1992; Y
 - dpgan:     R_t = Σ_{k ≥ t} γ^{k−t}·s·w_k with w_k = −log D_LM(y_k | y_<k), the language-model
              discriminator's per-token NLL ("novelty"), and s = mean_k w_k (Xu et al. 2018 as
              TextGAN-PyTorch codes it); non-negative, unbounded.
+- rankgan:   rollout credit with the rank score R(s | U, C⁺) in place of D (Lin et al. 2017,
+             eqs. 2–4): how highly the ranker places s among real sentences C⁺, averaged over
+             the reference sentences U; a probability, of order 1/(|C| + 1).
 
 The thesis' three rewards are probabilities in [0, 1]; every reward is zero at PAD positions.
 """
@@ -23,7 +26,7 @@ import math
 from collections.abc import Callable
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from textgen_eval.data.vocab import PAD_ID
 from textgen_eval.generators.text.sampler import Decoder, rollouts
@@ -141,3 +144,32 @@ def dpgan_rewards(word_nll: Tensor, mask: Tensor) -> Tensor:
     words = word_nll * mask
     sentence = words.sum(dim=1, keepdim=True) / mask.sum(dim=1, keepdim=True).clamp_min(1.0)  # (B, 1)
     return sentence * words
+
+
+def cosine_matrix(a: Tensor, b: Tensor) -> Tensor:
+    """α(s|u) = cos(y_s, y_u) for every pair: ``(N, F)``, ``(M, F)`` → ``(N, M)`` (Lin et al.
+    2017, eq. 2). Invariant to positive scaling of either side; a zero vector has cosine 0."""
+    return nn.functional.normalize(a, dim=1) @ nn.functional.normalize(b, dim=1).T
+
+
+def rank_probabilities(alpha: Tensor, gamma: float) -> Tensor:
+    """P(s | u, C) = exp(γ·α(s|u)) / Σ_{s' ∈ C} exp(γ·α(s'|u)) for every s of a set C and every
+    reference u: ``(|C|, |U|)`` relevances → ``(|C|, |U|)``, each column summing to 1 (Lin et al.
+    2017, eq. 3). γ → 0 gives 1/|C|; γ → ∞ puts the mass on the most relevant sentence."""
+    return torch.softmax(gamma * alpha, dim=0)
+
+
+def rank_log_scores(alpha_s: Tensor, alpha_c: Tensor, gamma: float) -> Tensor:
+    """log R(s | U, C) for each of N candidates s, each ranked within its own set C ∪ {s}:
+    R = (1/|U|)·Σ_u exp(γ·α(s|u)) / (exp(γ·α(s|u)) + Σ_{c ∈ C} exp(γ·α(c|u))) (Lin et al. 2017,
+    eqs. 3–4). ``alpha_s (N, |U|)``, ``alpha_c (|C|, |U|)`` → ``(N,)``; computed in log space, so
+    exact for any γ."""
+    s = gamma * alpha_s  # (N, U)
+    c = torch.logsumexp(gamma * alpha_c, dim=0).expand_as(s)  # (N, U): log Σ_c exp(γα(c|u))
+    log_p = s - torch.logaddexp(s, c)  # (N, U): log P(s | u, C ∪ {s})
+    return torch.logsumexp(log_p, dim=1) - math.log(alpha_s.shape[1])
+
+
+def rank_scores(alpha_s: Tensor, alpha_c: Tensor, gamma: float) -> Tensor:
+    """R(s | U, C) of :func:`rank_log_scores`, ``(N,)`` in (0, 1)."""
+    return rank_log_scores(alpha_s, alpha_c, gamma).exp()

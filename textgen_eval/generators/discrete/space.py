@@ -32,3 +32,8 @@ LEAKGAN_SPACE = SearchSpace(
 MALIGAN_SPACE = SearchSpace({**_ADVERSARIAL, "maligan.eps": loguniform(1e-4, 1e-2)}, fixed=_FIXED)
 #: DPGAN: SeqGAN's dimensions plus the discount γ of its returns (TextGAN-PyTorch: 1).
 DPGAN_SPACE = SearchSpace({**_ADVERSARIAL, "gan.gamma": uniform(0.8, 1.0)}, fixed=_FIXED)
+#: RankGAN: SeqGAN-rollout's dimensions plus the ranking softmax's γ (the peers fix 1; the paper
+#: leaves it a hyper-parameter) — 4 rollouts, as the CPU rollout default.
+RANKGAN_SPACE = SearchSpace(
+    {**_ADVERSARIAL, "rankgan.gamma": loguniform(0.5, 8.0)}, fixed={**_FIXED, "gan.rollouts": 4}
+)

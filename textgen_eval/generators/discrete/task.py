@@ -32,19 +32,23 @@ from textgen_eval.core.training import (
     StepContext,
     Update,
 )
-from textgen_eval.data.batching import EncodedCorpus, iterate_batches, sorted_batches
-from textgen_eval.generators.discrete.config import GANConfig, GANTrainConfig, MaliGANConfig
-from textgen_eval.generators.discrete.nets import GANPair, LMDiscriminator, RecurrentDiscriminator
+from textgen_eval.data.batching import EncodedCorpus, iterate_batches, pad, sorted_batches
+from textgen_eval.generators.discrete.config import GANConfig, GANTrainConfig, MaliGANConfig, RankGANConfig
+from textgen_eval.generators.discrete.nets import CNNRanker, GANPair, LMDiscriminator, RecurrentDiscriminator
 from textgen_eval.generators.discrete.rewards import (
+    SequenceScorer,
+    cosine_matrix,
     discounted_rewards,
     dpgan_rewards,
     maligan_weights,
     policy_gradient_loss,
+    rank_log_scores,
+    rank_scores,
     rollout_rewards,
     sequence_rewards,
     token_mask,
 )
-from textgen_eval.generators.text.frozen import frozen
+from textgen_eval.generators.text.frozen import evaluating, frozen
 from textgen_eval.generators.text.sampler import Decoder, sample_tokens
 
 if TYPE_CHECKING:
@@ -107,6 +111,40 @@ def dpgan_credit(task: DiscreteGANTask, tokens: Tensor) -> Tensor:
     )
 
 
+def _ranker(task: DiscreteGANTask) -> CNNRanker:
+    disc = task.module.disc
+    assert isinstance(disc, CNNRanker), "RankGAN's credit reads a ranker"
+    return disc
+
+
+def rank_scorer(task: DiscreteGANTask, key: tuple[int, ...]) -> SequenceScorer:
+    """R(· | U, C⁺) with the ranker in eval mode: U (``rankgan.reference_size``) and the
+    comparison set C⁺ (``rankgan.comparison_size``) are real training sentences drawn by ``key``,
+    featurised once; each scored row is then one CNN pass and a cosine with U."""
+    cfg: RankGANConfig = task.model.configs["rankgan"]
+    ranker = _ranker(task)
+    with evaluating(ranker):
+        refs = ranker.features(task.real_rows(cfg.reference_size, key=(*key, 1)))  # (U, F)
+        alpha_c = cosine_matrix(ranker.features(task.real_rows(cfg.comparison_size, key=(*key, 2))), refs)
+
+    def score(rows: Tensor) -> Tensor:
+        with evaluating(ranker):
+            return rank_scores(cosine_matrix(ranker.features(rows), refs), alpha_c, cfg.gamma)
+
+    return score
+
+
+def rankgan_credit(task: DiscreteGANTask, tokens: Tensor) -> Tensor:
+    """Mean rank score R(· | U, C⁺) of ``gan.rollouts`` completions of every prefix, R(y | U, C⁺)
+    at the end (RankGAN: rollout credit with the ranker in D's place; U and C⁺ drawn per update)."""
+    return rollout_rewards(
+        task.rollout_policy(),
+        rank_scorer(task, (task.update_step,)),
+        tokens,
+        n_rollouts=task.gan.rollouts,
+    )
+
+
 #: credit assignment by name: ``(task, sampled tokens (B, L)) → rewards (B, L)``
 CREDIT: dict[str, Callable[[DiscreteGANTask, Tensor], Tensor]] = {
     "reinforce": reinforce_credit,
@@ -114,7 +152,10 @@ CREDIT: dict[str, Callable[[DiscreteGANTask, Tensor], Tensor]] = {
     "rollout": rollout_credit,
     "maligan": maligan_credit,
     "dpgan": dpgan_credit,
+    "rankgan": rankgan_credit,
 }
+#: the credit assignments that roll out completions (``gan.rollouts``, ``gan.rollout_lag``)
+ROLLOUT_CREDITS = frozenset({"rollout", "rankgan"})
 #: the discriminator each credit assignment trains: per-sequence, per-step or a language model
 D_KIND = {
     "reinforce": "sequence",
@@ -122,6 +163,7 @@ D_KIND = {
     "rollout": "sequence",
     "maligan": "sequence",
     "dpgan": "lm",
+    "rankgan": "rank",
 }
 
 
@@ -130,7 +172,10 @@ def discriminator_loss(task: DiscreteGANTask, real: Tensor, fake: Tensor) -> tup
     trained at every non-pad position of both. Returns the loss and the mean D(real), D(fake).
     DPGAN's language-model D instead minimises mean s(fake) − mean s(real), s the sentence's mean
     per-token NLL (TextGAN-PyTorch's loss: generated text made likely, real text unlikely, so what
-    the generator repeats stops being rewarded); its "D(real)", "D(fake)" are those mean NLLs."""
+    the generator repeats stops being rewarded); its "D(real)", "D(fake)" are those mean NLLs.
+    RankGAN's ranker: :func:`ranker_loss`."""
+    if D_KIND[task.model.credit] == "rank":
+        return ranker_loss(task, real, fake)
     if D_KIND[task.model.credit] == "lm":
         lm = _language_model(task)
         s_real, s_fake = lm.sentence_nll(real), lm.sentence_nll(fake)
@@ -148,6 +193,25 @@ def discriminator_loss(task: DiscreteGANTask, real: Tensor, fake: Tensor) -> tup
     bce_f = F.binary_cross_entropy_with_logits(lf, torch.zeros_like(lf), reduction="none")
     loss = (bce_r * mr).sum() / mr.sum() + (bce_f * mf).sum() / mf.sum()
     return loss, (_probability(lr) * mr).sum() / mr.sum(), (_probability(lf) * mf).sum() / mf.sum()
+
+
+def ranker_loss(task: DiscreteGANTask, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """−mean log R(x | U, C⁻) + mean log R(y | U, C⁺) over real rows x and generated rows y, with
+    C⁻ = ``comparison_size`` fresh generated sentences and C⁺ = as many real ones, U =
+    ``reference_size`` real sentences (Lin et al. 2017, the ranker's objective in the form
+    Texygen and TextBox train: log R of generated text pushed down rather than log(1 − R) up).
+    Returns the loss and the mean R(real | U, C⁻), R(fake | U, C⁺)."""
+    cfg: RankGANConfig = task.model.configs["rankgan"]
+    ranker, key = _ranker(task), (task.update_step,)
+    with torch.no_grad():
+        negatives = task.sample_rows(cfg.comparison_size)  # C⁻
+    refs = ranker.features(task.real_rows(cfg.reference_size, key=(*key, 1)))  # (U, F)
+    alpha_pos = cosine_matrix(ranker.features(task.real_rows(cfg.comparison_size, key=(*key, 2))), refs)
+    alpha_neg = cosine_matrix(ranker.features(negatives), refs)
+    log_real = rank_log_scores(cosine_matrix(ranker.features(real), refs), alpha_neg, cfg.gamma)
+    log_fake = rank_log_scores(cosine_matrix(ranker.features(fake), refs), alpha_pos, cfg.gamma)
+    loss = -log_real.mean() + log_fake.mean()
+    return loss, log_real.exp().mean(), log_fake.exp().mean()
 
 
 class DiscreteGANTask(BaseTask):
@@ -172,6 +236,7 @@ class DiscreteGANTask(BaseTask):
         self.baseline = 0.0
         self.lagged: dict[str, Tensor] = {}  # the rollout policy's weights when gan.rollout_lag > 0
         self._lagged_pair: GANPair | None = None  # the lagged generator beside the live D
+        self.update_step = 0  # the runner's global step of the update in progress (draws of real sets)
 
     def setup(self, device: torch.device) -> None:
         self.device = device
@@ -251,6 +316,19 @@ class DiscreteGANTask(BaseTask):
             keep_graph=keep_graph,
         )
 
+    def sample_rows(self, rows: int) -> Tensor:
+        """``rows`` fresh samples of the live generator ``(rows, max_len)``, without a graph."""
+        return self._sample(rows).tokens
+
+    def real_rows(self, rows: int, *, key: tuple[int, ...]) -> Tensor:
+        """``rows`` training sentences (ids without BOS, PAD after EOS) ``(rows, L)``, drawn
+        uniformly by a generator seeded with the run's seed and ``key`` — so a resumed run draws
+        the same ones (without replacement unless the corpus is smaller than ``rows``)."""
+        rng = np.random.default_rng([self.runner_config.seed, *key])
+        n = len(self.train)
+        index = rng.choice(n, size=rows, replace=rows > n)
+        return torch.from_numpy(pad([self.train.sequences[i] for i in index])[:, 1:]).to(self.device)
+
     def rollout_policy(self) -> Decoder:
         """The live generator, or its lagged copy (``gan.rollout_lag``)."""
         if not self.lagged:
@@ -264,7 +342,7 @@ class DiscreteGANTask(BaseTask):
 
     def _update_lagged(self, ctx: StepContext) -> None:
         lag = self.gan.rollout_lag
-        if lag == 0.0 or self.model.credit != "rollout":
+        if lag == 0.0 or self.model.credit not in ROLLOUT_CREDITS:
             return
         live = {k: v.detach().clone() for k, v in self.module.gen.state_dict().items()}
         if ctx.stage_step == 0 or not self.lagged:  # the first G update: the copy starts as G
@@ -273,6 +351,7 @@ class DiscreteGANTask(BaseTask):
             self.lagged = {k: lag * self.lagged[k] + (1 - lag) * v for k, v in live.items()}
 
     def training_step(self, batch: np.ndarray | None, ctx: StepContext) -> Mapping[str, Tensor | float]:
+        self.update_step = ctx.step
         if ctx.optimizer == "mle":
             assert batch is not None
             nll, count = self.model.token_nll(self.module, torch.from_numpy(batch).to(self.device))
@@ -328,7 +407,11 @@ class DiscreteGANTask(BaseTask):
 
     def d_score(self, tokens: Tensor) -> Tensor:
         """D's per-sentence score ``(B,)`` as validation logs it: the probability of being real,
-        or, for DPGAN's language-model D, its mean per-token NLL."""
+        or, for DPGAN's language-model D, its mean per-token NLL, or, for RankGAN's ranker, the
+        rank score R(s | U, C⁺) against real sets drawn by a fixed key (comparable across
+        validations)."""
+        if D_KIND[self.model.credit] == "rank":
+            return rank_scorer(self, (2**31,))(tokens)
         if D_KIND[self.model.credit] == "lm":
             return _language_model(self).sentence_nll(tokens)
         return _probability(_recurrent(self).sequence_logits(tokens))
