@@ -165,7 +165,7 @@ def test_the_shipped_model_spaces_build_every_drawn_configuration(model: str) ->
         assert len(spec.search_slots()) == 40
 
 
-@pytest.mark.parametrize("model", ["maligan", "dpgan", "rankgan"])
+@pytest.mark.parametrize("model", ["maligan", "dpgan", "rankgan", "leakgan"])
 def test_the_peer_model_spaces_build_every_drawn_configuration(model: str) -> None:
     """The CPU default and, where one ships, the peer-scale space (examples/spaces/*-peers.toml)."""
     from tests.conftest import ROOT
@@ -182,10 +182,11 @@ def test_the_peer_model_spaces_build_every_drawn_configuration(model: str) -> No
         assert len(slots) == 40
         for params, seed in slots:  # every drawn trial's settings make a valid config
             resolve_config(model, None, spec.trial_overrides(params, seed=seed))
+    disc = resolve_config(model, None, spec.trial_overrides(slots[0][0], seed=0)).get("discriminator")
     if model == "rankgan":
-        assert resolve_config(model, None, spec.trial_overrides(*slots[0][:1], seed=0))[
-            "discriminator"
-        ].num_filters == (200, 200, 200)
+        assert disc.num_filters == (200, 200, 200)
+    if model == "leakgan":  # the code's 1,720-d leaked feature
+        assert sum(disc.num_filters) == 1720 and len(disc.filter_sizes) == 12
 
 
 @pytest.mark.parametrize("model", ["vae", "ladder-vae"])

@@ -18,18 +18,20 @@ from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.training import RunnerConfig, StepContext
 from textgen_eval.data.vocab import BOS_ID, EOS_ID, PAD_ID
 from textgen_eval.generators.discrete.config import (
+    CNNConfig,
     DiscriminatorConfig,
     GANConfig,
     GANGeneratorConfig,
     GANTrainConfig,
+    GuoLeakGANConfig,
     LeakGeneratorConfig,
     MaliGANConfig,
-    RankerConfig,
     RankGANConfig,
 )
 from textgen_eval.generators.discrete.model import (
     DPGAN,
     DiscreteGAN,
+    GuoLeakGAN,
     LeakGANLeak,
     LeakGANMixed,
     LeakGANNoLeak,
@@ -359,8 +361,15 @@ TINY = {
     "rankgan": lambda: RankGAN(
         {
             **_configs(_seqgan_cfg()),
-            "discriminator": RankerConfig(emb_dim=6, filter_sizes=(2, 3), num_filters=(5, 7)),
+            "discriminator": CNNConfig(emb_dim=6, filter_sizes=(2, 3), num_filters=(5, 7)),
             "rankgan": RankGANConfig(reference_size=4, comparison_size=6),
+        }
+    ),
+    "leakgan": lambda: GuoLeakGAN(
+        {
+            **_configs(_seqgan_cfg()),
+            "discriminator": CNNConfig(emb_dim=6, filter_sizes=(1, 2, 3), num_filters=(4, 5, 6)),
+            "leakgan": GuoLeakGANConfig(horizon=3, goal_size=4),
         }
     ),
 }

@@ -19,7 +19,7 @@ from tests.generators.test_discrete_gan import (
     _within_4_se,
 )
 from textgen_eval.core.training import StepContext
-from textgen_eval.generators.discrete.config import RankerConfig, RankGANConfig
+from textgen_eval.generators.discrete.config import CNNConfig, RankGANConfig
 from textgen_eval.generators.discrete.nets import CNNRanker
 from textgen_eval.generators.discrete.rewards import (
     cosine_matrix,
@@ -113,7 +113,7 @@ def test_rank_score_rollouts_give_an_unbiased_gradient_of_the_expected_rank_scor
 
 def test_the_ranker_features_pad_short_rows_and_are_deterministic_in_eval_mode() -> None:
     torch.manual_seed(0)
-    ranker = CNNRanker(RankerConfig(emb_dim=4, filter_sizes=(2, 5), num_filters=(3, 2), dropout=0.5), 20)
+    ranker = CNNRanker(CNNConfig(emb_dim=4, filter_sizes=(2, 5), num_filters=(3, 2), dropout=0.5), 20)
     rows = torch.randint(4, 20, (3, 2))  # shorter than the widest filter
     assert ranker.features(rows).shape == (3, 5)
     ranker.eval()

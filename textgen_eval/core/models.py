@@ -41,6 +41,7 @@ for _name, _cls in (
     ("maligan", "MaliGAN"),
     ("dpgan", "DPGAN"),
     ("rankgan", "RankGAN"),
+    ("leakgan", "GuoLeakGAN"),
 ):
     model_registry.register(_name, f"textgen_eval.generators.discrete.model:{_cls}")
 

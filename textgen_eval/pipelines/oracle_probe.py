@@ -82,7 +82,11 @@ class OracleProbe(Callback):
         """Whether the stage's generator updates take batches (MLE: probed per epoch) rather than
         being data-free (adversarial: probed per generator update, whatever D's epochs do)."""
         mine = self.model.generator_optimizers
-        return any(u.batch and u.optimizer in mine for u in _updates(stage))
+        updates = _updates(stage)
+        data_free = any(not u.batch and u.optimizer in mine for u in updates)
+        # an adversarial stage with interleaved MLE batches (the original LeakGAN) is probed per
+        # adversarial update, as SeqGAN's log counts them
+        return not data_free and any(u.batch and u.optimizer in mine for u in updates)
 
     def on_start(self, runner: Runner, state: TrainState) -> None:
         if state.step == 0:
@@ -124,7 +128,11 @@ class OracleProbe(Callback):
         """Generator updates among the first ``stage_steps`` updates of ``stage`` (from its
         schedule, so nothing is kept that a resume would lose)."""
         mine = self.model.generator_optimizers
-        return sum(1 for k in range(stage_steps) if stage.schedule.at(k).optimizer in mine)
+        return sum(
+            1
+            for k in range(stage_steps)
+            if stage.schedule.at(k).optimizer in mine and not stage.schedule.at(k).batch
+        )
 
     # -- what ------------------------------------------------------------------------------------
 

@@ -169,12 +169,13 @@ class MaliGANConfig:
 
 
 @dataclass(frozen=True)
-class RankerConfig:
-    """RankGAN's ranker (Lin et al. 2017, §2.2): a CNN sentence encoder — embedding, one
-    convolution per filter width with max-over-time pooling, a highway layer and dropout — whose
-    output y_s is compared with the reference sentences' by cosine. CPU defaults follow TextBox's
-    RankGAN (filter widths 2, 3, 4; dropout 0.25) with 100 maps per width instead of its 200;
-    Texygen uses widths 2, 3 with 100 / 200 maps and dropout 0.25 (keep 0.75).
+class CNNConfig:
+    """The CNN sentence encoder of RankGAN's ranker (Lin et al. 2017, §2.2) and of the original
+    LeakGAN's discriminator, whose features leak to its generator (Guo et al. 2018, §3.1):
+    embedding, one convolution per filter width with max-over-time pooling, a highway layer and
+    dropout. CPU defaults follow TextBox's RankGAN (filter widths 2, 3, 4; dropout 0.25) with 100
+    maps per width instead of its 200; Texygen uses widths 2, 3 with 100 / 200 maps and dropout
+    0.25 (keep 0.75); LeakGAN's code widths 1–10, 15, 20 with 1,720 maps in all.
 
     Attributes:
         emb_dim: token embedding size.
@@ -230,3 +231,36 @@ class RankGANConfig:
         for name in ("reference_size", "comparison_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class GuoLeakGANConfig:
+    """The original LeakGAN's hierarchy and rewards (Guo et al. 2018; PEERS.md §3.7).
+
+    Attributes:
+        horizon: c, the Manager's horizon: the Worker's goal embedding sums the last c goals, the
+            Manager's goal g_t is scored against the feature change f_{t+c} − f_t, the Worker's
+            intrinsic reward averages over the last c goals (4 in the paper's code).
+        goal_size: k, the dimension of the Worker's goal embedding w_t = W_ψ Σ g (16 in the code).
+        delta: δ of the bootstrapped rescaled activation σ(δ·(0.5 − rank/B)) (the code's
+            sigmoid(16·j/B − 8) is δ = 16).
+        rescale: apply the rescaled activation to the Manager's rewards (the paper's); ``false``
+            feeds it the rollouts' D probabilities as they are (TextGAN-PyTorch's choice).
+        mle_steps: MLE batches of the generator after every adversarial iteration (the
+            interleaved training of Guo et al. §3.3; 0 turns it off).
+    """
+
+    horizon: int = 4
+    goal_size: int = 16
+    delta: float = 16.0
+    rescale: bool = True
+    mle_steps: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("horizon", "goal_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+        if self.mle_steps < 0:
+            raise ValueError(f"mle_steps must be ≥ 0, got {self.mle_steps}")
+        if not 0.0 < self.delta < float("inf"):
+            raise ValueError(f"delta must be a positive finite number, got {self.delta}")

@@ -23,16 +23,24 @@ from textgen_eval.core.space import SearchSpace
 from textgen_eval.core.training import TaskRunner, TrainResult
 from textgen_eval.data.vocab import Vocab
 from textgen_eval.generators.discrete.config import (
+    CNNConfig,
     DiscriminatorConfig,
     GANConfig,
     GANGeneratorConfig,
     GANTrainConfig,
+    GuoLeakGANConfig,
     LeakGeneratorConfig,
     MaliGANConfig,
-    RankerConfig,
     RankGANConfig,
 )
+from textgen_eval.generators.discrete.guo import (
+    hierarchy_mle_loss,
+    hierarchy_token_nll,
+    leakgan_generator_step,
+)
+from textgen_eval.generators.discrete.hierarchy import HierarchicalDecoder, HierarchicalGenerator
 from textgen_eval.generators.discrete.nets import (
+    CNNDiscriminator,
     CNNRanker,
     GANPair,
     LeakDecoder,
@@ -43,6 +51,7 @@ from textgen_eval.generators.discrete.nets import (
 )
 from textgen_eval.generators.discrete.space import (
     DPGAN_SPACE,
+    GUO_LEAKGAN_SPACE,
     LEAKGAN_SPACE,
     MALIGAN_SPACE,
     RANKGAN_SPACE,
@@ -85,6 +94,20 @@ class DiscreteGAN(AutoregressiveGenerator):
     @abstractmethod
     def token_nll(self, pair: GANPair, batch: Tensor) -> tuple[Tensor, Tensor]:
         """Summed NLL per sentence and predicted tokens of a ``[BOS] ids [EOS]`` batch."""
+
+    def mle_loss(self, pair: GANPair, batch: Tensor) -> Mapping[str, Tensor]:
+        """The loss of one maximum-likelihood update (and what to log): the NLL per token."""
+        nll, count = self.token_nll(pair, batch)
+        return {"loss": nll.sum() / count.sum()}
+
+    def adversarial_step(self, task: DiscreteGANTask) -> Mapping[str, Tensor | float] | None:
+        """A generator update of the model's own (``None``: the task's REINFORCE with the
+        credit assignment ``credit``)."""
+        return None
+
+    def interleaved_mle_steps(self) -> int:
+        """MLE updates after every adversarial iteration (0: none)."""
+        return 0
 
     def build_module(self) -> GANPair:
         size = len(self.require_vocab())
@@ -253,7 +276,7 @@ class RankGAN(SeqGAN):
     credit = "rankgan"
     config_sections: ClassVar[Mapping[str, type]] = {
         "model": GANGeneratorConfig,
-        "discriminator": RankerConfig,
+        "discriminator": CNNConfig,
         "train": GANTrainConfig,
         "gan": GANConfig,
         "rankgan": RankGANConfig,
@@ -321,3 +344,68 @@ class LeakGANMixed(LeakGAN):
     name = "leakgan-mixed"
     description = "LeakGAN (thesis): next token from an MLP over [h_g; h_d]"
     mode = "mixed"
+
+
+class GuoLeakGAN(DiscreteGAN):
+    """The original LeakGAN (Guo et al. 2018): a Manager LSTM reads the CNN discriminator's
+    leaked feature of the prefix and sets unit goals; a Worker LSTM's output matrix, multiplied by
+    the embedding of the last c goals, gives the next token (``hierarchy``). The Manager learns
+    from the rescaled rank of its rollouts' D (eqs. 10–11), the Worker from the intrinsic reward of
+    following the goals (eq. 12), with MLE steps interleaved (§3.3; ``guo``). Unlike the thesis'
+    ``leakgan-*`` variants (an MLP over D's recurrent state, per-step rewards), this is Guo et
+    al.'s hierarchical model; docs/training.md compares the four."""
+
+    name = "leakgan"
+    description = "LeakGAN (Guo et al. 2018): Manager/Worker LSTMs steered by D's leaked CNN features"
+    paper = "Guo et al. 2018 (eqs. 6–13); PEERS.md §3.7 — beyond the thesis"
+    credit = "leakgan"
+    config_sections: ClassVar[Mapping[str, type]] = {
+        "model": GANGeneratorConfig,
+        "discriminator": CNNConfig,
+        "train": GANTrainConfig,
+        "gan": GANConfig,
+        "leakgan": GuoLeakGANConfig,
+    }
+    stage_order = (PRETRAIN_D, PRETRAIN_G, ADVERSARIAL)
+    search_space: ClassVar[SearchSpace | None] = GUO_LEAKGAN_SPACE
+
+    def __init__(self, configs: Mapping[str, Any], *, vocab: Vocab | None = None) -> None:
+        super().__init__(configs, vocab=vocab)
+        if configs["gan"].init_from is not None:
+            raise ConfigError(
+                "leakgan: gan.init_from loads an lstm-lm, which has no Manager and no goal-conditioned "
+                "Worker; pretrain it with gan.pretrain_epochs"
+            )
+
+    def build_module(self) -> GANPair:
+        size = len(self.require_vocab())
+        disc = CNNDiscriminator(self.configs["discriminator"], size)
+        gen = HierarchicalGenerator(
+            self.configs["model"],
+            self.configs["leakgan"],
+            disc.feature_size,
+            size,
+            banned=self.banned_outputs(),
+        )
+        return GANPair(gen, disc)
+
+    def build_generator(self, vocab_size: int) -> nn.Module:
+        raise NotImplementedError("the hierarchical generator is built with its discriminator (build_module)")
+
+    def policy(self, pair: GANPair) -> Decoder:
+        gen, disc = pair.gen, pair.disc
+        assert isinstance(gen, HierarchicalGenerator) and isinstance(disc, CNNDiscriminator)
+        return HierarchicalDecoder(gen, disc)
+
+    def token_nll(self, pair: GANPair, batch: Tensor) -> tuple[Tensor, Tensor]:
+        return hierarchy_token_nll(pair, batch)
+
+    def mle_loss(self, pair: GANPair, batch: Tensor) -> Mapping[str, Tensor]:
+        return hierarchy_mle_loss(pair, batch, self.configs["leakgan"])
+
+    def adversarial_step(self, task: DiscreteGANTask) -> Mapping[str, Tensor | float] | None:
+        return leakgan_generator_step(task)
+
+    def interleaved_mle_steps(self) -> int:
+        cfg: GuoLeakGANConfig = self.configs["leakgan"]
+        return cfg.mle_steps

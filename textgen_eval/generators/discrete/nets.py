@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from textgen_eval.data.vocab import BOS_ID, PAD_ID
-from textgen_eval.generators.discrete.config import DiscriminatorConfig, LeakGeneratorConfig, RankerConfig
+from textgen_eval.generators.discrete.config import CNNConfig, DiscriminatorConfig, LeakGeneratorConfig
 from textgen_eval.generators.lstm_lm.config import LSTMLMConfig
 from textgen_eval.generators.lstm_lm.model import LMNet, ban, sequence_cross_entropy
 
@@ -187,9 +187,11 @@ class CNNRanker(nn.Module):
     time → concatenation → highway → dropout; the sentence feature y_s, compared with others by
     cosine (:func:`~textgen_eval.generators.discrete.rewards.cosine_matrix`)."""
 
-    def __init__(self, cfg: RankerConfig, vocab_size: int) -> None:
+    def __init__(self, cfg: CNNConfig, vocab_size: int) -> None:
         super().__init__()
         self.min_len = max(cfg.filter_sizes)
+        self.widths = tuple(cfg.filter_sizes)
+        self.maps = tuple(cfg.num_filters)
         self.embedding = nn.Embedding(vocab_size, cfg.emb_dim, padding_idx=PAD_ID)
         widths = zip(cfg.filter_sizes, cfg.num_filters, strict=True)
         self.convs = nn.ModuleList(nn.Conv1d(cfg.emb_dim, maps, width) for width, maps in widths)
@@ -197,14 +199,61 @@ class CNNRanker(nn.Module):
         self.highway = Highway(self.feature_size)
         self.dropout = nn.Dropout(cfg.dropout)
 
-    def features(self, tokens: Tensor) -> Tensor:
-        """y_s of ``(B, L)`` token rows (no BOS; PAD after EOS) → ``(B, F)``, F = Σ num_filters.
-        Rows shorter than the widest filter are padded with PAD (whose embedding is zero)."""
+    def pooled(self, tokens: Tensor) -> Tensor:
+        """Max over time of every feature map, over the windows that lie wholly inside each row's
+        tokens: ``(B, L)`` rows (no BOS; PAD only after the last token) → ``(B, F)``. Trailing PAD
+        changes nothing, so a row pools the same alone, in a batch of longer rows, or as a
+        prefix; a width no window of which fits (a row shorter than it) pools to 0 (ReLU outputs
+        are ≥ 0, so masking to 0 is exact). :meth:`extend` computes the same one token at a time."""
+        lengths = (tokens != PAD_ID).sum(dim=1)  # (B,)
         if tokens.shape[1] < self.min_len:
             tokens = nn.functional.pad(tokens, (0, self.min_len - tokens.shape[1]), value=PAD_ID)
         emb = self.embedding(tokens).transpose(1, 2)  # (B, E, L): channels first for Conv1d
-        pooled = [torch.relu(conv(emb)).amax(dim=2) for conv in self.convs]  # each (B, maps)
-        return self.dropout(self.highway(torch.cat(pooled, dim=1)))  # (B, F)
+        pooled = []
+        for conv, width in zip(self.convs, self.widths, strict=True):
+            maps = torch.relu(conv(emb))  # (B, maps, W): window p covers positions p … p + width − 1
+            ends = torch.arange(maps.shape[2], device=tokens.device) + width  # (W,)
+            inside = (ends.unsqueeze(0) <= lengths.unsqueeze(1)).unsqueeze(1)  # (B, 1, W)
+            pooled.append(maps.masked_fill(~inside, 0.0).amax(dim=2))  # (B, maps)
+        return torch.cat(pooled, dim=1)
+
+    def extend(self, window: Tensor, count: Tensor, pooled: Tensor) -> Tensor:
+        """:meth:`pooled` after one more token: ``window (B, K)`` holds the last K = widest-filter
+        tokens read (the newest last; PAD before the first), ``count (B,)`` how many tokens have
+        been read including the newest, ``pooled (B, F)`` the pooling before it. Each width k adds
+        the one window that ends at the newest token, if k tokens have been read."""
+        emb = self.embedding(window).transpose(1, 2)  # (B, E, K)
+        parts, start = [], 0
+        for conv, width, size in zip(self.convs, self.widths, self.maps, strict=True):
+            new = torch.relu(conv(emb[:, :, -width:])).squeeze(2)  # (B, maps): the window ending now
+            old = pooled[:, start : start + size]
+            parts.append(torch.where((count >= width).unsqueeze(1), torch.maximum(old, new), old))
+            start += size
+        return torch.cat(parts, dim=1)
+
+    def finish(self, pooled: Tensor, *, dropout: bool = True) -> Tensor:
+        """The highway (and dropout, unless ``dropout=False``) over pooled maps → y_s ``(B, F)``."""
+        out = self.highway(pooled)
+        return self.dropout(out) if dropout else out
+
+    def features(self, tokens: Tensor, *, dropout: bool = True) -> Tensor:
+        """y_s of ``(B, L)`` token rows → ``(B, F)``, F = Σ num_filters (:meth:`pooled`, then
+        :meth:`finish`). ``dropout=False`` leaves dropout out whatever the mode (LeakGAN's leaked
+        features)."""
+        return self.finish(self.pooled(tokens), dropout=dropout)
+
+
+class CNNDiscriminator(CNNRanker):
+    """The original LeakGAN's discriminator (Guo et al. 2018, §3.1): the CNN feature extractor
+    F (the ranker's network) and a linear real/fake logit on its features, D = σ(φ_lᵀ F(s))."""
+
+    def __init__(self, cfg: CNNConfig, vocab_size: int) -> None:
+        super().__init__(cfg, vocab_size)
+        self.out = nn.Linear(self.feature_size, 1)
+
+    def sequence_logits(self, tokens: Tensor) -> Tensor:
+        """Logit of D(y) for ``(B, L)`` rows → ``(B,)``."""
+        return self.out(self.features(tokens)).squeeze(-1)
 
 
 Discriminator = RecurrentDiscriminator | LMDiscriminator | CNNRanker

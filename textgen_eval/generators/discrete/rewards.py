@@ -173,3 +173,51 @@ def rank_log_scores(alpha_s: Tensor, alpha_c: Tensor, gamma: float) -> Tensor:
 def rank_scores(alpha_s: Tensor, alpha_c: Tensor, gamma: float) -> Tensor:
     """R(s | U, C) of :func:`rank_log_scores`, ``(N,)`` in (0, 1)."""
     return rank_log_scores(alpha_s, alpha_c, gamma).exp()
+
+
+def rescaled_rewards(scores: Tensor, mask: Tensor, delta: float) -> Tensor:
+    """LeakGAN's bootstrapped rescaled activation (Guo et al. 2018, §3.3): at every position t,
+    the rows of the batch that have a token there are ranked by their score, rank 1 the highest,
+    and row i gets σ(δ·(0.5 − rank_t(i)/B_t)), B_t the number of ranked rows. A function of the
+    scores' order only — not of their values, and not of where a row sits in the batch (the
+    peers' ``rescale`` enumerates the batch without sorting: PEERS.md §3.7). ``(B, L)`` → ``(B, L)``,
+    0 at PAD; ties are ranked in batch order (a stable sort)."""
+    valid = mask > 0
+    keyed = scores.masked_fill(~valid, -math.inf)  # unranked rows last
+    order = torch.argsort(keyed, dim=0, descending=True, stable=True)  # (B, L): row of each rank
+    ranks = torch.empty_like(order)
+    positions = torch.arange(1, scores.shape[0] + 1, device=scores.device).unsqueeze(1).expand_as(order)
+    ranks.scatter_(0, order, positions)  # (B, L): 1-based rank of every row
+    counts = valid.sum(dim=0, keepdim=True).clamp_min(1)  # (1, L)
+    rescaled = torch.sigmoid(delta * (0.5 - ranks.to(scores.dtype) / counts.to(scores.dtype)))
+    return rescaled * mask
+
+
+def goal_cosines(feats: Tensor, goals: Tensor, horizon: int) -> Tensor:
+    """The Manager's score of its goal g_t: cos(f_{t+c} − f_t, g_t), with f_{t+c} read at the
+    last feature when t + c runs past the end (Guo et al. 2018, eq. 10). ``feats (B, L+1, F)``
+    (f_0 … f_L, f_t the leaked feature of the prefix y_1:t), ``goals (B, L, F)`` (g_t emitted
+    before y_{t+1}) → ``(B, L)``; a zero change has cosine 0."""
+    length = goals.shape[1]
+    ahead = torch.arange(length, device=feats.device).add(horizon).clamp(max=length)  # (L,)
+    change = feats[:, ahead] - feats[:, :length]  # (B, L, F)
+    return nn.functional.cosine_similarity(change, goals, dim=2, eps=1e-8)
+
+
+def intrinsic_rewards(feats: Tensor, goals: Tensor, horizon: int) -> Tensor:
+    """The Worker's intrinsic reward for the token y_{t+1} drawn at step t (Guo et al. 2018,
+    eq. 12): (1/c)·Σ_{i=1..c} cos(f_{t+1} − f_{t+1−i}, g_{t+1−i}), averaged over the terms with
+    t + 1 − i ≥ 0. Only goals already emitted (before y_{t+1}) enter: causal. ``feats (B, L+1, F)``,
+    ``goals (B, L, F)`` → ``(B, L)``."""
+    batch, length, _ = goals.shape
+    total = feats.new_zeros(batch, length)
+    count = feats.new_zeros(length)
+    for i in range(1, horizon + 1):
+        # for t = i − 1 … L − 1: cos(f_{t+1} − f_{t+1−i}, g_{t+1−i})
+        if i > length:
+            break
+        after, before = feats[:, i:], feats[:, : length + 1 - i]  # (B, L+1−i, F) each
+        cos = nn.functional.cosine_similarity(after - before, goals[:, : length + 1 - i], dim=2, eps=1e-8)
+        total[:, i - 1 :] += cos
+        count[i - 1 :] += 1
+    return total / count.clamp_min(1)

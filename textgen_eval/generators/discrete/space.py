@@ -37,3 +37,9 @@ DPGAN_SPACE = SearchSpace({**_ADVERSARIAL, "gan.gamma": uniform(0.8, 1.0)}, fixe
 RANKGAN_SPACE = SearchSpace(
     {**_ADVERSARIAL, "rankgan.gamma": loguniform(0.5, 8.0)}, fixed={**_FIXED, "gan.rollouts": 4}
 )
+#: The original LeakGAN: SeqGAN's dimensions plus the horizon c and the rescaling's δ (the code
+#: fixes c = 4, δ = 16); 4 rollouts, as the CPU rollout default.
+GUO_LEAKGAN_SPACE = SearchSpace(
+    {**_ADVERSARIAL, "leakgan.horizon": choice(2, 4, 8), "leakgan.delta": uniform(8.0, 24.0)},
+    fixed={**_FIXED, "gan.rollouts": 4},
+)

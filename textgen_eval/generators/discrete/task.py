@@ -34,7 +34,14 @@ from textgen_eval.core.training import (
 )
 from textgen_eval.data.batching import EncodedCorpus, iterate_batches, pad, sorted_batches
 from textgen_eval.generators.discrete.config import GANConfig, GANTrainConfig, MaliGANConfig, RankGANConfig
-from textgen_eval.generators.discrete.nets import CNNRanker, GANPair, LMDiscriminator, RecurrentDiscriminator
+from textgen_eval.generators.discrete.guo import manager_rewards
+from textgen_eval.generators.discrete.nets import (
+    CNNDiscriminator,
+    CNNRanker,
+    GANPair,
+    LMDiscriminator,
+    RecurrentDiscriminator,
+)
 from textgen_eval.generators.discrete.rewards import (
     SequenceScorer,
     cosine_matrix,
@@ -63,7 +70,13 @@ def _probability(logits: Tensor) -> Tensor:
 
 def _recurrent(task: DiscreteGANTask) -> RecurrentDiscriminator:
     disc = task.module.disc
-    assert isinstance(disc, RecurrentDiscriminator), "this credit assignment reads a real/fake D"
+    assert isinstance(disc, RecurrentDiscriminator), "this credit assignment reads a per-step real/fake D"
+    return disc
+
+
+def _sequence_d(task: DiscreteGANTask) -> RecurrentDiscriminator | CNNDiscriminator:
+    disc = task.module.disc
+    assert isinstance(disc, (RecurrentDiscriminator, CNNDiscriminator)), "this credit reads a real/fake D"
     return disc
 
 
@@ -75,7 +88,7 @@ def _language_model(task: DiscreteGANTask) -> LMDiscriminator:
 
 def reinforce_credit(task: DiscreteGANTask, tokens: Tensor) -> Tensor:
     """Every token gets D(y) (per-sequence D)."""
-    return sequence_rewards(_probability(_recurrent(task).sequence_logits(tokens)), token_mask(tokens))
+    return sequence_rewards(_probability(_sequence_d(task).sequence_logits(tokens)), token_mask(tokens))
 
 
 def step_credit(task: DiscreteGANTask, tokens: Tensor) -> Tensor:
@@ -86,7 +99,7 @@ def step_credit(task: DiscreteGANTask, tokens: Tensor) -> Tensor:
 
 def rollout_credit(task: DiscreteGANTask, tokens: Tensor) -> Tensor:
     """Mean D of ``gan.rollouts`` completions of every prefix, D(y) at the end (per-sequence D)."""
-    disc = _recurrent(task)
+    disc = _sequence_d(task)
     return rollout_rewards(
         task.rollout_policy(),
         lambda rows: _probability(disc.sequence_logits(rows)),
@@ -98,7 +111,7 @@ def rollout_credit(task: DiscreteGANTask, tokens: Tensor) -> Tensor:
 def maligan_credit(task: DiscreteGANTask, tokens: Tensor) -> Tensor:
     """Every token of sample i gets r_i/Σ_j r_j − 1/m, r = D/(1 − D) (per-sequence D; MaliGAN)."""
     cfg: MaliGANConfig = task.model.configs["maligan"]
-    logits = _recurrent(task).sequence_logits(tokens)  # (m,)
+    logits = _sequence_d(task).sequence_logits(tokens)  # (m,)
     return sequence_rewards(maligan_weights(logits, cfg.eps, cfg.weight), token_mask(tokens))
 
 
@@ -153,9 +166,10 @@ CREDIT: dict[str, Callable[[DiscreteGANTask, Tensor], Tensor]] = {
     "maligan": maligan_credit,
     "dpgan": dpgan_credit,
     "rankgan": rankgan_credit,
+    "leakgan": manager_rewards,
 }
 #: the credit assignments that roll out completions (``gan.rollouts``, ``gan.rollout_lag``)
-ROLLOUT_CREDITS = frozenset({"rollout", "rankgan"})
+ROLLOUT_CREDITS = frozenset({"rollout", "rankgan", "leakgan"})
 #: the discriminator each credit assignment trains: per-sequence, per-step or a language model
 D_KIND = {
     "reinforce": "sequence",
@@ -164,6 +178,7 @@ D_KIND = {
     "maligan": "sequence",
     "dpgan": "lm",
     "rankgan": "rank",
+    "leakgan": "sequence",
 }
 
 
@@ -180,13 +195,14 @@ def discriminator_loss(task: DiscreteGANTask, real: Tensor, fake: Tensor) -> tup
         lm = _language_model(task)
         s_real, s_fake = lm.sentence_nll(real), lm.sentence_nll(fake)
         return s_fake.mean() - s_real.mean(), s_real.mean(), s_fake.mean()
-    disc = _recurrent(task)
     if D_KIND[task.model.credit] == "sequence":
-        lr, lf = disc.sequence_logits(real), disc.sequence_logits(fake)
+        seq = _sequence_d(task)
+        lr, lf = seq.sequence_logits(real), seq.sequence_logits(fake)
         loss = F.binary_cross_entropy_with_logits(
             lr, torch.ones_like(lr)
         ) + F.binary_cross_entropy_with_logits(lf, torch.zeros_like(lf))
         return loss, _probability(lr).mean(), _probability(lf).mean()
+    disc = _recurrent(task)
     lr, lf = disc.step_logits(real), disc.step_logits(fake)  # (B, L)
     mr, mf = token_mask(real), token_mask(fake)
     bce_r = F.binary_cross_entropy_with_logits(lr, torch.ones_like(lr), reduction="none")
@@ -272,10 +288,13 @@ class DiscreteGANTask(BaseTask):
         if gan.pretrain_d_steps > 0:
             stages[PRETRAIN_D] = Stage(PRETRAIN_D, Cycle((Update("disc"),)), max_steps=gan.pretrain_d_steps)
         if gan.adversarial_steps > 0:
-            per_g = 1 + gan.d_steps
+            mle = self.model.interleaved_mle_steps()
+            per_g = 1 + gan.d_steps + mle
+            updates = (Update("gen", 1, batch=False), Update("disc", gan.d_steps))
+            # interleaved MLE batches step G's adversarial Adam: one optimizer per parameter and stage
             stages[ADVERSARIAL] = Stage(
                 ADVERSARIAL,
-                Cycle((Update("gen", 1, batch=False), Update("disc", gan.d_steps))),
+                Cycle(updates + ((Update("gen", mle),) if mle else ())),
                 optimizers={"gen": clip},
                 max_steps=gan.adversarial_steps * per_g,
                 time_budget=cap,
@@ -352,10 +371,9 @@ class DiscreteGANTask(BaseTask):
 
     def training_step(self, batch: np.ndarray | None, ctx: StepContext) -> Mapping[str, Tensor | float]:
         self.update_step = ctx.step
-        if ctx.optimizer == "mle":
+        if ctx.optimizer == "mle" or (ctx.optimizer == "gen" and batch is not None):  # MLE, or interleaved
             assert batch is not None
-            nll, count = self.model.token_nll(self.module, torch.from_numpy(batch).to(self.device))
-            return {"loss": nll.sum() / count.sum()}
+            return self.model.mle_loss(self.module, torch.from_numpy(batch).to(self.device))
         if ctx.optimizer == "disc":
             assert batch is not None
             real = torch.from_numpy(batch[:, 1:]).to(self.device)  # drop BOS
@@ -364,6 +382,9 @@ class DiscreteGANTask(BaseTask):
             loss, d_real, d_fake = discriminator_loss(self, real, fake)
             return {"loss": loss, "d_real": d_real.detach(), "d_fake": d_fake.detach()}
         self._update_lagged(ctx)
+        own = self.model.adversarial_step(self)
+        if own is not None:
+            return own
         with frozen(self.module.disc):  # G's loss (and a leaking G's features) never reach D
             drawn = self._sample(self.train_config.batch_size, keep_graph=True)
         mask = token_mask(drawn.tokens)
@@ -414,7 +435,7 @@ class DiscreteGANTask(BaseTask):
             return rank_scorer(self, (2**31,))(tokens)
         if D_KIND[self.model.credit] == "lm":
             return _language_model(self).sentence_nll(tokens)
-        return _probability(_recurrent(self).sequence_logits(tokens))
+        return _probability(_sequence_d(self).sequence_logits(tokens))
 
     def extra_state(self) -> dict[str, Any]:
         return {"baseline": self.baseline, "lagged": dict(self.lagged)}
