@@ -75,10 +75,12 @@ def test_goals_and_logits_are_causal(t: int) -> None:
     torch.testing.assert_close(a.goals.norm(dim=2), torch.ones(4, 8, dtype=torch.float64))
 
 
-def test_sampling_log_probabilities_equal_the_teacher_forced_ones() -> None:
-    """The sampler (D's pooling grown one token at a time) and the teacher-forced pass give the
-    same conditionals (the sampler excludes PAD and BOS, so here too)."""
-    gen, disc = _nets()
+@pytest.mark.parametrize("horizon", [1, 3, 10])
+def test_sampling_log_probabilities_equal_the_teacher_forced_ones(horizon: int) -> None:
+    """The sampler (one step at a time: D's pooling grown token by token, goals kept in a window)
+    and the batched teacher-forced pass give the same conditionals, for horizons shorter and
+    longer than the sentence (the sampler excludes PAD and BOS, so here too)."""
+    gen, disc = _nets(horizon=horizon)
     drawn = sample_tokens(
         HierarchicalDecoder(gen, disc),
         6,

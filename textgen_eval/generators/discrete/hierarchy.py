@@ -66,6 +66,16 @@ class HierarchyStep:
     state: HierarchyState
 
 
+def worker_logits(gen: HierarchicalGenerator, hidden: Tensor, w: Tensor) -> Tensor:
+    """O_t·w_t with O_t = reshape(W_o h_t + b_o, (V, k)) (eq. 9), computed without forming O_t:
+    Σ_j w_j·(W_o[v, j]·h + b_o[v, j]) = W'·vec(w ⊗ h) + B·w, W' = W_o as ``(V, k·H)``. ``hidden
+    (..., H)``, ``w (..., k)`` → logits ``(..., V)`` (PAD/BOS/EOS/UNK −∞ on fixed-length corpora)."""
+    weight = gen.worker_out.weight.view(gen.vocab_size, gen.goal_size * hidden.shape[-1])  # (V, k·H)
+    bias = gen.worker_out.bias.view(gen.vocab_size, gen.goal_size)  # (V, k)
+    outer = (w.unsqueeze(-1) * hidden.unsqueeze(-2)).flatten(-2)  # (..., k·H), index j·H + h
+    return ban(outer @ weight.T + w @ bias.T, gen.banned)
+
+
 def leaked_features(disc: CNNDiscriminator, prefix: Tensor) -> Tensor:
     """f_t = F(y_1:t) for ``(B, t)`` prefixes → ``(B, F)``: no gradient, no dropout."""
     with torch.no_grad():
@@ -108,9 +118,8 @@ def advance(
     summed = history.sum(dim=0) + goal.detach()  # (B, F): the last c goals
     w = nn.functional.normalize(gen.psi(summed), dim=1, eps=1e-8)  # (B, k)
     out, worker_state = gen.worker(gen.embedding(tokens).unsqueeze(1), worker_state)  # (B, 1, H)
-    matrix = gen.worker_out(out[:, 0]).view(batch, gen.vocab_size, gen.goal_size)  # (B, V, k)
-    logits = ban(torch.bmm(matrix, w.unsqueeze(2)).squeeze(2), gen.banned)  # (B, V)
-    history = torch.cat([history[1:], goal.detach().unsqueeze(0)], dim=0)  # keep the last c − 1
+    logits = worker_logits(gen, out[:, 0], w)  # (B, V)
+    history = torch.cat([history, goal.detach().unsqueeze(0)], dim=0)[1:]  # keep the last c − 1
     return HierarchyStep(logits, goal, feature, (window, count, pooled, manager_state, worker_state, history))
 
 
@@ -139,17 +148,22 @@ class Unrolled:
 
 
 def unroll(gen: HierarchicalGenerator, disc: CNNDiscriminator, tokens: Tensor) -> Unrolled:
-    """Teacher-force ``tokens (B, L)`` (no BOS) through :func:`advance`, step by step — the same
-    computation the sampler makes, so the likelihood of a sample is the one it was drawn with."""
+    """Teacher-force ``tokens (B, L)`` (no BOS) in one pass: the leaked features of every prefix
+    (``CNNRanker.prefix_pooled``), the Manager over them, the goal windows by a cumulative sum,
+    the Worker over the tokens — the same functions :func:`advance` computes one step at a time
+    (tested equal), so the likelihood of a sample is the one it was drawn with."""
     batch, length = tokens.shape
-    inputs = torch.cat([torch.full((batch, 1), BOS_ID, dtype=tokens.dtype, device=tokens.device), tokens], 1)
-    state: HierarchyState | None = None
-    logits, goals, feats = [], [], []
-    for t in range(length):
-        out = advance(gen, disc, inputs[:, t], state)
-        logits.append(out.logits)
-        goals.append(out.goal)
-        feats.append(out.feature)
-        state = out.state
-    feats.append(leaked_features(disc, tokens))  # f_L
-    return Unrolled(torch.stack(logits, 1), torch.stack(goals, 1), torch.stack(feats, 1))
+    bos = torch.full((batch, 1), BOS_ID, dtype=tokens.dtype, device=tokens.device)
+    inputs = torch.cat([bos, tokens[:, :-1]], dim=1)  # (B, L)
+    with torch.no_grad():
+        feats = disc.finish(disc.prefix_pooled(tokens), dropout=False)  # (B, L+1, F): f_0 … f_L
+    hidden, _ = gen.manager(feats[:, :length])  # (B, L, H): the Manager reads f_0 … f_{L−1}
+    goals = nn.functional.normalize(gen.manager_out(hidden), dim=2, eps=1e-8)  # (B, L, F)
+    running = goals.detach().cumsum(dim=1)  # (B, L, F)
+    c = gen.horizon
+    zeros = running.new_zeros(batch, c, running.shape[2])
+    earlier = torch.cat([zeros, running[:, : max(length - c, 0)]], dim=1)  # Σ of the goals before t−c+1
+    summed = running - earlier[:, :length]  # (B, L, F): g_{t−c+1} + … + g_t
+    w = nn.functional.normalize(gen.psi(summed), dim=2, eps=1e-8)  # (B, L, k)
+    out, _ = gen.worker(gen.embedding(inputs))  # (B, L, H)
+    return Unrolled(worker_logits(gen, out, w), goals, feats)

@@ -217,6 +217,27 @@ class CNNRanker(nn.Module):
             pooled.append(maps.masked_fill(~inside, 0.0).amax(dim=2))  # (B, maps)
         return torch.cat(pooled, dim=1)
 
+    def prefix_pooled(self, tokens: Tensor) -> Tensor:
+        """:meth:`pooled` of every prefix y_1:t, t = 0 … L, of ``(B, L)`` rows in one pass →
+        ``(B, L+1, F)``: the windows' activations once, then a running max over the windows
+        complete by t (each prefix's pooling is the max over the windows that end by t and inside
+        the row's tokens)."""
+        length = tokens.shape[1]
+        lengths = (tokens != PAD_ID).sum(dim=1)  # (B,)
+        if length < self.min_len:
+            tokens = nn.functional.pad(tokens, (0, self.min_len - length), value=PAD_ID)
+        emb = self.embedding(tokens).transpose(1, 2)  # (B, E, L')
+        t = torch.arange(length + 1, device=tokens.device)  # (L+1,)
+        read = torch.minimum(t.unsqueeze(0), lengths.unsqueeze(1))  # (B, L+1): tokens of y_1:t
+        parts = []
+        for conv, width in zip(self.convs, self.widths, strict=True):
+            running = torch.relu(conv(emb)).cummax(dim=2).values  # (B, maps, W): max of windows 0 … p
+            last = read - width  # (B, L+1): the last window complete in y_1:t (none if < 0)
+            index = last.clamp(min=0).unsqueeze(1).expand(-1, running.shape[1], -1)  # (B, maps, L+1)
+            picked = running.gather(2, index).masked_fill((last < 0).unsqueeze(1), 0.0)
+            parts.append(picked.transpose(1, 2))  # (B, L+1, maps)
+        return torch.cat(parts, dim=2)
+
     def extend(self, window: Tensor, count: Tensor, pooled: Tensor) -> Tensor:
         """:meth:`pooled` after one more token: ``window (B, K)`` holds the last K = widest-filter
         tokens read (the newest last; PAD before the first), ``count (B,)`` how many tokens have
