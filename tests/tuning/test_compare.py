@@ -85,8 +85,12 @@ def trials(out: Path, model: str, phase: str) -> list[optuna.trial.FrozenTrial]:
 
 
 def test_the_builtin_cpu_preset_is_table_5_4_and_presets_are_validated(tmp_path: Path) -> None:
+    from textgen_eval.pipelines.compare_presets import PEER_PG_GANS
+    from textgen_eval.pipelines.compare_report import beyond_the_thesis
+
     cpu = load_preset("cpu")
-    assert tuple(p.model for p in cpu.models) == TABLE_5_4 and len(TABLE_5_4) == 9
+    assert tuple(p.model for p in cpu.models) == (*TABLE_5_4, *PEER_PG_GANS) and len(TABLE_5_4) == 9
+    assert beyond_the_thesis([p.model for p in cpu.models]) == list(PEER_PG_GANS)  # marked in the report
     # fairness: a discrete GAN's generator pretrains by MLE for no more epochs than the LM row trains
     from textgen_eval.generators.lstm_lm.space import SEARCH_SPACE
 
@@ -111,9 +115,13 @@ def test_compare_two_generators_budgets_report_and_plots(
     tge, tiny_bundle: Path, preset: Path, tmp_path
 ) -> None:
     out = tmp_path / "cmp"
-    run = tge(*compare_args(tiny_bundle, preset, out))
+    first = tge(*compare_args(tiny_bundle, preset, out, "lstm-lm"))  # one row first ...
+    assert first.code == 0, first.err
+    assert json.loads((out / "compare.json").read_text())["models"] == ["lstm-lm"]
+    run = tge(*compare_args(tiny_bundle, preset, out))  # ... then the preset's rows: the comparison grows
     assert run.code == 0, run.err
     assert "model 1/2: lstm-lm" in run.err and "model 2/2: seqgan-reinforce" in run.err
+    assert json.loads((out / "compare.json").read_text())["models"] == ["lstm-lm", "seqgan-reinforce"]
     for model in ("lstm-lm", "seqgan-reinforce"):  # the same budget for every model, exactly
         search, retrain = trials(out, model, "search"), trials(out, model, "retrain")
         assert sum(t.state == TrialState.COMPLETE for t in search) == 3 and len(search) == 3
@@ -236,7 +244,7 @@ def test_the_thesis_scale_preset_builds_every_model_with_its_space(tiny_bundle: 
         assert tune_spec.overrides == {"model.tokenizer": "spm:4000"}
         assert tune_spec.trial_options["samples"] == 10_000
     cpu = build_compare_spec(load_preset("cpu"), str(tiny_bundle), name="cpu", seed=0)  # validates too
-    assert [t.overrides.get("gan.adversarial_steps") for t in cpu.specs] == [None] * 3 + ["50"] * 6
+    assert [t.overrides.get("gan.adversarial_steps") for t in cpu.specs] == [None] * 3 + ["50"] * 10
 
 
 def test_the_protocol_sentence_counts_in_the_singular_for_one() -> None:
@@ -275,7 +283,7 @@ def test_the_builtin_oracle_preset_builds_every_text_generator(tmp_path: Path) -
     assert "reverse-lm-score" not in oracle.metrics  # nll-test measures coverage exactly here
     assert all(p.sets["runner.probe_samples"] == "1000" for p in oracle.models)  # curves at n = 1,000
     spec = build_compare_spec(oracle, "seqgan-oracle", name="oracle", seed=0)  # every configuration builds
-    assert spec.models[:3] == ("lstm-lm", "lstm-vae", "hybrid-vae") and len(spec.models) == 11
+    assert spec.models[:3] == ("lstm-lm", "lstm-vae", "hybrid-vae") and len(spec.models) == 15
     size_keys = {"hybrid-vae": ("model.emb_dim", "model.head_size")}
     for model, tune in zip(spec.models, spec.specs):  # every drawn configuration is SeqGAN's size
         for params, _ in tune.search_slots():
@@ -289,7 +297,7 @@ def test_the_builtin_oracle_preset_builds_every_text_generator(tmp_path: Path) -
                 assert overrides["model.length"] == "20"
             if model == "lstm-lm":  # SeqGAN's MLE, as every GAN row pretrains
                 assert (overrides["train.lr"], overrides["train.batch_size"]) == ("0.01", "64")
-            if model.startswith(("seqgan", "leakgan")):
+            if model.startswith(("seqgan", "leakgan")) or model in ("maligan", "dpgan", "rankgan"):
                 assert overrides["train.mle_lr"] == "0.01"
 
 

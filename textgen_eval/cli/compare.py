@@ -129,6 +129,7 @@ def compare(
             pipeline.prepare(out, spec)
             signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM re-queues like Ctrl-C
             pipeline.run(out, spec, storage=storage, options=options, notify=_say)
+            spec = pipeline.read_compare(out)  # every row of the comparison, not only those run now
         written = write_report(
             out, spec, storage=storage, top=top, plots=not no_plots, real=not no_real_data, notify=_say
         )

@@ -133,12 +133,14 @@ def _comparable(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def prepare(out: Path, spec: CompareSpec) -> None:
-    """Write ``compare.json``, or check that the one in ``out`` has the same settings."""
+    """Write ``compare.json``, or check that the one in ``out`` has the same settings for every
+    model both hold; models it does not hold yet are added to it (a comparison grows by rows,
+    never changes one)."""
     path = out / COMPARE_FILE
     if path.is_file():
         old = read_compare(out).to_dict()
         new = spec.to_dict()
-        changed = sorted(k for k in new if k != "specs" and old.get(k) != new[k])
+        changed = sorted(k for k in new if k not in ("specs", "models") and old.get(k) != new[k])
         changed += sorted(
             f"{m} settings"
             for m in new["specs"]
@@ -149,6 +151,11 @@ def prepare(out: Path, spec: CompareSpec) -> None:
                 f"--out {out} holds a comparison with other settings ({', '.join(changed)}); give the "
                 f"same settings or `tge compare --resume {out}` to continue it, or choose another --out"
             )
+        added = tuple(t for t in spec.specs if t.model not in old["specs"])
+        if added:  # new rows (a preset that gained models, or --models) extend the comparison
+            recorded = read_compare(out)
+            merged = dataclasses.replace(recorded, specs=(*recorded.specs, *added))
+            atomic_write_text(path, json.dumps(merged.to_dict(), indent=2) + "\n")
         return
     if out.exists() and any(not p.name.startswith(".") for p in out.iterdir()):
         raise ConfigError(f"--out {out} is not empty and holds no comparison; choose another directory")

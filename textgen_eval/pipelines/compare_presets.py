@@ -44,6 +44,9 @@ TABLE_5_4 = (
     "leakgan-noleak",
     "leakgan-mixed",
 )
+#: The peers' policy-gradient GANs (PEERS.md §3.1, 3.2, 3.7, 3.8): rows beyond the thesis' table,
+#: on the same protocol as its nine.
+PEER_PG_GANS = ("maligan", "dpgan", "rankgan", "leakgan")
 _TOP_KEYS = {
     "description",
     "budget",
@@ -177,22 +180,25 @@ def parse_preset(data: Mapping[str, Any], *, name: str, base: Path | None, diges
 #: * the WGANs run 100 generator iterations instead of 200 (wgan-conv-lstm's trials took 3–9 min).
 _DISCRETE_CPU = {"set": {"gan.pretrain_epochs": 3, "gan.adversarial_steps": 50}}
 _WGAN_CPU = {"set": {"wgan.gen_iters": 100}}
+#: The peers' four policy-gradient GANs follow the nine rows, with the discrete GANs' settings.
 CPU = {
-    "description": "Table 5.4 at CPU scale: the nine rows, budget 6, 3 seeds, 500 samples per trial",
+    "description": "Table 5.4 at CPU scale: the nine rows and the peers' four policy-gradient GANs, "
+    "budget 6, 3 seeds, 500 samples per trial",
     "budget": 6,
     "retrain": 3,
     "samples": 500,
     "max_len": 40,
-    "models": list(TABLE_5_4),
+    "models": [*TABLE_5_4, *PEER_PG_GANS],
     "model": {
         **{name: _WGAN_CPU for name in TABLE_5_4[1:3]},
-        **{name: _DISCRETE_CPU for name in TABLE_5_4[3:]},
+        **{name: _DISCRETE_CPU for name in (*TABLE_5_4[3:], *PEER_PG_GANS)},
     },
 }
 
-#: Every text generator: the nine Table 5.4 rows and the two VAEs, all of which train on
-#: fixed-length token-id corpora (synthetic-oracle bundles; docs/training.md, "Synthetic-oracle bundles").
-ORACLE_MODELS = ("lstm-lm", "lstm-vae", "hybrid-vae", *TABLE_5_4[1:])
+#: Every text generator: the nine Table 5.4 rows, the two VAEs and the peers' four PG GANs, all
+#: of which train on fixed-length token-id corpora (synthetic-oracle bundles; docs/training.md,
+#: "Synthetic-oracle bundles").
+ORACLE_MODELS = ("lstm-lm", "lstm-vae", "hybrid-vae", *TABLE_5_4[1:], *PEER_PG_GANS)
 _SPACES = Path(__file__).resolve().parent / "spaces"
 #: SeqGAN's generator size (embedding 32, hidden 32) for every generator and the LM row, so that
 #: the rows differ in how they train, not in capacity; max_len is the oracle's length.
@@ -243,7 +249,7 @@ ORACLE = {
             "space": str(_SPACES / "wgan-conv-lstm-oracle.toml"),
             "set": {**_WGAN_CPU["set"], **_ORACLE_PROBE},
         },
-        **{name: {"set": _ORACLE_GAN} for name in TABLE_5_4[3:]},
+        **{name: {"set": _ORACLE_GAN} for name in (*TABLE_5_4[3:], *PEER_PG_GANS)},
     },
 }
 

@@ -32,6 +32,13 @@ def _protocol(spec: CompareSpec) -> str:
     )
 
 
+def beyond_the_thesis(models: Sequence[str]) -> list[str]:
+    """The models whose registered paper is marked beyond the thesis (the peers' models)."""
+    from textgen_eval.core.models import model_class
+
+    return [m for m in models if "beyond the thesis" in getattr(model_class(m), "paper", "")]
+
+
 def _compute_rows(runs: Sequence[reporting.Run]) -> list[str]:
     lines = ["| model | search trials (complete / failed) | search time, trial sum | best search trial |"]
     lines.append("|---|---:|---:|---|")
@@ -61,6 +68,10 @@ def render_markdown(
         reporting.render_markdown(runs, mixed),
         "",
     ]
+    beyond = beyond_the_thesis(spec.models)
+    if beyond:
+        names = ", ".join(f"`{m}`" for m in beyond)
+        lines += [f"Beyond the thesis (the peers' models, same protocol): {names}.", ""]
     if missing:
         lines += [f"Not finished (not in the table): {', '.join(missing)}.", ""]
     lines += ["## Search", "", *_compute_rows(runs), ""]
