@@ -20,7 +20,6 @@ from textgen_eval.generators.discrete.nets import CNNDiscriminator
 from textgen_eval.generators.discrete.rewards import (
     goal_cosines,
     intrinsic_rewards,
-    policy_gradient_loss,
     rescaled_rewards,
 )
 from textgen_eval.generators.discrete.task import ADVERSARIAL, D_KIND
@@ -193,7 +192,6 @@ def test_the_intrinsic_reward_estimator_matches_enumeration_on_the_toy() -> None
 
     assert len(SEQS) == 9
     _within_4_se(_enumerated(weight), *_estimates(lambda y1, y2, mask: reward(y1, y2) * mask))
-    assert policy_gradient_loss is not None  # the estimator _estimates differentiates
 
 
 # -- wiring ----------------------------------------------------------------------------------------
@@ -233,3 +231,28 @@ def test_the_workers_loss_does_not_reach_the_manager() -> None:
     assert gen.manager_out.weight.grad is None or float(gen.manager_out.weight.grad.abs().sum()) == 0.0
     assert gen.worker_out.weight.grad is not None
     assert BOS_ID != PAD_ID
+
+
+def test_window_rollouts_score_each_window_by_its_end_and_every_1_is_every_prefix() -> None:
+    from textgen_eval.generators.discrete.rewards import rollout_rewards, window_rollout_rewards
+
+    gen, disc = _nets()
+    policy = HierarchicalDecoder(gen, disc)
+    tokens = _rows()[1:4]  # (3, 8), no EOS
+
+    def score(rows: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(disc.sequence_logits(rows)).double()
+
+    with torch.no_grad():
+        every1 = window_rollout_rewards(policy, score, tokens, n_rollouts=3, every=1,
+                                        generator=torch.Generator().manual_seed(5))  # fmt: skip
+        plain = rollout_rewards(
+            policy, score, tokens, n_rollouts=3, generator=torch.Generator().manual_seed(5)
+        )
+        torch.testing.assert_close(every1, plain)
+        windows = window_rollout_rewards(policy, score, tokens, n_rollouts=3, every=3,
+                                         generator=torch.Generator().manual_seed(5))  # fmt: skip
+    # windows end at prefixes 3 and 6; positions 0–2 share prefix 3's score, 3–5 prefix 6's, 6–7 D(y)
+    for lo, hi in ((0, 3), (3, 6), (6, 8)):
+        assert torch.equal(windows[:, lo:hi], windows[:, lo : lo + 1].expand(-1, hi - lo))
+    torch.testing.assert_close(windows[:, 7], score(tokens))

@@ -248,6 +248,9 @@ class GuoLeakGANConfig:
             feeds it the rollouts' D probabilities as they are (TextGAN-PyTorch's choice).
         mle_steps: MLE batches of the generator after every adversarial iteration (the
             interleaved training of Guo et al. §3.3; 0 turns it off).
+        rollout_every: roll out the prefixes ending every this many tokens, each position taking
+            the score of its window's end (the code rolls out every c steps; 1: every prefix, as
+            SeqGAN; default: the horizon c).
     """
 
     horizon: int = 4
@@ -255,6 +258,7 @@ class GuoLeakGANConfig:
     delta: float = 16.0
     rescale: bool = True
     mle_steps: int = 1
+    rollout_every: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("horizon", "goal_size"):
@@ -262,5 +266,7 @@ class GuoLeakGANConfig:
                 raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
         if self.mle_steps < 0:
             raise ValueError(f"mle_steps must be ≥ 0, got {self.mle_steps}")
+        if self.rollout_every is not None and self.rollout_every < 1:
+            raise ValueError(f"rollout_every must be ≥ 1, got {self.rollout_every}")
         if not 0.0 < self.delta < float("inf"):
             raise ValueError(f"delta must be a positive finite number, got {self.delta}")

@@ -5,9 +5,10 @@
   transitions (eq. 13). The two losses reach disjoint parameters (goals enter the Worker
   detached), so one Adam over both is two Adams with the same rate.
 - Adversarial: on a fresh batch of samples, the Manager maximises Σ_t Q_t·cos(f_{t+c} − f_t, g_t),
-  Q_t the bootstrapped rescaled activation of the mean D over Monte-Carlo completions of y_1:t+1
-  (eqs. 10–11); the Worker maximises Σ_t r^I_t·log p(y_{t+1} | y_≤t) with the intrinsic reward
-  r^I (eq. 12). D is frozen; the leaked features carry no gradient.
+  Q_t the bootstrapped rescaled activation of the mean D over Monte-Carlo completions of the
+  prefix that ends t's window (eqs. 10–11; windows of ``leakgan.rollout_every`` tokens); the
+  Worker maximises Σ_t r^I_t·log p(y_{t+1} | y_≤t) with the intrinsic reward r^I (eq. 12). D is
+  frozen; the leaked features carry no gradient.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from textgen_eval.generators.discrete.rewards import (
     intrinsic_rewards,
     policy_gradient_loss,
     rescaled_rewards,
-    rollout_rewards,
     token_mask,
+    window_rollout_rewards,
 )
 from textgen_eval.generators.lstm_lm.model import sequence_cross_entropy
 from textgen_eval.generators.text.frozen import evaluating, frozen
@@ -74,15 +75,18 @@ def hierarchy_mle_loss(pair: GANPair, batch: Tensor, cfg: GuoLeakGANConfig) -> M
 
 
 def rollout_scores(task: DiscreteGANTask, tokens: Tensor) -> Tensor:
-    """The mean D over ``gan.rollouts`` completions of every prefix y_1:t+1, D(y) at the end
-    (D in eval mode) → ``(B, L)``, 0 at PAD."""
+    """The mean D over ``gan.rollouts`` completions of the prefixes that end every
+    ``leakgan.rollout_every`` tokens (default the horizon c, as the code), each position taking its
+    window's score, D(y) at the end (D in eval mode) → ``(B, L)``, 0 at PAD."""
+    cfg: GuoLeakGANConfig = task.model.configs["leakgan"]
     _, disc = parts(task.module)
     with evaluating(disc):
-        return rollout_rewards(
+        return window_rollout_rewards(
             task.rollout_policy(),
             lambda rows: torch.sigmoid(disc.sequence_logits(rows)),
             tokens,
             n_rollouts=task.gan.rollouts,
+            every=cfg.rollout_every or cfg.horizon,
         )
 
 

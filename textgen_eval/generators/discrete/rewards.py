@@ -92,6 +92,42 @@ def rollout_rewards(
     return rewards * token_mask(tokens)
 
 
+def window_rollout_rewards(
+    policy: Decoder,
+    score: SequenceScorer,
+    tokens: Tensor,
+    *,
+    n_rollouts: int,
+    every: int,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Rollout rewards computed every ``every`` tokens (LeakGAN's code rolls out at t = c, 2c, …):
+    the prefixes y_1:e, e = every, 2·every, … < L, are completed ``n_rollouts`` times and scored,
+    and each position t gets the score of the end of its window, e = the first multiple of
+    ``every`` ≥ t + 1 (D(y) itself past the last one). ``every = 1`` is :func:`rollout_rewards`
+    exactly (the same draws). ``(B, L)`` → ``(B, L)``, 0 at PAD."""
+    if every < 1:
+        raise ValueError(f"every must be ≥ 1, got {every}")
+    batch, length = tokens.shape
+    rewards = score(tokens).unsqueeze(1).repeat(1, length)  # (B, L): D(y) past the last window end
+    ends = list(range(every, length, every))
+    if ends:
+        completed = rollouts(
+            policy,
+            tokens,
+            n_rollouts=n_rollouts,
+            max_len=length,
+            generator=generator,
+            device=tokens.device,
+            prefix_lengths=ends,
+        )  # (B, P, R, L)
+        flat = completed.reshape(-1, length)  # (B·P·R, L), rows ordered (b, p, r)
+        means = score(flat).view(batch, len(ends), n_rollouts).mean(dim=2)  # (B, P)
+        for j, end in enumerate(ends):  # positions end − every … end − 1 end their window at `end`
+            rewards[:, end - every : end] = means[:, j : j + 1]
+    return rewards * token_mask(tokens)
+
+
 def policy_gradient_loss(logprobs: Tensor, rewards: Tensor, mask: Tensor, baseline: float = 0.0) -> Tensor:
     """−(1/B)·Σ_b Σ_t (R_bt − b)·log p(y_bt | y_b,<t): its gradient is the REINFORCE estimate of
     −∇E[Σ_t R_t log-weighting] (unbiased for any constant baseline b). Summed over time and
