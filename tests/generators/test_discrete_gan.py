@@ -19,6 +19,7 @@ from textgen_eval.core.training import RunnerConfig, StepContext
 from textgen_eval.data.vocab import BOS_ID, EOS_ID, PAD_ID
 from textgen_eval.generators.discrete.config import (
     CNNConfig,
+    CoTConfig,
     DiscriminatorConfig,
     GANConfig,
     GANGeneratorConfig,
@@ -26,10 +27,12 @@ from textgen_eval.generators.discrete.config import (
     GuoLeakGANConfig,
     LeakGeneratorConfig,
     MaliGANConfig,
+    MediatorConfig,
     RankGANConfig,
 )
 from textgen_eval.generators.discrete.model import (
     DPGAN,
+    CoT,
     DiscreteGAN,
     GuoLeakGAN,
     LeakGANLeak,
@@ -370,6 +373,14 @@ TINY = {
             **_configs(_seqgan_cfg()),
             "discriminator": CNNConfig(emb_dim=6, filter_sizes=(1, 2, 3), num_filters=(4, 5, 6)),
             "leakgan": GuoLeakGANConfig(horizon=3, goal_size=4),
+        }
+    ),
+    "cot": lambda: CoT(
+        {
+            "model": _seqgan_cfg(),
+            "mediator": MediatorConfig(),
+            "train": GANTrainConfig(batch_size=8, g_lr=1e-3, d_lr=1e-3),
+            "gan": CoTConfig(adversarial_steps=2, eval_every=1),
         }
     ),
 }

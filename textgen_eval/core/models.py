@@ -42,6 +42,7 @@ for _name, _cls in (
     ("dpgan", "DPGAN"),
     ("rankgan", "RankGAN"),
     ("leakgan", "GuoLeakGAN"),
+    ("cot", "CoT"),
 ):
     model_registry.register(_name, f"textgen_eval.generators.discrete.model:{_cls}")
 

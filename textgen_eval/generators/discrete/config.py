@@ -270,3 +270,51 @@ class GuoLeakGANConfig:
             raise ValueError(f"rollout_every must be ≥ 1, got {self.rollout_every}")
         if not 0.0 < self.delta < float("inf"):
             raise ValueError(f"delta must be a positive finite number, got {self.delta}")
+
+
+@dataclass(frozen=True)
+class MediatorConfig:
+    """CoT's mediator (Lu et al. 2019): a one-layer LSTM language model fitted to the mixture
+    ½(P + G). The paper and its code make it twice the generator's size (code: 64/64 for a 32/32
+    generator) — the default here (``None`` = twice ``[model]``'s emb_dim / hidden_size).
+
+    Attributes:
+        emb_dim / hidden_size: sizes (``None``: twice the generator's).
+        dropout: dropout on its hidden output while it trains (the code's keep 0.5); its
+            log-probabilities for the generator's loss are computed with dropout off.
+    """
+
+    emb_dim: int | None = None
+    hidden_size: int | None = None
+    dropout: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("emb_dim", "hidden_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be ≥ 1, got {value}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass(frozen=True)
+class CoTTrainConfig(GANTrainConfig):
+    """CoT's rates (Lu et al. 2019, its code): Adam 1e-3 for the generator, 3e-3 for the mediator
+    (``d_lr``); no gradient clipping. (Its Adam β₂ = 0.95 is not offered: β₂ is 0.999 here.)"""
+
+    g_lr: float = 1e-3
+    d_lr: float = 3e-3
+    g_grad_clip: float | None = None
+
+
+@dataclass(frozen=True)
+class CoTConfig(GANConfig):
+    """CoT's schedule: no MLE pretraining, no mediator pretraining, and iterations of one generator
+    step and one mediator step (``d_steps`` = 1); 2,000 iterations at CPU scale (the code: 200,000;
+    TextGAN-PyTorch: 20,000)."""
+
+    pretrain_epochs: int = 0
+    pretrain_d_steps: int = 0
+    adversarial_steps: int = 2000
+    d_steps: int = 1
+    eval_every: int = 200

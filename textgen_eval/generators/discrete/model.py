@@ -24,6 +24,8 @@ from textgen_eval.core.training import TaskRunner, TrainResult
 from textgen_eval.data.vocab import Vocab
 from textgen_eval.generators.discrete.config import (
     CNNConfig,
+    CoTConfig,
+    CoTTrainConfig,
     DiscriminatorConfig,
     GANConfig,
     GANGeneratorConfig,
@@ -31,8 +33,10 @@ from textgen_eval.generators.discrete.config import (
     GuoLeakGANConfig,
     LeakGeneratorConfig,
     MaliGANConfig,
+    MediatorConfig,
     RankGANConfig,
 )
+from textgen_eval.generators.discrete.cot import cot_generator_step
 from textgen_eval.generators.discrete.guo import (
     hierarchy_mle_loss,
     hierarchy_token_nll,
@@ -50,6 +54,7 @@ from textgen_eval.generators.discrete.nets import (
     leak_token_nll,
 )
 from textgen_eval.generators.discrete.space import (
+    COT_SPACE,
     DPGAN_SPACE,
     GUO_LEAKGAN_SPACE,
     LEAKGAN_SPACE,
@@ -409,3 +414,39 @@ class GuoLeakGAN(DiscreteGAN):
     def interleaved_mle_steps(self) -> int:
         cfg: GuoLeakGANConfig = self.configs["leakgan"]
         return cfg.mle_steps
+
+
+class CoT(SeqGAN):
+    """Cooperative training (Lu et al. 2019): SeqGAN's generator and a mediator language model,
+    twice its size, fitted to the mixture ½(P + G) by the balanced NLL; the generator minimises
+    the per-step KL(G ‖ M) on its own samples over the full vocabulary — no discriminator, no
+    REINFORCE, no pretraining (``cot``)."""
+
+    name = "cot"
+    description = "CoT: a mediator LM fits ½(P + G); G minimises KL(G ‖ M) per step (no D, no REINFORCE)"
+    paper = "Lu et al. 2019 (Algorithm 1); PEERS.md §3.6 — beyond the thesis"
+    credit = "cot"
+    config_sections: ClassVar[Mapping[str, type]] = {
+        "model": GANGeneratorConfig,
+        "mediator": MediatorConfig,
+        "train": CoTTrainConfig,
+        "gan": CoTConfig,
+    }
+    search_space: ClassVar[SearchSpace | None] = COT_SPACE
+
+    def mediator_sizes(self) -> DiscriminatorConfig:
+        """The mediator's sizes: ``[mediator]``'s, or twice the generator's."""
+        gen: GANGeneratorConfig = self.configs["model"]
+        med: MediatorConfig = self.configs["mediator"]
+        return DiscriminatorConfig(
+            emb_dim=med.emb_dim or 2 * gen.emb_dim, hidden_size=med.hidden_size or 2 * gen.hidden_size
+        )
+
+    def build_module(self) -> GANPair:
+        size = len(self.require_vocab())
+        med: MediatorConfig = self.configs["mediator"]
+        m = LMDiscriminator(self.mediator_sizes(), size, banned=self.banned_outputs(), dropout=med.dropout)
+        return GANPair(self.build_generator(size), m)
+
+    def adversarial_step(self, task: DiscreteGANTask) -> Mapping[str, Tensor | float] | None:
+        return cot_generator_step(task)

@@ -146,13 +146,24 @@ class LMDiscriminator(nn.Module):
     ``DPGAN_D``/``dpgan_instructor``)."""
 
     def __init__(
-        self, cfg: DiscriminatorConfig, vocab_size: int, *, banned: Sequence[int] | None = None
+        self,
+        cfg: DiscriminatorConfig,
+        vocab_size: int,
+        *,
+        banned: Sequence[int] | None = None,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
         self.hidden_size = cfg.hidden_size
-        self.lm = LMNet(
-            LSTMLMConfig(emb_dim=cfg.emb_dim, hidden_size=cfg.hidden_size), vocab_size, banned=banned
-        )
+        lm_cfg = LSTMLMConfig(emb_dim=cfg.emb_dim, hidden_size=cfg.hidden_size, output_dropout=dropout)
+        self.lm = LMNet(lm_cfg, vocab_size, banned=banned)
+
+    def log_probs(self, tokens: Tensor) -> Tensor:
+        """log D(· | y_<t) over the vocabulary at every position of ``(B, L)`` rows → ``(B, L, V)``
+        (CoT's mediator: the full next-token distribution, not only the drawn token's)."""
+        bos = torch.full((tokens.shape[0], 1), BOS_ID, dtype=tokens.dtype, device=tokens.device)
+        logits, _ = self.lm(torch.cat([bos, tokens[:, :-1]], dim=1))  # (B, L, V)
+        return torch.log_softmax(logits, dim=-1)
 
     def token_nll(self, tokens: Tensor) -> Tensor:
         """−log D(y_t | y_<t) of every position of ``(B, L)`` tokens (no BOS; PAD after EOS) →

@@ -257,3 +257,13 @@ def intrinsic_rewards(feats: Tensor, goals: Tensor, horizon: int) -> Tensor:
         total[:, i - 1 :] += cos
         count[i - 1 :] += 1
     return total / count.clamp_min(1)
+
+
+def cot_kl(log_g: Tensor, log_m: Tensor) -> Tensor:
+    """CoT's per-step generator loss (Lu et al. 2019; its code's −Σ_v G(v)(log M(v) − log G(v))):
+    KL(G(·|s) ‖ M(·|s)) = Σ_v G(v|s)·(log G(v|s) − log M(v|s)) over the full vocabulary, from
+    log-probabilities ``(..., V)`` → ``(...)``; ≥ 0, 0 iff G = M. Tokens G gives no mass add
+    nothing (0·log 0 = 0), so banned ids (−∞ in both) are safe."""
+    g = log_g.exp()
+    diff = torch.where(g > 0, log_g - log_m, torch.zeros_like(log_g))
+    return (g * diff).sum(dim=-1)

@@ -43,3 +43,13 @@ GUO_LEAKGAN_SPACE = SearchSpace(
     {**_ADVERSARIAL, "leakgan.horizon": choice(2, 4, 8), "leakgan.delta": uniform(8.0, 24.0)},
     fixed={**_FIXED, "gan.rollouts": 4},
 )
+#: CoT: the two rates around the paper's (1e-3 for G, 3e-3 for the mediator) and the mediator's
+#: dropout; 1,000 iterations at CPU scale (the code runs 200,000).
+COT_SPACE = SearchSpace(
+    {
+        "train.g_lr": loguniform(1e-4, 1e-2),
+        "train.d_lr": loguniform(3e-4, 3e-2),
+        "mediator.dropout": choice(0.0, 0.25, 0.5),
+    },
+    fixed={"gan.adversarial_steps": 1000, "gan.eval_every": 200},
+)

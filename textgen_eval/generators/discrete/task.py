@@ -34,6 +34,7 @@ from textgen_eval.core.training import (
 )
 from textgen_eval.data.batching import EncodedCorpus, iterate_batches, pad, sorted_batches
 from textgen_eval.generators.discrete.config import GANConfig, GANTrainConfig, MaliGANConfig, RankGANConfig
+from textgen_eval.generators.discrete.cot import balanced_nll
 from textgen_eval.generators.discrete.guo import manager_rewards
 from textgen_eval.generators.discrete.nets import (
     CNNDiscriminator,
@@ -179,6 +180,7 @@ D_KIND = {
     "dpgan": "lm",
     "rankgan": "rank",
     "leakgan": "sequence",
+    "cot": "mediator",
 }
 
 
@@ -191,6 +193,8 @@ def discriminator_loss(task: DiscreteGANTask, real: Tensor, fake: Tensor) -> tup
     RankGAN's ranker: :func:`ranker_loss`."""
     if D_KIND[task.model.credit] == "rank":
         return ranker_loss(task, real, fake)
+    if D_KIND[task.model.credit] == "mediator":  # CoT: the balanced NLL of the mixture ½(P + G)
+        return balanced_nll(_language_model(task), real, fake)
     if D_KIND[task.model.credit] == "lm":
         lm = _language_model(task)
         s_real, s_fake = lm.sentence_nll(real), lm.sentence_nll(fake)
@@ -433,7 +437,7 @@ class DiscreteGANTask(BaseTask):
         validations)."""
         if D_KIND[self.model.credit] == "rank":
             return rank_scorer(self, (2**31,))(tokens)
-        if D_KIND[self.model.credit] == "lm":
+        if D_KIND[self.model.credit] in ("lm", "mediator"):
             return _language_model(self).sentence_nll(tokens)
         return _probability(_sequence_d(self).sequence_logits(tokens))
 
