@@ -20,7 +20,7 @@ from textgen_eval.generators.registry import load_generator
 
 FIXED = ["lstm-lm", "seqgan-reinforce", "seqgan-step", "seqgan-rollout", "leakgan-leak", "leakgan-noleak",
          "leakgan-mixed", "lstm-vae", "hybrid-vae", "wgan-conv-deconv", "wgan-conv-lstm",
-         "maligan", "dpgan", "rankgan", "leakgan", "cot"]  # fmt: skip
+         "maligan", "dpgan", "rankgan", "leakgan", "cot", "jsdgan"]  # fmt: skip
 VAE_TINY = ["model.emb_dim=4", "model.hidden_size=8", "model.latent_size=2", "runner.max_epochs=2",
             "train.batch_size=32", "vae.iw_samples=3"]  # fmt: skip
 LM_TINY = ["model.emb_dim=4", "model.hidden_size=8", "runner.max_epochs=2", "train.batch_size=32"]
@@ -41,6 +41,7 @@ GAN_TINY = ["model.emb_dim=4", "model.hidden_size=8", "discriminator.emb_dim=4",
 # RankGAN's discriminator is a CNN ranker (no hidden_size)
 TINY["rankgan"] = [x for x in GAN_TINY if not x.startswith("discriminator.hidden")] + [
     "discriminator.num_filters=[4,4,4]", "rankgan.reference_size=4", "rankgan.comparison_size=8"]  # fmt: skip
+TINY["jsdgan"] = LM_TINY
 TINY["cot"] = ["model.emb_dim=4", "model.hidden_size=8", "gan.adversarial_steps=6", "gan.eval_every=3",
                "train.batch_size=32"]  # fmt: skip
 TINY["leakgan"] = [x for x in GAN_TINY if not x.startswith("discriminator.hidden")] + [
@@ -103,7 +104,7 @@ def test_every_fixed_length_generator_trains_and_samples_exactly_l_ids(
     probes = [r for r in log if r["event"] == "oracle"]
     assert probes[0]["index"] == -1 and probes[0]["step"] == 0 and probes[0]["n"] == 9984
     assert all(np.isfinite(r["nll_oracle"]) for r in probes)
-    if name in ("lstm-lm", "lstm-vae", "hybrid-vae"):
+    if name in ("lstm-lm", "lstm-vae", "hybrid-vae", "jsdgan"):
         assert [r["index"] for r in probes] == [-1, 0, 1]  # after epoch 1, then the stage's end
     else:  # adversarial batches 0 and 5 (after the 1st and 6th update), as SeqGAN's log, and the end;
         # D's epochs (12 D batches of 32 over 200 lines: one ends mid-stage; the WGANs' critic

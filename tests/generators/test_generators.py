@@ -17,6 +17,7 @@ from textgen_eval.data.batching import batch_order, encode_corpus, pad
 from textgen_eval.data.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Vocab
 from textgen_eval.generators import generator_class, generator_registry, load_generator
 from textgen_eval.generators.lstm_lm.config import LSTMLMConfig, TrainConfig
+from textgen_eval.generators.lstm_lm.jsdgan import JSDGAN, JSDGANConfig
 from textgen_eval.generators.lstm_lm.model import LMNet, LSTMLanguageModel, token_nll
 from textgen_eval.generators.vae.config import (
     HybridObjectiveConfig,
@@ -49,6 +50,13 @@ TINY = {
     **TINY_DISCRETE,
     "wgan-conv-deconv": tiny_deconv,
     "wgan-conv-lstm": tiny_lstm,
+    "jsdgan": lambda: JSDGAN(
+        {
+            "model": LSTMLMConfig(emb_dim=8, hidden_size=8),
+            "train": TrainConfig(batch_size=4),
+            "jsdgan": JSDGANConfig(),
+        }
+    ),
     "lstm-lm": lambda: LSTMLanguageModel(
         {
             "model": LSTMLMConfig(emb_dim=8, hidden_size=8, recurrent_dropout=0.2),

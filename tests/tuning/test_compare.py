@@ -85,17 +85,17 @@ def trials(out: Path, model: str, phase: str) -> list[optuna.trial.FrozenTrial]:
 
 
 def test_the_builtin_cpu_preset_is_table_5_4_and_presets_are_validated(tmp_path: Path) -> None:
-    from textgen_eval.pipelines.compare_presets import PEER_PG_GANS
+    from textgen_eval.pipelines.compare_presets import PEER_PG_GANS, PEERS
     from textgen_eval.pipelines.compare_report import beyond_the_thesis
 
     cpu = load_preset("cpu")
-    assert tuple(p.model for p in cpu.models) == (*TABLE_5_4, *PEER_PG_GANS) and len(TABLE_5_4) == 9
-    assert beyond_the_thesis([p.model for p in cpu.models]) == list(PEER_PG_GANS)  # marked in the report
+    assert tuple(p.model for p in cpu.models) == (*TABLE_5_4, *PEERS) and len(TABLE_5_4) == 9
+    assert beyond_the_thesis([p.model for p in cpu.models]) == list(PEERS)  # marked in the report
     # fairness: a discrete GAN's generator pretrains by MLE for no more epochs than the LM row trains
     from textgen_eval.generators.lstm_lm.space import SEARCH_SPACE
 
     lm_epochs = SEARCH_SPACE.fixed["runner.max_epochs"]
-    for plan in cpu.models[3:]:
+    for plan in cpu.models[3 : 9 + len(PEER_PG_GANS)]:
         assert int(plan.sets["gan.pretrain_epochs"]) == lm_epochs, plan
     for bad, message in (
         ({"budget": 0, "retrain": 1, "models": ["lstm-lm"]}, "budget must be an integer ≥ 1"),
@@ -244,7 +244,9 @@ def test_the_thesis_scale_preset_builds_every_model_with_its_space(tiny_bundle: 
         assert tune_spec.overrides == {"model.tokenizer": "spm:4000"}
         assert tune_spec.trial_options["samples"] == 10_000
     cpu = build_compare_spec(load_preset("cpu"), str(tiny_bundle), name="cpu", seed=0)  # validates too
-    assert [t.overrides.get("gan.adversarial_steps") for t in cpu.specs] == [None] * 3 + ["50"] * 10
+    assert [t.overrides.get("gan.adversarial_steps") for t in cpu.specs] == [None] * 3 + ["50"] * 10 + [
+        None
+    ] * 2
 
 
 def test_the_protocol_sentence_counts_in_the_singular_for_one() -> None:
@@ -283,7 +285,7 @@ def test_the_builtin_oracle_preset_builds_every_text_generator(tmp_path: Path) -
     assert "reverse-lm-score" not in oracle.metrics  # nll-test measures coverage exactly here
     assert all(p.sets["runner.probe_samples"] == "1000" for p in oracle.models)  # curves at n = 1,000
     spec = build_compare_spec(oracle, "seqgan-oracle", name="oracle", seed=0)  # every configuration builds
-    assert spec.models[:3] == ("lstm-lm", "lstm-vae", "hybrid-vae") and len(spec.models) == 15
+    assert spec.models[:3] == ("lstm-lm", "lstm-vae", "hybrid-vae") and len(spec.models) == 17
     size_keys = {"hybrid-vae": ("model.emb_dim", "model.head_size")}
     for model, tune in zip(spec.models, spec.specs):  # every drawn configuration is SeqGAN's size
         for params, _ in tune.search_slots():

@@ -47,6 +47,10 @@ TABLE_5_4 = (
 #: The peers' policy-gradient GANs (PEERS.md §3.1, 3.2, 3.7, 3.8): rows beyond the thesis' table,
 #: on the same protocol as its nine.
 PEER_PG_GANS = ("maligan", "dpgan", "rankgan", "leakgan")
+#: The peers' models without a policy gradient (PEERS.md §3.6, 3.9): CoT's mediator, JSDGAN's
+#: weighted likelihood.
+PEER_OTHER = ("cot", "jsdgan")
+PEERS = (*PEER_PG_GANS, *PEER_OTHER)
 _TOP_KEYS = {
     "description",
     "budget",
@@ -180,15 +184,16 @@ def parse_preset(data: Mapping[str, Any], *, name: str, base: Path | None, diges
 #: * the WGANs run 100 generator iterations instead of 200 (wgan-conv-lstm's trials took 3–9 min).
 _DISCRETE_CPU = {"set": {"gan.pretrain_epochs": 3, "gan.adversarial_steps": 50}}
 _WGAN_CPU = {"set": {"wgan.gen_iters": 100}}
-#: The peers' four policy-gradient GANs follow the nine rows, with the discrete GANs' settings.
+#: The peers' models follow the nine rows; the four policy-gradient GANs with the discrete GANs'
+#: settings, CoT and JSDGAN with their own CPU spaces.
 CPU = {
-    "description": "Table 5.4 at CPU scale: the nine rows and the peers' four policy-gradient GANs, "
+    "description": "Table 5.4 at CPU scale: the nine rows and the peers' models (beyond the thesis), "
     "budget 6, 3 seeds, 500 samples per trial",
     "budget": 6,
     "retrain": 3,
     "samples": 500,
     "max_len": 40,
-    "models": [*TABLE_5_4, *PEER_PG_GANS],
+    "models": [*TABLE_5_4, *PEERS],
     "model": {
         **{name: _WGAN_CPU for name in TABLE_5_4[1:3]},
         **{name: _DISCRETE_CPU for name in (*TABLE_5_4[3:], *PEER_PG_GANS)},
@@ -198,7 +203,7 @@ CPU = {
 #: Every text generator: the nine Table 5.4 rows, the two VAEs and the peers' four PG GANs, all
 #: of which train on fixed-length token-id corpora (synthetic-oracle bundles; docs/training.md,
 #: "Synthetic-oracle bundles").
-ORACLE_MODELS = ("lstm-lm", "lstm-vae", "hybrid-vae", *TABLE_5_4[1:], *PEER_PG_GANS)
+ORACLE_MODELS = ("lstm-lm", "lstm-vae", "hybrid-vae", *TABLE_5_4[1:], *PEERS)
 _SPACES = Path(__file__).resolve().parent / "spaces"
 #: SeqGAN's generator size (embedding 32, hidden 32) for every generator and the LM row, so that
 #: the rows differ in how they train, not in capacity; max_len is the oracle's length.
@@ -250,6 +255,11 @@ ORACLE = {
             "set": {**_WGAN_CPU["set"], **_ORACLE_PROBE},
         },
         **{name: {"set": _ORACLE_GAN} for name in (*TABLE_5_4[3:], *PEER_PG_GANS)},
+        # no pretraining in either (their papers'); SeqGAN's size, CoT's mediator twice it
+        **{
+            name: {"set": {**_ORACLE_PROBE, "model.emb_dim": 32, "model.hidden_size": 32}}
+            for name in PEER_OTHER
+        },
     },
 }
 

@@ -170,6 +170,8 @@ class LSTMLanguageModel(AutoregressiveGenerator):
     paper = "Semeniuta 2019, ch. 3 (eq. 3.3.8–3.3.10); Semeniuta et al. 2016"
     config_sections: ClassVar[Mapping[str, type]] = {"model": LSTMLMConfig, "train": TrainConfig}
     search_space: ClassVar[SearchSpace | None] = SEARCH_SPACE
+    #: the training task (a subclass changes the loss: ``jsdgan``)
+    task_class: ClassVar[type[LMTask]] = LMTask
 
     def __init__(self, configs: Mapping[str, Any], *, vocab: Vocab | None = None) -> None:
         super().__init__(configs, vocab=vocab)
@@ -193,7 +195,7 @@ class LSTMLanguageModel(AutoregressiveGenerator):
         self, train: Sequence[str], valid: Sequence[str] | None, runner: TaskRunner, *, resume: bool = False
     ) -> TrainResult:
         train_corpus, valid_corpus = self.prepare_corpora(train, valid)
-        task = LMTask(self, train_corpus, valid_corpus, runner.config)
+        task = self.task_class(self, train_corpus, valid_corpus, runner.config)
         result = runner.fit(task, resume=resume)
         self.net = task.module
         self.net.eval()
