@@ -28,7 +28,11 @@ from textgen_eval.generators.discrete.config import (
     LeakGeneratorConfig,
     MaliGANConfig,
     MediatorConfig,
+    MultiRepConfig,
     RankGANConfig,
+    RelGANConfig,
+    RelGANGeneratorConfig,
+    RelGANStagesConfig,
 )
 from textgen_eval.generators.discrete.model import (
     DPGAN,
@@ -40,6 +44,7 @@ from textgen_eval.generators.discrete.model import (
     LeakGANNoLeak,
     MaliGAN,
     RankGAN,
+    RelGAN,
     SeqGANReinforce,
     SeqGANRollout,
     SeqGANStep,
@@ -373,6 +378,15 @@ TINY = {
             **_configs(_seqgan_cfg()),
             "discriminator": CNNConfig(emb_dim=6, filter_sizes=(1, 2, 3), num_filters=(4, 5, 6)),
             "leakgan": GuoLeakGANConfig(horizon=3, goal_size=4),
+        }
+    ),
+    "relgan": lambda: RelGAN(
+        {
+            "model": RelGANGeneratorConfig(emb_dim=6, head_size=4, max_len=12, max_vocab=60),
+            "discriminator": MultiRepConfig(emb_dim=8, num_rep=4, filter_sizes=(2, 3), num_filters=(4, 5)),
+            "train": GANTrainConfig(batch_size=8, g_lr=1e-3, d_lr=1e-3),
+            "gan": RelGANStagesConfig(pretrain_epochs=1, adversarial_steps=2, d_steps=2, eval_every=1),
+            "relgan": RelGANConfig(beta_horizon=10),
         }
     ),
     "cot": lambda: CoT(

@@ -44,6 +44,7 @@ for _name, _cls in (
     ("rankgan", "RankGAN"),
     ("leakgan", "GuoLeakGAN"),
     ("cot", "CoT"),
+    ("relgan", "RelGAN"),
 ):
     model_registry.register(_name, f"textgen_eval.generators.discrete.model:{_cls}")
 

@@ -47,9 +47,9 @@ TABLE_5_4 = (
 #: The peers' policy-gradient GANs (PEERS.md §3.1, 3.2, 3.7, 3.8): rows beyond the thesis' table,
 #: on the same protocol as its nine.
 PEER_PG_GANS = ("maligan", "dpgan", "rankgan", "leakgan")
-#: The peers' models without a policy gradient (PEERS.md §3.6, 3.9): CoT's mediator, JSDGAN's
-#: weighted likelihood.
-PEER_OTHER = ("cot", "jsdgan")
+#: The peers' models without a policy gradient (PEERS.md §3.5, 3.6, 3.9): RelGAN's relaxation,
+#: CoT's mediator, JSDGAN's weighted likelihood.
+PEER_OTHER = ("relgan", "cot", "jsdgan")
 PEERS = (*PEER_PG_GANS, *PEER_OTHER)
 _TOP_KEYS = {
     "description",

@@ -318,3 +318,107 @@ class CoTConfig(GANConfig):
     adversarial_steps: int = 2000
     d_steps: int = 1
     eval_every: int = 200
+
+
+@dataclass(frozen=True)
+class RelGANGeneratorConfig(GANGeneratorConfig):
+    """RelGAN's generator (Nie et al. 2019, §2.1): an embedding, a recurrent core and a softmax
+    layer; the core is Santoro et al.'s relational memory (``rmc``, RelGAN's) or an LSTM
+    (``lstm``, the option the paper compares). RelGAN's code: embedding 32, 1 memory slot, 2 heads
+    of 256 (a 512-wide memory); CPU defaults: embedding 64, 2 heads of 64.
+
+    Attributes:
+        core: ``rmc`` or ``lstm`` (``hidden_size`` units).
+        mem_slots / num_heads / head_size: the relational memory's size (memory width
+            num_heads·head_size per slot).
+    """
+
+    core: Literal["rmc", "lstm"] = "rmc"
+    mem_slots: int = 1
+    num_heads: int = 2
+    head_size: int = 64
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("mem_slots", "num_heads", "head_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+        if self.num_layers != 1 or self.tie_embeddings:
+            raise ValueError("RelGAN's generator is one core without tied embeddings")
+
+
+@dataclass(frozen=True)
+class MultiRepConfig:
+    """RelGAN's multi-representation CNN discriminator (Nie et al. 2019, §2.3): the (relaxed)
+    one-hot rows are embedded (``emb_dim``), the embedding is split into ``num_rep`` narrower
+    representations that share one CNN (widths ``filter_sizes``, ``num_filters`` maps each, max
+    over time, highway, dropout, a linear layer of ``hidden`` units and a logit), so D gives
+    ``num_rep`` logits per sentence. RelGAN's code: emb 64, 64 representations, widths 2–5 with
+    300 maps, dropout 0.25, 100 hidden; CPU defaults: 100 maps per width."""
+
+    emb_dim: int = 64
+    num_rep: int = 64
+    filter_sizes: tuple[int, ...] = (2, 3, 4, 5)
+    num_filters: tuple[int, ...] = (100, 100, 100, 100)
+    dropout: float = 0.25
+    hidden: int = 100
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "filter_sizes", tuple(self.filter_sizes))
+        object.__setattr__(self, "num_filters", tuple(self.num_filters))
+        if self.emb_dim < 1 or self.num_rep < 1 or self.emb_dim % self.num_rep:
+            raise ValueError(
+                f"emb_dim ({self.emb_dim}) must be a positive multiple of num_rep ({self.num_rep})"
+            )
+        if not self.filter_sizes or len(self.filter_sizes) != len(self.num_filters):
+            raise ValueError("filter_sizes and num_filters must be non-empty lists of the same length")
+        if min(self.filter_sizes) < 1 or min(self.num_filters) < 1 or self.hidden < 1:
+            raise ValueError("filter sizes, numbers of filters and hidden must be ≥ 1")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass(frozen=True)
+class RelGANConfig:
+    """RelGAN's relaxation and loss (Nie et al. 2019; PEERS.md §3.5).
+
+    Attributes:
+        loss: ``rsgan`` (RelGAN's), ``standard`` or ``hinge``.
+        beta_max: the final inverse temperature of the Gumbel-softmax (the paper's table: 1 at
+            length 20, 2 at 40; the script's default 100).
+        schedule: how β grows from 1 to ``beta_max``: exp, lin, log, sigmoid, quad, sqrt or no.
+        beta_horizon: N, the step at which the schedule reaches β_max (RelGAN hard-codes 5,000,
+            so its 3,000-step oracle runs end at β_max^0.6 under exp).
+    """
+
+    loss: Literal["rsgan", "standard", "hinge"] = "rsgan"
+    beta_max: float = 100.0
+    schedule: Literal["exp", "lin", "log", "sigmoid", "quad", "sqrt", "no"] = "exp"
+    beta_horizon: int = 5000
+
+    def __post_init__(self) -> None:
+        if not 1.0 <= self.beta_max < float("inf"):
+            raise ValueError(f"beta_max must be a finite number ≥ 1, got {self.beta_max}")
+        if self.beta_horizon < 2:
+            raise ValueError(f"beta_horizon must be ≥ 2, got {self.beta_horizon}")
+
+
+@dataclass(frozen=True)
+class RelGANTrainConfig(GANTrainConfig):
+    """RelGAN's rates: Adam 1e-2 for MLE pretraining, 1e-4 for G and D in the adversarial phase."""
+
+    mle_lr: float = 1e-2
+    g_lr: float = 1e-4
+    d_lr: float = 1e-4
+
+
+@dataclass(frozen=True)
+class RelGANStagesConfig(GANConfig):
+    """RelGAN's schedule: MLE pretraining, no D pretraining, then iterations of 1 G and 5 D steps
+    (each D step on a random real batch and a fresh generated one); 1,000 iterations at CPU scale
+    (RelGAN: 3,000 on the oracle, 2,000 on real data)."""
+
+    pretrain_d_steps: int = 0
+    adversarial_steps: int = 1000
+    d_steps: int = 5
+    eval_every: int = 100

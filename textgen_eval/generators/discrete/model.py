@@ -21,7 +21,7 @@ from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.protocols import TokenScores
 from textgen_eval.core.space import SearchSpace
 from textgen_eval.core.training import TaskRunner, TrainResult
-from textgen_eval.data.vocab import Vocab
+from textgen_eval.data.vocab import PAD_ID, Vocab
 from textgen_eval.generators.discrete.config import (
     CNNConfig,
     CoTConfig,
@@ -34,7 +34,12 @@ from textgen_eval.generators.discrete.config import (
     LeakGeneratorConfig,
     MaliGANConfig,
     MediatorConfig,
+    MultiRepConfig,
     RankGANConfig,
+    RelGANConfig,
+    RelGANGeneratorConfig,
+    RelGANStagesConfig,
+    RelGANTrainConfig,
 )
 from textgen_eval.generators.discrete.cot import cot_generator_step
 from textgen_eval.generators.discrete.guo import (
@@ -53,6 +58,8 @@ from textgen_eval.generators.discrete.nets import (
     RecurrentDiscriminator,
     leak_token_nll,
 )
+from textgen_eval.generators.discrete.relgan import relgan_generator_step
+from textgen_eval.generators.discrete.relnets import MultiRepDiscriminator, RelGANNet
 from textgen_eval.generators.discrete.space import (
     COT_SPACE,
     DPGAN_SPACE,
@@ -60,12 +67,13 @@ from textgen_eval.generators.discrete.space import (
     LEAKGAN_SPACE,
     MALIGAN_SPACE,
     RANKGAN_SPACE,
+    RELGAN_SPACE,
     ROLLOUT_SPACE,
     SEQGAN_SPACE,
     SEQGAN_STEP_SPACE,
 )
 from textgen_eval.generators.discrete.task import ADVERSARIAL, PRETRAIN_D, PRETRAIN_G, DiscreteGANTask
-from textgen_eval.generators.lstm_lm.model import LMNet, token_nll
+from textgen_eval.generators.lstm_lm.model import LMNet, sequence_cross_entropy, token_nll
 from textgen_eval.generators.lstm_lm.pretrained import PretrainedLM, init_decoder, load_pretrained_lm
 from textgen_eval.generators.text.generator import AutoregressiveGenerator, load_weights
 from textgen_eval.generators.text.sampler import Decoder
@@ -450,3 +458,54 @@ class CoT(SeqGAN):
 
     def adversarial_step(self, task: DiscreteGANTask) -> Mapping[str, Tensor | float] | None:
         return cot_generator_step(task)
+
+
+class RelGAN(DiscreteGAN):
+    """RelGAN (Nie et al. 2019): a relational-memory generator (an LSTM as an option) trained
+    through its Gumbel-softmax relaxation against a multi-representation CNN discriminator with
+    the relativistic standard loss, the inverse temperature growing on a schedule (``relgan``,
+    ``relnets``, ``relax``). Its samples are Gumbel-max draws — exact categorical samples — so its
+    text and likelihood are those of the autoregressive model it is."""
+
+    name = "relgan"
+    description = (
+        "RelGAN: relational memory, Gumbel-softmax with an annealed β, multi-representation D, RSGAN"
+    )
+    paper = "Nie et al. 2019; PEERS.md §3.5 — beyond the thesis"
+    credit = "relgan"
+    config_sections: ClassVar[Mapping[str, type]] = {
+        "model": RelGANGeneratorConfig,
+        "discriminator": MultiRepConfig,
+        "train": RelGANTrainConfig,
+        "gan": RelGANStagesConfig,
+        "relgan": RelGANConfig,
+    }
+    search_space: ClassVar[SearchSpace | None] = RELGAN_SPACE
+
+    def __init__(self, configs: Mapping[str, Any], *, vocab: Vocab | None = None) -> None:
+        super().__init__(configs, vocab=vocab)
+        if configs["gan"].init_from is not None:
+            raise ConfigError(
+                "relgan: gan.init_from loads an lstm-lm; pretrain RelGAN with gan.pretrain_epochs"
+            )
+
+    def build_generator(self, vocab_size: int) -> RelGANNet:
+        return RelGANNet(self.configs["model"], vocab_size, banned=self.banned_outputs())
+
+    def build_module(self) -> GANPair:
+        size = len(self.require_vocab())
+        return GANPair(self.build_generator(size), MultiRepDiscriminator(self.configs["discriminator"], size))
+
+    def policy(self, pair: GANPair) -> Decoder:
+        gen: RelGANNet = pair.gen  # type: ignore[assignment]
+        return gen
+
+    def token_nll(self, pair: GANPair, batch: Tensor) -> tuple[Tensor, Tensor]:
+        gen: RelGANNet = pair.gen  # type: ignore[assignment]
+        inputs, targets = batch[:, :-1], batch[:, 1:]
+        nll = sequence_cross_entropy(gen(inputs), targets, contiguous=True)
+        mask = targets != PAD_ID
+        return (nll * mask).sum(dim=1), mask.sum(dim=1)
+
+    def adversarial_step(self, task: DiscreteGANTask) -> Mapping[str, Tensor | float] | None:
+        return relgan_generator_step(task)

@@ -288,7 +288,7 @@ class CNNDiscriminator(CNNRanker):
         return self.out(self.features(tokens)).squeeze(-1)
 
 
-Discriminator = RecurrentDiscriminator | LMDiscriminator | CNNRanker
+Discriminator = RecurrentDiscriminator | LMDiscriminator | CNNRanker | nn.Module
 
 
 class GANPair(nn.Module):

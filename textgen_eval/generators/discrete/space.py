@@ -53,3 +53,14 @@ COT_SPACE = SearchSpace(
     },
     fixed={"gan.adversarial_steps": 1000, "gan.eval_every": 200},
 )
+#: RelGAN: the adversarial rates around its 1e-4, β_max over the values its scripts try (1 … 1000,
+#: log scale) and the schedule among exp / lin / sigmoid (PEERS.md §3.5).
+RELGAN_SPACE = SearchSpace(
+    {
+        "train.g_lr": loguniform(1e-5, 1e-3),
+        "train.d_lr": loguniform(1e-5, 1e-3),
+        "relgan.beta_max": loguniform(1.0, 1000.0),
+        "relgan.schedule": choice("exp", "lin", "sigmoid"),
+    },
+    fixed={"gan.pretrain_epochs": 5, "gan.adversarial_steps": 500, "relgan.beta_horizon": 500},
+)

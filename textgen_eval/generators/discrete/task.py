@@ -43,6 +43,7 @@ from textgen_eval.generators.discrete.nets import (
     LMDiscriminator,
     RecurrentDiscriminator,
 )
+from textgen_eval.generators.discrete.relgan import relgan_d_loss, relgan_d_score
 from textgen_eval.generators.discrete.rewards import (
     SequenceScorer,
     cosine_matrix,
@@ -181,6 +182,7 @@ D_KIND = {
     "rankgan": "rank",
     "leakgan": "sequence",
     "cot": "mediator",
+    "relgan": "relaxed",
 }
 
 
@@ -257,6 +259,7 @@ class DiscreteGANTask(BaseTask):
         self.lagged: dict[str, Tensor] = {}  # the rollout policy's weights when gan.rollout_lag > 0
         self._lagged_pair: GANPair | None = None  # the lagged generator beside the live D
         self.update_step = 0  # the runner's global step of the update in progress (draws of real sets)
+        self.stage_step = 0  # its step within the stage (RelGAN's temperature schedule)
 
     def setup(self, device: torch.device) -> None:
         self.device = device
@@ -374,13 +377,16 @@ class DiscreteGANTask(BaseTask):
             self.lagged = {k: lag * self.lagged[k] + (1 - lag) * v for k, v in live.items()}
 
     def training_step(self, batch: np.ndarray | None, ctx: StepContext) -> Mapping[str, Tensor | float]:
-        self.update_step = ctx.step
+        self.update_step, self.stage_step = ctx.step, ctx.stage_step
         if ctx.optimizer == "mle" or (ctx.optimizer == "gen" and batch is not None):  # MLE, or interleaved
             assert batch is not None
             return self.model.mle_loss(self.module, torch.from_numpy(batch).to(self.device))
         if ctx.optimizer == "disc":
             assert batch is not None
             real = torch.from_numpy(batch[:, 1:]).to(self.device)  # drop BOS
+            if D_KIND[self.model.credit] == "relaxed":  # RelGAN: D reads relaxed generated rows
+                loss, d_real, d_fake = relgan_d_loss(self, real)
+                return {"loss": loss, "d_real": d_real.detach(), "d_fake": d_fake.detach()}
             with torch.no_grad():
                 fake = self._sample(real.shape[0]).tokens
             loss, d_real, d_fake = discriminator_loss(self, real, fake)
@@ -437,6 +443,8 @@ class DiscreteGANTask(BaseTask):
         validations)."""
         if D_KIND[self.model.credit] == "rank":
             return rank_scorer(self, (2**31,))(tokens)
+        if D_KIND[self.model.credit] == "relaxed":
+            return relgan_d_score(self, tokens)
         if D_KIND[self.model.credit] in ("lm", "mediator"):
             return _language_model(self).sentence_nll(tokens)
         return _probability(_sequence_d(self).sequence_logits(tokens))

@@ -1,0 +1,122 @@
+"""Continuous relaxations for text GANs trained through the discriminator (RelGAN, Nie et al.
+2019; GSGAN, Kusner & Hernández-Lobato 2016), as pure functions.
+
+- Gumbel noise g = −log(−log(u + ε) + ε) (RelGAN's ``utils/ops.py``, ε = 1e-10).
+- Gumbel-max: argmax(o + g) is an exact sample of softmax(o) — the hard token, fed back and written
+  as text; the relaxed sample ŷ = softmax(β·(o + g)) (inverse temperature β = 1/τ) goes to the
+  discriminator, so the generator's loss is differentiable in o.
+- β schedules (RelGAN ``oracle_train.py`` ``get_fixed_temperature``): the inverse temperature at
+  global adversarial step i of a horizon N, from 1 to β_max.
+- Adversarial losses on D's logits of paired real and generated rows: RSGAN (RelGAN's default),
+  the standard GAN loss (non-saturating G) and the hinge loss.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+GUMBEL_EPS = 1e-10
+
+
+def gumbel(
+    shape: tuple[int, ...],
+    *,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> Tensor:
+    """Standard Gumbel noise of ``shape`` (RelGAN's form, with its ε inside both logs)."""
+    u = torch.rand(shape, generator=generator, device=device, dtype=dtype)
+    return -torch.log(-torch.log(u + GUMBEL_EPS) + GUMBEL_EPS)
+
+
+def gumbel_relax(logits: Tensor, noise: Tensor, beta: float) -> tuple[Tensor, Tensor]:
+    """The hard token argmax(o + g) ``(...)`` and the relaxed one-hot softmax(β·(o + g))
+    ``(..., V)`` of logits ``o (..., V)`` and noise ``g`` of the same shape."""
+    perturbed = logits + noise
+    return perturbed.argmax(dim=-1), torch.softmax(beta * perturbed, dim=-1)
+
+
+def _exp(i: int, n: int, beta_max: float) -> float:
+    return beta_max ** (i / n)
+
+
+def _lin(i: int, n: int, beta_max: float) -> float:
+    return 1 + i / (n - 1) * (beta_max - 1)
+
+
+def _log(i: int, n: int, beta_max: float) -> float:
+    return 1 + (beta_max - 1) * math.log(i + 1) / math.log(n)
+
+
+def _sigmoid(i: int, n: int, beta_max: float) -> float:
+    z = (n / 2 - i) * 20 / n
+    return (beta_max - 1) / (1 + math.exp(min(z, 700.0))) + 1
+
+
+def _quad(i: int, n: int, beta_max: float) -> float:
+    return (beta_max - 1) * i**2 / (n - 1) ** 2 + 1
+
+
+def _sqrt(i: int, n: int, beta_max: float) -> float:
+    return (beta_max - 1) * math.sqrt(i) / math.sqrt(n - 1) + 1
+
+
+def _no(i: int, n: int, beta_max: float) -> float:
+    return beta_max
+
+
+#: RelGAN's schedules by name: (step i, horizon N, β_max) → β. ``no`` is β_max throughout
+#: (RelGAN's; TextGAN-PyTorch's ``no`` is 1.0).
+BETA_SCHEDULES: dict[str, Callable[[int, int, float], float]] = {
+    "exp": _exp,
+    "lin": _lin,
+    "log": _log,
+    "sigmoid": _sigmoid,
+    "quad": _quad,
+    "sqrt": _sqrt,
+    "no": _no,
+}
+
+
+def inverse_temperature(schedule: str, step: int, horizon: int, beta_max: float) -> float:
+    """β at adversarial step ``step`` (0-based, before the update) of ``horizon`` N steps."""
+    if schedule not in BETA_SCHEDULES:
+        raise ValueError(
+            f"unknown temperature schedule {schedule!r}; expected one of {', '.join(BETA_SCHEDULES)}"
+        )
+    if horizon < 2:
+        raise ValueError(f"the schedule's horizon must be ≥ 2, got {horizon}")
+    return BETA_SCHEDULES[schedule](step, horizon, beta_max)
+
+
+def rsgan_losses(d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, Tensor]:
+    """Relativistic standard GAN (Jolicoeur-Martineau 2019; RelGAN's default): L_D = mean
+    softplus(−(D(x_r) − D(x_f))), L_G = mean softplus(−(D(x_f) − D(x_r))), real and generated rows
+    paired element-wise. Equal outputs give ln 2 for both."""
+    return F.softplus(-(d_real - d_fake)).mean(), F.softplus(-(d_fake - d_real)).mean()
+
+
+def standard_losses(d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, Tensor]:
+    """The standard GAN loss for D and the non-saturating one for G (Goodfellow et al. 2014)."""
+    l_d = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+    return l_d, F.softplus(-d_fake).mean()
+
+
+def hinge_losses(d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, Tensor]:
+    """The hinge loss (Lim & Ye 2017): L_D = mean relu(1 − D(x_r)) + mean relu(1 + D(x_f)),
+    L_G = −mean D(x_f)."""
+    return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean(), -d_fake.mean()
+
+
+#: adversarial losses by name: (D's logits of real rows, of generated rows) → (L_D, L_G)
+GAN_LOSSES: dict[str, Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]] = {
+    "rsgan": rsgan_losses,
+    "standard": standard_losses,
+    "hinge": hinge_losses,
+}
