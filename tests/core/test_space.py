@@ -165,7 +165,9 @@ def test_the_shipped_model_spaces_build_every_drawn_configuration(model: str) ->
         assert len(spec.search_slots()) == 40
 
 
-@pytest.mark.parametrize("model", ["maligan", "dpgan", "rankgan", "leakgan", "cot", "jsdgan", "relgan"])
+@pytest.mark.parametrize(
+    "model", ["maligan", "dpgan", "rankgan", "leakgan", "cot", "jsdgan", "relgan", "gsgan"]
+)
 def test_the_peer_model_spaces_build_every_drawn_configuration(model: str) -> None:
     """The CPU default and, where one ships, the peer-scale space (examples/spaces/*-peers.toml)."""
     from tests.conftest import ROOT

@@ -24,6 +24,7 @@ from textgen_eval.generators.discrete.config import (
     GANConfig,
     GANGeneratorConfig,
     GANTrainConfig,
+    GSGANConfig,
     GuoLeakGANConfig,
     LeakGeneratorConfig,
     MaliGANConfig,
@@ -36,6 +37,7 @@ from textgen_eval.generators.discrete.config import (
 )
 from textgen_eval.generators.discrete.model import (
     DPGAN,
+    GSGAN,
     CoT,
     DiscreteGAN,
     GuoLeakGAN,
@@ -389,6 +391,7 @@ TINY = {
             "relgan": RelGANConfig(beta_horizon=10),
         }
     ),
+    "gsgan": lambda: GSGAN({**_configs(_seqgan_cfg()), "gsgan": GSGANConfig(beta_horizon=10)}),
     "cot": lambda: CoT(
         {
             "model": _seqgan_cfg(),

@@ -45,6 +45,7 @@ for _name, _cls in (
     ("leakgan", "GuoLeakGAN"),
     ("cot", "CoT"),
     ("relgan", "RelGAN"),
+    ("gsgan", "GSGAN"),
 ):
     model_registry.register(_name, f"textgen_eval.generators.discrete.model:{_cls}")
 

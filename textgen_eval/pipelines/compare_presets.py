@@ -47,9 +47,9 @@ TABLE_5_4 = (
 #: The peers' policy-gradient GANs (PEERS.md §3.1, 3.2, 3.7, 3.8): rows beyond the thesis' table,
 #: on the same protocol as its nine.
 PEER_PG_GANS = ("maligan", "dpgan", "rankgan", "leakgan")
-#: The peers' models without a policy gradient (PEERS.md §3.5, 3.6, 3.9): RelGAN's relaxation,
-#: CoT's mediator, JSDGAN's weighted likelihood.
-PEER_OTHER = ("relgan", "cot", "jsdgan")
+#: The peers' models without a policy gradient (PEERS.md §3.4–3.6, 3.9): RelGAN's and GSGAN's
+#: relaxations, CoT's mediator, JSDGAN's weighted likelihood.
+PEER_OTHER = ("relgan", "gsgan", "cot", "jsdgan")
 PEERS = (*PEER_PG_GANS, *PEER_OTHER)
 _TOP_KEYS = {
     "description",
@@ -196,7 +196,8 @@ CPU = {
     "models": [*TABLE_5_4, *PEERS],
     "model": {
         **{name: _WGAN_CPU for name in TABLE_5_4[1:3]},
-        **{name: _DISCRETE_CPU for name in (*TABLE_5_4[3:], *PEER_PG_GANS)},
+        # GSGAN pretrains like the discrete GANs (its generator is their LM)
+        **{name: _DISCRETE_CPU for name in (*TABLE_5_4[3:], *PEER_PG_GANS, "gsgan")},
     },
 }
 
@@ -254,11 +255,22 @@ ORACLE = {
             "space": str(_SPACES / "wgan-conv-lstm-oracle.toml"),
             "set": {**_WGAN_CPU["set"], **_ORACLE_PROBE},
         },
-        **{name: {"set": _ORACLE_GAN} for name in (*TABLE_5_4[3:], *PEER_PG_GANS)},
-        # no pretraining in either (their papers'); SeqGAN's size, CoT's mediator twice it
+        # GSGAN's generator is the discrete GANs' LM, pretrained the same way
+        **{name: {"set": _ORACLE_GAN} for name in (*TABLE_5_4[3:], *PEER_PG_GANS, "gsgan")},
+        # CoT and JSDGAN: no pretraining (their papers'); SeqGAN's size, CoT's mediator twice it
         **{
             name: {"set": {**_ORACLE_PROBE, "model.emb_dim": 32, "model.hidden_size": 32}}
-            for name in PEER_OTHER
+            for name in ("cot", "jsdgan")
+        },
+        # RelGAN: SeqGAN's embedding and a memory 32 wide (2 heads of 16), MLE as the others
+        "relgan": {
+            "set": {
+                **_ORACLE_PROBE,
+                "model.emb_dim": 32,
+                "model.head_size": 16,
+                "train.mle_lr": 0.01,
+                "gan.pretrain_epochs": 3,
+            }
         },
     },
 }

@@ -422,3 +422,28 @@ class RelGANStagesConfig(GANConfig):
     adversarial_steps: int = 1000
     d_steps: int = 5
     eval_every: int = 100
+
+
+@dataclass(frozen=True)
+class GSGANConfig:
+    """GSGAN's relaxation (Kusner & Hernández-Lobato 2016; PEERS.md §3.4): the Gumbel-softmax
+    y_t = softmax((o_t + g_t)/τ) is fed back as the next input (its mixture of embeddings) and
+    passed to D; τ = 1/β falls from 1 as β grows on a schedule (RelGAN's formulas).
+
+    Attributes:
+        beta_max: the final inverse temperature 1/τ_min (the paper's specifics were not checked;
+            Texygen fixes τ = 10, i.e. β = 0.1, with the noise on the hidden state — not offered).
+        schedule / beta_horizon: as RelGAN's (``relgan.schedule``, ``relgan.beta_horizon``).
+        loss: ``standard`` (the paper's GAN loss), ``rsgan`` or ``hinge``.
+    """
+
+    beta_max: float = 10.0
+    schedule: Literal["exp", "lin", "log", "sigmoid", "quad", "sqrt", "no"] = "exp"
+    beta_horizon: int = 1000
+    loss: Literal["rsgan", "standard", "hinge"] = "standard"
+
+    def __post_init__(self) -> None:
+        if not 1.0 <= self.beta_max < float("inf"):
+            raise ValueError(f"beta_max must be a finite number ≥ 1, got {self.beta_max}")
+        if self.beta_horizon < 2:
+            raise ValueError(f"beta_horizon must be ≥ 2, got {self.beta_horizon}")

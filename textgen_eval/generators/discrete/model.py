@@ -30,6 +30,7 @@ from textgen_eval.generators.discrete.config import (
     GANConfig,
     GANGeneratorConfig,
     GANTrainConfig,
+    GSGANConfig,
     GuoLeakGANConfig,
     LeakGeneratorConfig,
     MaliGANConfig,
@@ -42,6 +43,7 @@ from textgen_eval.generators.discrete.config import (
     RelGANTrainConfig,
 )
 from textgen_eval.generators.discrete.cot import cot_generator_step
+from textgen_eval.generators.discrete.gsgan import gsgan_generator_step
 from textgen_eval.generators.discrete.guo import (
     hierarchy_mle_loss,
     hierarchy_token_nll,
@@ -63,6 +65,7 @@ from textgen_eval.generators.discrete.relnets import MultiRepDiscriminator, RelG
 from textgen_eval.generators.discrete.space import (
     COT_SPACE,
     DPGAN_SPACE,
+    GSGAN_SPACE,
     GUO_LEAKGAN_SPACE,
     LEAKGAN_SPACE,
     MALIGAN_SPACE,
@@ -509,3 +512,24 @@ class RelGAN(DiscreteGAN):
 
     def adversarial_step(self, task: DiscreteGANTask) -> Mapping[str, Tensor | float] | None:
         return relgan_generator_step(task)
+
+
+class GSGAN(SeqGAN):
+    """GSGAN (Kusner & Hernández-Lobato 2016): the LM's generator trained through its
+    Gumbel-softmax relaxation — the relaxed one-hot fed back and passed to the recurrent
+    discriminator, τ = 1/β annealed — with the GAN loss (``gsgan``). Texygen's version (noise on
+    the hidden state, τ = 10, no pretraining) is not the paper's and is not offered."""
+
+    name = "gsgan"
+    description = "GSGAN: the LM trained through Gumbel-softmax samples fed back and to D (τ annealed)"
+    paper = "Kusner & Hernández-Lobato 2016; PEERS.md §3.4 — beyond the thesis"
+    credit = "gsgan"
+    config_sections: ClassVar[Mapping[str, type]] = {
+        "model": GANGeneratorConfig,
+        **_SECTIONS,
+        "gsgan": GSGANConfig,
+    }
+    search_space: ClassVar[SearchSpace | None] = GSGAN_SPACE
+
+    def adversarial_step(self, task: DiscreteGANTask) -> Mapping[str, Tensor | float] | None:
+        return gsgan_generator_step(task)

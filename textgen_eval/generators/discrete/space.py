@@ -64,3 +64,8 @@ RELGAN_SPACE = SearchSpace(
     },
     fixed={"gan.pretrain_epochs": 5, "gan.adversarial_steps": 500, "relgan.beta_horizon": 500},
 )
+#: GSGAN: SeqGAN's adversarial dimensions plus the final inverse temperature (1 … 100).
+GSGAN_SPACE = SearchSpace(
+    {**_ADVERSARIAL, "gsgan.beta_max": loguniform(1.0, 100.0)},
+    fixed={**_FIXED, "gsgan.beta_horizon": 100},
+)

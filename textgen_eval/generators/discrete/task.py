@@ -35,6 +35,7 @@ from textgen_eval.core.training import (
 from textgen_eval.data.batching import EncodedCorpus, iterate_batches, pad, sorted_batches
 from textgen_eval.generators.discrete.config import GANConfig, GANTrainConfig, MaliGANConfig, RankGANConfig
 from textgen_eval.generators.discrete.cot import balanced_nll
+from textgen_eval.generators.discrete.gsgan import gsgan_d_loss
 from textgen_eval.generators.discrete.guo import manager_rewards
 from textgen_eval.generators.discrete.nets import (
     CNNDiscriminator,
@@ -170,6 +171,11 @@ CREDIT: dict[str, Callable[[DiscreteGANTask, Tensor], Tensor]] = {
     "rankgan": rankgan_credit,
     "leakgan": manager_rewards,
 }
+#: D's loss of the relaxed models by discriminator kind: (task, real rows) → loss, D(real), D(fake)
+RELAXED_D_LOSS: dict[str, Callable[[DiscreteGANTask, Tensor], tuple[Tensor, Tensor, Tensor]]] = {
+    "relaxed": relgan_d_loss,
+    "soft-sequence": gsgan_d_loss,
+}
 #: the credit assignments that roll out completions (``gan.rollouts``, ``gan.rollout_lag``)
 ROLLOUT_CREDITS = frozenset({"rollout", "rankgan", "leakgan"})
 #: the discriminator each credit assignment trains: per-sequence, per-step or a language model
@@ -183,6 +189,7 @@ D_KIND = {
     "leakgan": "sequence",
     "cot": "mediator",
     "relgan": "relaxed",
+    "gsgan": "soft-sequence",
 }
 
 
@@ -384,8 +391,9 @@ class DiscreteGANTask(BaseTask):
         if ctx.optimizer == "disc":
             assert batch is not None
             real = torch.from_numpy(batch[:, 1:]).to(self.device)  # drop BOS
-            if D_KIND[self.model.credit] == "relaxed":  # RelGAN: D reads relaxed generated rows
-                loss, d_real, d_fake = relgan_d_loss(self, real)
+            relaxed = RELAXED_D_LOSS.get(D_KIND[self.model.credit])
+            if relaxed is not None:  # RelGAN, GSGAN: D reads relaxed generated rows
+                loss, d_real, d_fake = relaxed(self, real)
                 return {"loss": loss, "d_real": d_real.detach(), "d_fake": d_fake.detach()}
             with torch.no_grad():
                 fake = self._sample(real.shape[0]).tokens
@@ -445,6 +453,8 @@ class DiscreteGANTask(BaseTask):
             return rank_scorer(self, (2**31,))(tokens)
         if D_KIND[self.model.credit] == "relaxed":
             return relgan_d_score(self, tokens)
+        if D_KIND[self.model.credit] == "soft-sequence":  # GSGAN: its recurrent D on hard rows
+            return _probability(_recurrent(self).sequence_logits(tokens))
         if D_KIND[self.model.credit] in ("lm", "mediator"):
             return _language_model(self).sentence_nll(tokens)
         return _probability(_sequence_d(self).sequence_logits(tokens))
