@@ -39,8 +39,8 @@ def test_train_sample_and_evaluate(name: str, tge, tiny_bundle: Path, tmp_path: 
     assert len(gen) == 2 and {"reward", "baseline", "sample_len"} <= set(gen[0])
     sample = tge("sample", out, "-n", "4", "--seed", "1", "--no-progress")
     assert sample.code == 0 and len(sample.out.splitlines()) == 4
-    evaluation = tge("evaluate", out, "--samples", "30", "-m", "bleu-4", "--format", "json", "--no-progress",
-                     *tiny_recipe_args())  # fmt: skip
+    evaluation = tge("evaluate", out, "--samples", "30", "-m", "bleu-4,model-nll", "--format", "json",
+                     "--no-progress", *tiny_recipe_args())  # fmt: skip
     assert evaluation.code == 0, evaluation.err
     scores = {m["name"]: m for m in json.loads(evaluation.out)["metrics"]}
     assert scores["model-nll"]["details"]["estimate"] == "exact"  # every variant has a likelihood

@@ -138,11 +138,20 @@ def test_evaluate_run_dir_reports_nll_test_and_train(tge, oracle_bundle: Path, t
         == 0
     )
     run = tge(
-        "evaluate", out, "--samples", "200", "-m", "nll-oracle,bleu-2", "--format", "json", "--no-progress"
-    )
+        "evaluate", out, "--samples", "200", "-m", "nll-oracle,bleu-2,nll-test,nll-train", "--format", "json",
+        "--no-progress",
+    )  # fmt: skip
     assert run.code == 0, run.err
     scores = {m["name"]: m for m in json.loads(run.out)["metrics"]}
     assert set(scores) == {"nll-oracle", "bleu-2", "nll-test", "nll-train"}
+    # the model's own metrics only when asked for (or with the default metrics); model-nll is a text
+    # bundle's, refused here with the name to use
+    samples_only = tge(
+        "evaluate", out, "--samples", "200", "-m", "nll-oracle", "--format", "json", "--no-progress"
+    )
+    assert {m["name"] for m in json.loads(samples_only.out)["metrics"]} == {"nll-oracle"}
+    wrong = tge("evaluate", out, "-m", "model-nll", "--no-progress")
+    assert wrong.code == 2 and "-m model-nll" in wrong.err and "nll-test" in wrong.err
     model = load_generator(out)
     test = (oracle_bundle / "test.txt").read_text().splitlines()
     expected = float(model.score_texts(test).nll.sum()) / (5 * len(test))

@@ -57,12 +57,13 @@ def test_evaluate_a_trained_model_directory(tge, tiny_bundle: Path, tmp_path: Pa
                "--set", "model.hidden_size=8", "--set", "runner.max_epochs=1").code == 0  # fmt: skip
     run = tge(
         "evaluate", out, "--samples", "50", "--seed", "4", "--format", "json", "--no-progress",
-        "-m", "bleu-4,lm-score", *tiny_recipe_args(),
+        "-m", "bleu-4,lm-score,model-nll", *tiny_recipe_args(),
     )  # fmt: skip
     assert run.code == 0, run.err
     result = json.loads(run.out)
     names = [m["name"] for m in result["metrics"]]
     assert names == ["bleu-4", "lm-score", "model-nll"]
+    assert "scoring the model's own likelihood: model-nll" in run.err  # announced before the work
     assert result["samples"]["n"] == 50 and result["samples"]["seed"] == 4
     assert result["samples"]["model"].startswith("lstm-lm@")
     assert "the bundle the model was trained on" in run.err
@@ -73,6 +74,14 @@ def test_evaluate_a_trained_model_directory(tge, tiny_bundle: Path, tmp_path: Pa
     again = json.loads(tge("evaluate", out / "model", "--samples", "50", "--seed", "4", "--format", "json",
                            "--no-progress", "-m", "bleu-4", "--bundle", tiny_bundle).out)  # fmt: skip
     assert again["metrics"][0]["value"] == result["metrics"][0]["value"]
+    assert [m["name"] for m in again["metrics"]] == ["bleu-4"]  # model-nll only when asked (or by default)
+    only = tge("evaluate", out, "-m", "model-nll", "--format", "json", "--no-progress")
+    assert only.code == 0, only.err
+    alone = json.loads(only.out)
+    assert [m["name"] for m in alone["metrics"]] == ["model-nll"] and alone["samples"]["n"] == 0  # none drawn
+    assert alone["metrics"][0]["value"] == nll["value"]
+    wrong = tge("evaluate", out, "-m", "nll-test", "--no-progress")
+    assert wrong.code == 2 and "-m nll-test" in wrong.err and "model-nll" in wrong.err
 
 
 def test_a_bundle_directory_as_reference_points_to_bundle(tge, tiny_bundle: Path) -> None:

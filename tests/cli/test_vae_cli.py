@@ -37,8 +37,8 @@ def test_train_sample_and_evaluate_a_vae(model: str, tge, tiny_bundle: Path, tmp
     assert train and {"rec", "kl", "kl_weight", "bound"} <= set(train[0])
     sample = tge("sample", out, "-n", "5", "--seed", "2", "--no-progress")
     assert sample.code == 0 and len(sample.out.splitlines()) == 5
-    evaluation = tge("evaluate", out, "--samples", "30", "-m", "bleu-4", "--format", "json", "--no-progress",
-                     *tiny_recipe_args())  # fmt: skip
+    evaluation = tge("evaluate", out, "--samples", "30", "-m", "bleu-4,model-nll", "--format", "json",
+                     "--no-progress", *tiny_recipe_args())  # fmt: skip
     assert evaluation.code == 0, evaluation.err
     scores = {m["name"]: m for m in json.loads(evaluation.out)["metrics"]}
     nll = scores["model-nll"]

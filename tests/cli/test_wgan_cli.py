@@ -35,14 +35,15 @@ def test_train_sample_and_evaluate_a_wgan(model: str, tge, tiny_bundle: Path, tm
     refused = tge("sample", out, "-n", "5", "--temperature", "0.5", "--no-progress")
     assert refused.code == 2 and "decodes by argmax" in refused.err and "Traceback" not in refused.err
     # repeated -m options add up
-    evaluation = tge("evaluate", out, "--samples", "30", "-m", "bleu-4", "-m", "unique-ngrams-2",
+    evaluation = tge("evaluate", out, "--samples", "30", "-m", "bleu-4,model-nll", "-m", "unique-ngrams-2",
                      "--format", "json", "--no-progress", *tiny_recipe_args())  # fmt: skip
     assert evaluation.code == 0, evaluation.err
     payload = json.loads(evaluation.out)
     assert {m["name"] for m in payload["metrics"]} == {
         "bleu-4",
         "unique-ngrams-2",
-    }  # no likelihood: no model-nll
+    }  # no likelihood: no model-nll, and the report says so
+    assert any("defines no likelihood" in note for note in payload["notes"])
     assert payload["samples"]["n"] == 30
 
 

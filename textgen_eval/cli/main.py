@@ -209,7 +209,8 @@ def evaluate(
 ) -> None:
     """Score SAMPLES (one sentence per line; .txt, .jsonl, .csv, .tsv or hf:NAME), or a trained
     model: given a `tge train` run or model directory, draw --samples sentences with --seed from
-    it, score them, and add the model's own likelihood of the bundle's test split (model-nll).
+    it, score them, and add the model's own likelihood of the bundle's test split (model-nll;
+    nll-test and nll-train on a token-id bundle) — with the default metrics, or when named in -m.
 
     Default metrics: bleu-4, self-bleu-4, unique-ngrams-4, fd, lm-score, reverse-lm-score.
     The first run trains the reference LM on the bundle and caches it (TGE_CACHE_DIR).

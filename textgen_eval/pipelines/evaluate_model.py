@@ -81,28 +81,31 @@ def evaluate_model(
             )
         else:
             notes.append(f"scoring against {bundle!r}, the bundle the model was trained on")
-    if progress:
-        import sys
-
-        from tqdm.auto import tqdm
-
-        with tqdm(total=samples, desc="sample", unit="sent", file=sys.stderr) as bar:
-            texts = model.sample(
-                samples, max_len=max_len, temperature=temperature, seed=seed, progress=bar.update
-            )
+    resolved = resolve_bundle(bundle)
+    oracle = resolved.meta.format is not None  # a synthetic-oracle bundle: held-out and training NLL
+    sample_metrics, own_metrics = split_model_metrics(options.pop("metrics", None), oracle=oracle)
+    texts: list[str] = []
+    if sample_metrics == "":  # only the model's own metrics were asked for: nothing is drawn
+        result = EvaluationResult(scores=[], samples={}, reference=None, settings={"seed": seed})
     else:
-        texts = model.sample(samples, max_len=max_len, temperature=temperature, seed=seed)
-    result = evaluate(texts, bundle=bundle, seed=seed, progress=progress, **options)
+        texts = _draw(model, samples, max_len=max_len, temperature=temperature, seed=seed, progress=progress)
+        result = evaluate(
+            texts, bundle=bundle, seed=seed, progress=progress, metrics=sample_metrics, **options
+        )
     # scores of drawn samples depend on how they were drawn: the temperature joins each signature
     result.scores = [with_sampling(score, temperature) for score in result.scores]
     weights = model_directory(path) / WEIGHTS_FILE
     model_ref = f"{model.name}@{file_digest(str(weights), 12)}"
-    resolved = resolve_bundle(bundle)
-    if resolved.meta.format is not None:  # a synthetic-oracle bundle: held-out and training NLL
-        result.scores.extend(oracle_split_nlls(model, bundle, model_ref))
-        own = None
-    else:
+    notify = options.get("notify")
+    if own_metrics and notify is not None:
+        notify(f"scoring the model's own likelihood: {', '.join(own_metrics)} (every sentence of the split)")
+    own = None
+    if oracle:
+        result.scores.extend(s for s in oracle_split_nlls(model, bundle, model_ref) if s.name in own_metrics)
+    elif "model-nll" in own_metrics:
         own = model_likelihood(model, bundle, model_ref)
+        if own is None:
+            notes.append(f"model-nll: {model.name} defines no likelihood of text (none reported)")
     if own is not None:
         last = last_training_record(path)
         if last:  # e.g. a VAE's final KL weight, KL and reconstruction terms on its training batches
@@ -111,7 +114,7 @@ def evaluate_model(
     result.samples = {
         "source": f"model:{model_directory(path)}",
         "model": model_ref,
-        "n": samples,
+        "n": len(texts),
         "seed": seed,
         "max_len": max_len,
         "temperature": temperature,
@@ -119,6 +122,42 @@ def evaluate_model(
     }
     result.notes[:0] = notes
     return result
+
+
+def _draw(
+    model: Generator, n: int, *, max_len: int, temperature: float, seed: int, progress: bool
+) -> list[str]:
+    if not progress:
+        return model.sample(n, max_len=max_len, temperature=temperature, seed=seed)
+    import sys
+
+    from tqdm.auto import tqdm
+
+    with tqdm(total=n, desc="sample", unit="sent", file=sys.stderr) as bar:
+        return model.sample(n, max_len=max_len, temperature=temperature, seed=seed, progress=bar.update)
+
+
+#: metrics of the trained model itself, not of its samples: ``model-nll`` (the test split's NLL
+#: on a text bundle) and ``nll-test`` / ``nll-train`` (held-out and training NLL on a token-id
+#: bundle); computed by ``tge evaluate RUN_DIR`` when asked with -m or with the default metrics
+MODEL_METRICS = {"model-nll": False, "nll-test": True, "nll-train": True}  # name → needs a token-id bundle
+
+
+def split_model_metrics(metrics: str | None, *, oracle: bool) -> tuple[str | None, tuple[str, ...]]:
+    """Split a ``-m`` list into the sample metrics (``None``: the default set; ``""``: none) and
+    the model's own metrics to compute. The default set adds those the bundle defines."""
+    if metrics is None:
+        return None, tuple(n for n, token_ids in MODEL_METRICS.items() if token_ids == oracle)
+    names = [n.strip() for n in metrics.split(",") if n.strip()]
+    own = tuple(n for n in names if n in MODEL_METRICS)
+    for name in own:
+        if MODEL_METRICS[name] != oracle:
+            wanted = "a token-id (synthetic-oracle) bundle" if MODEL_METRICS[name] else "a text bundle"
+            instead = "nll-test" if oracle else "model-nll"
+            raise ConfigError(
+                f"-m {name}: defined on {wanted}; on this bundle the model's test NLL is {instead}"
+            )
+    return ",".join(n for n in names if n not in MODEL_METRICS), own
 
 
 def with_sampling(score: Score, temperature: float) -> Score:
