@@ -20,7 +20,7 @@ from textgen_eval.generators.registry import load_generator
 
 FIXED = ["lstm-lm", "seqgan-reinforce", "seqgan-step", "seqgan-rollout", "leakgan-leak", "leakgan-noleak",
          "leakgan-mixed", "lstm-vae", "hybrid-vae", "wgan-conv-deconv", "wgan-conv-lstm",
-         "maligan", "dpgan", "rankgan", "leakgan", "cot", "jsdgan", "relgan", "gsgan"]  # fmt: skip
+         "maligan", "dpgan", "rankgan", "leakgan", "cot", "jsdgan", "relgan", "gsgan", "textgan"]  # fmt: skip
 VAE_TINY = ["model.emb_dim=4", "model.hidden_size=8", "model.latent_size=2", "runner.max_epochs=2",
             "train.batch_size=32", "vae.iw_samples=3"]  # fmt: skip
 LM_TINY = ["model.emb_dim=4", "model.hidden_size=8", "runner.max_epochs=2", "train.batch_size=32"]
@@ -42,6 +42,7 @@ GAN_TINY = ["model.emb_dim=4", "model.hidden_size=8", "discriminator.emb_dim=4",
 TINY["rankgan"] = [x for x in GAN_TINY if not x.startswith("discriminator.hidden")] + [
     "discriminator.num_filters=[4,4,4]", "rankgan.reference_size=4", "rankgan.comparison_size=8"]  # fmt: skip
 TINY["jsdgan"] = LM_TINY
+TINY["textgan"] = [*TINY["rankgan"][:-2], "textgan.z_dim=4", "textgan.likelihood_samples=2"]
 TINY["relgan"] = ["model.emb_dim=4", "model.head_size=4", "discriminator.emb_dim=8",
                   "discriminator.num_rep=4", "discriminator.num_filters=[4,4,4,4]", "gan.pretrain_epochs=1",
                   "gan.adversarial_steps=6", "gan.d_steps=2", "gan.eval_every=3",

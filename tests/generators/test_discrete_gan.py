@@ -34,6 +34,7 @@ from textgen_eval.generators.discrete.config import (
     RelGANConfig,
     RelGANGeneratorConfig,
     RelGANStagesConfig,
+    TextGANConfig,
 )
 from textgen_eval.generators.discrete.model import (
     DPGAN,
@@ -50,6 +51,7 @@ from textgen_eval.generators.discrete.model import (
     SeqGANReinforce,
     SeqGANRollout,
     SeqGANStep,
+    TextGAN,
 )
 from textgen_eval.generators.discrete.nets import LeakNet, RecurrentDiscriminator, d_states_before
 from textgen_eval.generators.discrete.rewards import (
@@ -392,6 +394,13 @@ TINY = {
         }
     ),
     "gsgan": lambda: GSGAN({**_configs(_seqgan_cfg()), "gsgan": GSGANConfig(beta_horizon=10)}),
+    "textgan": lambda: TextGAN(
+        {
+            **_configs(_seqgan_cfg()),
+            "discriminator": CNNConfig(emb_dim=6, filter_sizes=(2, 3), num_filters=(4, 5)),
+            "textgan": TextGANConfig(z_dim=4, likelihood_samples=2),
+        }
+    ),
     "cot": lambda: CoT(
         {
             "model": _seqgan_cfg(),

@@ -95,7 +95,10 @@ def test_the_builtin_cpu_preset_is_table_5_4_and_presets_are_validated(tmp_path:
     from textgen_eval.generators.lstm_lm.space import SEARCH_SPACE
 
     lm_epochs = SEARCH_SPACE.fixed["runner.max_epochs"]
-    for plan in [*cpu.models[3 : 9 + len(PEER_PG_GANS)], *(p for p in cpu.models if p.model == "gsgan")]:
+    for plan in [
+        *cpu.models[3 : 9 + len(PEER_PG_GANS)],
+        *(p for p in cpu.models if p.model in ("gsgan", "textgan")),
+    ]:
         assert int(plan.sets["gan.pretrain_epochs"]) == lm_epochs, plan
     for bad, message in (
         ({"budget": 0, "retrain": 1, "models": ["lstm-lm"]}, "budget must be an integer ≥ 1"),
@@ -246,7 +249,7 @@ def test_the_thesis_scale_preset_builds_every_model_with_its_space(tiny_bundle: 
     cpu = build_compare_spec(load_preset("cpu"), str(tiny_bundle), name="cpu", seed=0)  # validates too
     steps = [t.overrides.get("gan.adversarial_steps") for t in cpu.specs]
     # the WGANs, and RelGAN, CoT, JSDGAN: their own; GSGAN the discrete GANs' 50
-    assert steps == [None] * 3 + ["50"] * 10 + [None, "50", None, None]
+    assert steps == [None] * 3 + ["50"] * 10 + [None, "50", "50", None, None]
 
 
 def test_the_protocol_sentence_counts_in_the_singular_for_one() -> None:
@@ -285,7 +288,7 @@ def test_the_builtin_oracle_preset_builds_every_text_generator(tmp_path: Path) -
     assert "reverse-lm-score" not in oracle.metrics  # nll-test measures coverage exactly here
     assert all(p.sets["runner.probe_samples"] == "1000" for p in oracle.models)  # curves at n = 1,000
     spec = build_compare_spec(oracle, "seqgan-oracle", name="oracle", seed=0)  # every configuration builds
-    assert spec.models[:3] == ("lstm-lm", "lstm-vae", "hybrid-vae") and len(spec.models) == 19
+    assert spec.models[:3] == ("lstm-lm", "lstm-vae", "hybrid-vae") and len(spec.models) == 20
     size_keys = {"hybrid-vae": ("model.emb_dim", "model.head_size"), "relgan": ("model.emb_dim",)}
     relgan = spec.specs[spec.models.index("relgan")].trial_overrides({}, seed=0)
     assert relgan["model.head_size"] == "16"  # 2 heads of 16: a memory as wide as SeqGAN's LSTM

@@ -46,6 +46,7 @@ for _name, _cls in (
     ("cot", "CoT"),
     ("relgan", "RelGAN"),
     ("gsgan", "GSGAN"),
+    ("textgan", "TextGAN"),
 ):
     model_registry.register(_name, f"textgen_eval.generators.discrete.model:{_cls}")
 

@@ -47,9 +47,9 @@ TABLE_5_4 = (
 #: The peers' policy-gradient GANs (PEERS.md §3.1, 3.2, 3.7, 3.8): rows beyond the thesis' table,
 #: on the same protocol as its nine.
 PEER_PG_GANS = ("maligan", "dpgan", "rankgan", "leakgan")
-#: The peers' models without a policy gradient (PEERS.md §3.4–3.6, 3.9): RelGAN's and GSGAN's
-#: relaxations, CoT's mediator, JSDGAN's weighted likelihood.
-PEER_OTHER = ("relgan", "gsgan", "cot", "jsdgan")
+#: The peers' models without a policy gradient (PEERS.md §3.3–3.6, 3.9): RelGAN's and GSGAN's
+#: relaxations, TextGAN's feature matching, CoT's mediator, JSDGAN's weighted likelihood.
+PEER_OTHER = ("relgan", "gsgan", "textgan", "cot", "jsdgan")
 PEERS = (*PEER_PG_GANS, *PEER_OTHER)
 _TOP_KEYS = {
     "description",
@@ -196,8 +196,8 @@ CPU = {
     "models": [*TABLE_5_4, *PEERS],
     "model": {
         **{name: _WGAN_CPU for name in TABLE_5_4[1:3]},
-        # GSGAN pretrains like the discrete GANs (its generator is their LM)
-        **{name: _DISCRETE_CPU for name in (*TABLE_5_4[3:], *PEER_PG_GANS, "gsgan")},
+        # GSGAN and TextGAN pretrain by MLE like the discrete GANs
+        **{name: _DISCRETE_CPU for name in (*TABLE_5_4[3:], *PEER_PG_GANS, "gsgan", "textgan")},
     },
 }
 
@@ -255,8 +255,8 @@ ORACLE = {
             "space": str(_SPACES / "wgan-conv-lstm-oracle.toml"),
             "set": {**_WGAN_CPU["set"], **_ORACLE_PROBE},
         },
-        # GSGAN's generator is the discrete GANs' LM, pretrained the same way
-        **{name: {"set": _ORACLE_GAN} for name in (*TABLE_5_4[3:], *PEER_PG_GANS, "gsgan")},
+        # GSGAN's and TextGAN's generators are LSTMs pretrained the same way
+        **{name: {"set": _ORACLE_GAN} for name in (*TABLE_5_4[3:], *PEER_PG_GANS, "gsgan", "textgan")},
         # CoT and JSDGAN: no pretraining (their papers'); SeqGAN's size, CoT's mediator twice it
         **{
             name: {"set": {**_ORACLE_PROBE, "model.emb_dim": 32, "model.hidden_size": 32}}

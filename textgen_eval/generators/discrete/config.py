@@ -447,3 +447,46 @@ class GSGANConfig:
             raise ValueError(f"beta_max must be a finite number ≥ 1, got {self.beta_max}")
         if self.beta_horizon < 2:
             raise ValueError(f"beta_horizon must be ≥ 2, got {self.beta_horizon}")
+
+
+@dataclass(frozen=True)
+class TextGANConfig:
+    """TextGAN (Zhang et al. 2017; PEERS.md §3.3): the latent code, the soft-argmax of the
+    adversarial path, the MMD objective and the reconstruction term.
+
+    Attributes:
+        z_dim: size of the latent code z ~ N(0, I) that sets the generator's initial state.
+        soft_argmax_scale: L of the soft-argmax softmax(L·o_t) fed back and passed to D (Texygen:
+            1,000; large L approaches the argmax token's embedding).
+        bandwidth: ``fixed`` (a mixture of Gaussian kernels with the variances ``sigmas2``) or
+            ``median`` (the median heuristic: the median squared distance between the pooled
+            features times 1/4, 1/2, 1, 2, 4).
+        sigmas2: the kernel variances σ² of the fixed mixture.
+        mmd_weight: λ_m of D's objective (D maximises MMD², the paper's sign; TextBox 0.001).
+        recon_weight: λ_r of D's reconstruction of z from generated text (TextBox 0.01).
+        likelihood_samples: K prior draws of z for the model's likelihood log (1/K) Σ p(y|z_k)
+            (an importance-weighted bound with the prior as proposal; ``model-nll``, ``nll-test``).
+    """
+
+    z_dim: int = 16
+    soft_argmax_scale: float = 100.0
+    bandwidth: Literal["fixed", "median"] = "fixed"
+    sigmas2: tuple[float, ...] = (1e-2, 1e-1, 1.0, 1e1, 1e2)
+    mmd_weight: float = 1e-3
+    recon_weight: float = 1e-2
+    likelihood_samples: int = 10
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sigmas2", tuple(self.sigmas2))
+        if self.z_dim < 1:
+            raise ValueError(f"z_dim must be ≥ 1, got {self.z_dim}")
+        if not 0.0 < self.soft_argmax_scale < float("inf"):
+            raise ValueError(
+                f"soft_argmax_scale must be a positive finite number, got {self.soft_argmax_scale}"
+            )
+        if not self.sigmas2 or min(self.sigmas2) <= 0:
+            raise ValueError("sigmas2 must be non-empty and positive")
+        if self.mmd_weight < 0 or self.recon_weight < 0:
+            raise ValueError("mmd_weight and recon_weight must be ≥ 0")
+        if self.likelihood_samples < 1:
+            raise ValueError(f"likelihood_samples must be ≥ 1, got {self.likelihood_samples}")

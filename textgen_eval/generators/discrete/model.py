@@ -11,10 +11,12 @@ credit assignment and a generator; everything else is shared.
 
 from __future__ import annotations
 
+import dataclasses
 from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+import torch
 from torch import Tensor, nn
 
 from textgen_eval.core.errors import ConfigError
@@ -41,6 +43,7 @@ from textgen_eval.generators.discrete.config import (
     RelGANGeneratorConfig,
     RelGANStagesConfig,
     RelGANTrainConfig,
+    TextGANConfig,
 )
 from textgen_eval.generators.discrete.cot import cot_generator_step
 from textgen_eval.generators.discrete.gsgan import gsgan_generator_step
@@ -74,8 +77,17 @@ from textgen_eval.generators.discrete.space import (
     ROLLOUT_SPACE,
     SEQGAN_SPACE,
     SEQGAN_STEP_SPACE,
+    TEXTGAN_SPACE,
 )
 from textgen_eval.generators.discrete.task import ADVERSARIAL, PRETRAIN_D, PRETRAIN_G, DiscreteGANTask
+from textgen_eval.generators.discrete.textgan import (
+    FeatureDiscriminator,
+    LatentDecoder,
+    TextGANNet,
+    conditional_nll,
+    marginal_nll,
+    textgan_generator_step,
+)
 from textgen_eval.generators.lstm_lm.model import LMNet, sequence_cross_entropy, token_nll
 from textgen_eval.generators.lstm_lm.pretrained import PretrainedLM, init_decoder, load_pretrained_lm
 from textgen_eval.generators.text.generator import AutoregressiveGenerator, load_weights
@@ -533,3 +545,74 @@ class GSGAN(SeqGAN):
 
     def adversarial_step(self, task: DiscreteGANTask) -> Mapping[str, Tensor | float] | None:
         return gsgan_generator_step(task)
+
+
+class TextGAN(DiscreteGAN):
+    """TextGAN (Zhang et al. 2017): an LSTM generator started from a latent code, trained by
+    matching the MMD of a CNN discriminator's features through its soft-argmax path, D also
+    reconstructing the code (``textgan``). Its text is sampled (never greedy); its likelihood is
+    the importance-weighted bound over K prior codes (``textgan.likelihood_samples``)."""
+
+    name = "textgan"
+    description = "TextGAN: latent-code LSTM trained by feature matching (MMD²) through its soft-argmax"
+    paper = "Zhang et al. 2017; PEERS.md §3.3 — beyond the thesis"
+    credit = "textgan"
+    config_sections: ClassVar[Mapping[str, type]] = {
+        "model": GANGeneratorConfig,
+        "discriminator": CNNConfig,
+        "train": GANTrainConfig,
+        "gan": GANConfig,
+        "textgan": TextGANConfig,
+    }
+    search_space: ClassVar[SearchSpace | None] = TEXTGAN_SPACE
+
+    def __init__(self, configs: Mapping[str, Any], *, vocab: Vocab | None = None) -> None:
+        super().__init__(configs, vocab=vocab)
+        if configs["gan"].init_from is not None:
+            raise ConfigError("textgan: gan.init_from loads an lstm-lm, whose state no latent code sets")
+
+    def build_generator(self, vocab_size: int) -> TextGANNet:
+        cfg: TextGANConfig = self.configs["textgan"]
+        return TextGANNet(self.configs["model"], cfg.z_dim, vocab_size, banned=self.banned_outputs())
+
+    def build_module(self) -> GANPair:
+        size = len(self.require_vocab())
+        cfg: TextGANConfig = self.configs["textgan"]
+        return GANPair(
+            self.build_generator(size), FeatureDiscriminator(self.configs["discriminator"], size, cfg.z_dim)
+        )
+
+    def policy(self, pair: GANPair) -> Decoder:
+        gen: TextGANNet = pair.gen  # type: ignore[assignment]
+        return LatentDecoder(gen)
+
+    def batch_decoder(self, size: int, generator: torch.Generator) -> Decoder:
+        gen: TextGANNet = self._ready().gen  # type: ignore[assignment]
+        return LatentDecoder(gen, generator)
+
+    def training_decoder(self, module: nn.Module, size: int, generator: torch.Generator) -> Decoder:
+        assert isinstance(module, GANPair)
+        gen: TextGANNet = module.gen  # type: ignore[assignment]
+        return LatentDecoder(gen, generator)
+
+    def token_nll(self, pair: GANPair, batch: Tensor) -> tuple[Tensor, Tensor]:
+        """−log p(y | z) with one code z from the prior per sentence (MLE's and validation's)."""
+        gen: TextGANNet = pair.gen  # type: ignore[assignment]
+        z = torch.randn(batch.shape[0], gen.z_dim, device=batch.device)
+        return conditional_nll(gen, batch, z, contiguous=gen.banned is not None)
+
+    def score_texts(self, texts: Sequence[str], *, batch_size: int = 256) -> TokenScores:
+        """−log (1/K) Σ_k p(y | z_k) over K prior codes (seed 0): the importance-weighted bound
+        with the prior as proposal, an upper bound on the NLL in expectation."""
+        net, vocab = self._ready(), self.require_vocab()
+        gen: TextGANNet = net.gen  # type: ignore[assignment]
+        k = self.configs["textgan"].likelihood_samples
+        codes = torch.Generator().manual_seed(0)
+        scores = exact_token_scores(
+            texts, vocab, lambda batch: marginal_nll(gen, batch, k, codes), self.device,
+            batch_size=batch_size, fixed=self.text_format,
+        )  # fmt: skip
+        return dataclasses.replace(scores, estimate="iw", importance_samples=k)
+
+    def adversarial_step(self, task: DiscreteGANTask) -> Mapping[str, Tensor | float] | None:
+        return textgan_generator_step(task)

@@ -120,3 +120,31 @@ GAN_LOSSES: dict[str, Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]] = {
     "standard": standard_losses,
     "hinge": hinge_losses,
 }
+
+
+def squared_distances(x: Tensor, y: Tensor) -> Tensor:
+    """‖x_i − y_j‖² for ``(N, F)``, ``(M, F)`` → ``(N, M)``, clamped at 0 against rounding."""
+    return (x.pow(2).sum(1, keepdim=True) + y.pow(2).sum(1).unsqueeze(0) - 2 * x @ y.T).clamp_min(0.0)
+
+
+def gaussian_mmd2(x: Tensor, y: Tensor, sigmas2: tuple[float, ...] | Tensor) -> Tensor:
+    """The (biased, V-statistic) squared maximum mean discrepancy between samples ``x (N, F)`` and
+    ``y (M, F)`` under the mixture kernel k(a, b) = Σ_s exp(−‖a − b‖²/(2σ_s²)) (Gretton et al.
+    2012; TextGAN's objective): mean k(x, x') + mean k(y, y') − 2 mean k(x, y). ≥ 0, and 0 for
+    identical samples."""
+    s2 = torch.as_tensor(sigmas2, dtype=x.dtype, device=x.device).view(-1, 1, 1)
+
+    def k(a: Tensor, b: Tensor) -> Tensor:
+        return torch.exp(-squared_distances(a, b).unsqueeze(0) / (2 * s2)).sum(0)  # (N, M)
+
+    return k(x, x).mean() + k(y, y).mean() - 2 * k(x, y).mean()
+
+
+def median_sigmas2(x: Tensor, y: Tensor, factors: tuple[float, ...]) -> Tensor:
+    """The median heuristic: the median squared distance over the pooled samples (off-diagonal,
+    not differentiated) times each factor → the variances of the kernel mixture."""
+    pooled = torch.cat([x, y]).detach()
+    d2 = squared_distances(pooled, pooled)
+    off = d2[~torch.eye(d2.shape[0], dtype=torch.bool, device=d2.device)]
+    median = off.median().clamp_min(1e-12)
+    return median * torch.as_tensor(factors, dtype=x.dtype, device=x.device)

@@ -69,3 +69,13 @@ GSGAN_SPACE = SearchSpace(
     {**_ADVERSARIAL, "gsgan.beta_max": loguniform(1.0, 100.0)},
     fixed={**_FIXED, "gsgan.beta_horizon": 100},
 )
+#: TextGAN: SeqGAN's adversarial dimensions plus D's MMD weight (TextBox 0.001) and the kernel's
+#: bandwidth rule.
+TEXTGAN_SPACE = SearchSpace(
+    {
+        **_ADVERSARIAL,
+        "textgan.mmd_weight": loguniform(1e-4, 1e-1),
+        "textgan.bandwidth": choice("fixed", "median"),
+    },
+    fixed={**_FIXED, "gan.pretrain_d_steps": 100},
+)

@@ -58,6 +58,7 @@ from textgen_eval.generators.discrete.rewards import (
     sequence_rewards,
     token_mask,
 )
+from textgen_eval.generators.discrete.textgan import textgan_d_loss, textgan_d_score
 from textgen_eval.generators.text.frozen import evaluating, frozen
 from textgen_eval.generators.text.sampler import Decoder, sample_tokens
 
@@ -175,6 +176,7 @@ CREDIT: dict[str, Callable[[DiscreteGANTask, Tensor], Tensor]] = {
 RELAXED_D_LOSS: dict[str, Callable[[DiscreteGANTask, Tensor], tuple[Tensor, Tensor, Tensor]]] = {
     "relaxed": relgan_d_loss,
     "soft-sequence": gsgan_d_loss,
+    "features": textgan_d_loss,
 }
 #: the credit assignments that roll out completions (``gan.rollouts``, ``gan.rollout_lag``)
 ROLLOUT_CREDITS = frozenset({"rollout", "rankgan", "leakgan"})
@@ -190,6 +192,7 @@ D_KIND = {
     "cot": "mediator",
     "relgan": "relaxed",
     "gsgan": "soft-sequence",
+    "textgan": "features",
 }
 
 
@@ -453,6 +456,8 @@ class DiscreteGANTask(BaseTask):
             return rank_scorer(self, (2**31,))(tokens)
         if D_KIND[self.model.credit] == "relaxed":
             return relgan_d_score(self, tokens)
+        if D_KIND[self.model.credit] == "features":  # TextGAN: its CNN's real/fake head
+            return textgan_d_score(self, tokens)
         if D_KIND[self.model.credit] == "soft-sequence":  # GSGAN: its recurrent D on hard rows
             return _probability(_recurrent(self).sequence_logits(tokens))
         if D_KIND[self.model.credit] in ("lm", "mediator"):
