@@ -58,3 +58,48 @@ def test_optimizer_and_prior_values_are_checked_with_the_config(
     key, value = setting.split("=")
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         resolve_config(model, None, {key: value})
+
+
+def test_a_malformed_list_literal_in_set_is_refused(tge, tiny_bundle: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    bad = "discriminator.num_filters=[4,4"
+    run = tge("train", "rankgan", "--data", tiny_bundle, "--out", out, "--set", bad, "--no-progress")
+    assert run.code == 2 and "num_filters" in run.err and "not a list literal" in run.err
+    assert "internal error" not in run.err and not out.exists()
+
+
+@pytest.mark.parametrize("bound", ["inf", "nan", "-inf"])
+def test_a_search_space_bound_that_is_not_finite_is_refused(
+    tge, tiny_bundle: Path, tmp_path: Path, bound: str
+) -> None:
+    space = tmp_path / "s.toml"
+    low, high = ("1e-4", bound) if bound != "-inf" else (bound, "1e-2")
+    space.write_text(f'[space]\n"train.lr" = {{ uniform = [{low}, {high}] }}\n')
+    out = tmp_path / "tune"
+    run = tge("tune", "lstm-lm", "--data", tiny_bundle, "--space", space, "--budget", "2", "--out", out)
+    assert run.code == 2 and "'train.lr'" in run.err and str(space) in run.err
+    assert "internal error" not in run.err and not out.exists()
+
+
+@pytest.mark.parametrize(("option", "value"), [("--budget", "1000000000000"), ("--retrain", "100000000")])
+def test_counts_without_a_natural_bound_are_refused_above_the_stated_limit(
+    tge, tiny_bundle: Path, tmp_path: Path, option: str, value: str
+) -> None:
+    """Before any work: a budget of 10¹² grew memory at ~46 MB/s while drawing configurations."""
+    for command in (["tune", "lstm-lm"], ["compare", "--preset", "cpu"]):
+        out = tmp_path / command[0]
+        run = tge(*command, "--data", tiny_bundle, option, value, "--out", out, "--no-progress")
+        assert run.code == 2 and option in run.err and "not in the range" in run.err, run.err
+        assert not out.exists()
+
+
+def test_a_preset_or_spec_above_the_limits_is_refused(tmp_path: Path) -> None:
+    from textgen_eval.core.errors import ConfigError
+    from textgen_eval.core.limits import MAX_BUDGET
+    from textgen_eval.pipelines.compare_presets import parse_preset
+    from textgen_eval.tuning.spec import TuneSpec
+
+    with pytest.raises(ConfigError, match="budget = 100001 is above the limit"):
+        parse_preset({"budget": MAX_BUDGET + 1, "retrain": 1, "models": ["lstm-lm"]}, name="p", base=tmp_path)
+    with pytest.raises(ConfigError, match="retrain must be an integer"):
+        TuneSpec(name="x", model="lstm-lm", data="coco", data_digest="d", retrain=0)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from textgen_eval.cli.params import SEED
+from textgen_eval.core.limits import MAX_BUDGET, MAX_RETRAIN
 
 
 def _say(message: str) -> None:
@@ -25,8 +26,14 @@ def _say(message: str) -> None:
     help="Models, budget, seeds and spaces: a built-in preset (cpu) or a TOML file (docs/tuning.md).",
 )
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Comparison directory.")
-@click.option("--budget", type=click.IntRange(min=1), help="Search trials per model (default: the preset's).")
-@click.option("--retrain", type=click.IntRange(min=1), help="Seeds per best configuration (preset's).")
+@click.option(
+    "--budget",
+    type=click.IntRange(min=1, max=MAX_BUDGET),
+    help="Search trials per model (default: the preset's).",
+)
+@click.option(
+    "--retrain", type=click.IntRange(min=1, max=MAX_RETRAIN), help="Seeds per best configuration (preset's)."
+)
 @click.option("--samples", type=click.IntRange(min=1), help="Sentences sampled per trial (preset's).")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seeds every model's search the same.")
 @click.option(

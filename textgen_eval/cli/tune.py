@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from textgen_eval.cli.params import SEED, FiniteFloat
+from textgen_eval.core.limits import MAX_BUDGET, MAX_RETRAIN
 
 
 def _say(message: str) -> None:
@@ -24,9 +25,19 @@ def _say(message: str) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Run directory (tune.json, study.journal, trials/, workers/).",
 )
-@click.option("--budget", type=click.IntRange(min=1), default=100, show_default=True, help="Search trials.")
 @click.option(
-    "--retrain", type=click.IntRange(min=1), default=7, show_default=True, help="Seeds for the best config."
+    "--budget",
+    type=click.IntRange(min=1, max=MAX_BUDGET),
+    default=100,
+    show_default=True,
+    help="Search trials.",
+)
+@click.option(
+    "--retrain",
+    type=click.IntRange(min=1, max=MAX_RETRAIN),
+    default=7,
+    show_default=True,
+    help="Seeds for the best config.",
 )
 @click.option(
     "--objective", help="Metric to optimise (any registered; default fd for text, nll-iw-100 for images)."

@@ -52,7 +52,14 @@ def coerce(value: object, tp: Any, *, key: str) -> object:
         raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(repr, allowed))}")
     if origin is tuple:
         args = typing.get_args(tp)
-        items = json.loads(value) if isinstance(value, str) and value.startswith("[") else value
+        items: object = value
+        if isinstance(value, str) and value.startswith("["):
+            try:
+                items = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(
+                    f"{key}: {value!r} is not a list literal ({exc.msg}); expected e.g. [4, 8]"
+                ) from None
         if isinstance(items, str):
             items = [part for part in items.split(",") if part]
         if not isinstance(items, (list, tuple)):

@@ -57,6 +57,8 @@ class Param:
             return
         if self.low is None or self.high is None or not self.low <= self.high:
             raise ValueError(f"need low ≤ high, got [{self.low}, {self.high}]")
+        if not (math.isfinite(self.low) and math.isfinite(self.high)):
+            raise ValueError(f"bounds must be finite numbers, got [{self.low}, {self.high}]")
         if self.log and self.low <= 0:
             raise ValueError(f"a log-scale range needs low > 0, got {self.low}")
         if self.step is not None and self.step <= 0:

@@ -30,6 +30,7 @@ from typing import Any
 from textgen_eval.core.config import load_config_file
 from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.hashing import file_digest
+from textgen_eval.core.limits import MAX_BUDGET, MAX_RETRAIN
 
 #: The Table 5.4 rows of Semeniuta (2019), in the thesis' order: the LM, the two continuous GANs,
 #: SeqGAN with three credit assignments and LeakGAN with three next-token heads.
@@ -98,12 +99,17 @@ class ComparePreset:
         return replace(self, models=tuple(plans.get(n, ModelPlan(n)) for n in names))
 
 
+_LIMITS = {"budget": MAX_BUDGET, "retrain": MAX_RETRAIN}
+
+
 def _positive(data: Mapping[str, Any], key: str, where: str, *, optional: bool = False) -> int | None:
     value = data.get(key)
     if value is None and optional:
         return None
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(f"{where}: {key} must be an integer ≥ 1, got {value!r}")
+    if key in _LIMITS and value > _LIMITS[key]:
+        raise ConfigError(f"{where}: {key} = {value} is above the limit of {_LIMITS[key]:,} (core/limits.py)")
     return value
 
 

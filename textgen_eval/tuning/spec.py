@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 
 from textgen_eval import __version__
+from textgen_eval.core.errors import ConfigError
+from textgen_eval.core.limits import MAX_BUDGET, MAX_RETRAIN
 from textgen_eval.core.space import SearchSpace, Value
 
 PHASES = ("search", "retrain")
@@ -62,6 +64,12 @@ class TuneSpec:
     seed: int = 0
     trial_timeout: float | None = None
     version: str = __version__
+
+    def __post_init__(self) -> None:
+        for name, limit in (("budget", MAX_BUDGET), ("retrain", MAX_RETRAIN)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= limit:
+                raise ConfigError(f"{name} must be an integer in [1, {limit:,}], got {value!r}")
 
     def search_space(self) -> SearchSpace:
         return SearchSpace.from_dict(self.space, where="tune.json space")
