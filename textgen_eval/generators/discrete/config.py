@@ -379,16 +379,16 @@ class MultiRepConfig:
 
 
 @dataclass(frozen=True)
-class RelGANConfig:
-    """RelGAN's relaxation and loss (Nie et al. 2019; PEERS.md §3.5).
+class RelaxationConfig:
+    """The Gumbel-softmax relaxation shared by RelGAN and GSGAN: the inverse temperature β grows
+    from 1 to ``beta_max`` on ``schedule`` over ``beta_horizon`` generator updates (RelGAN's
+    formulas, ``relax.BETA_SCHEDULES``), and the adversarial ``loss`` (``relax.GAN_LOSSES``).
 
     Attributes:
-        loss: ``rsgan`` (RelGAN's), ``standard`` or ``hinge``.
-        beta_max: the final inverse temperature of the Gumbel-softmax (the paper's table: 1 at
-            length 20, 2 at 40; the script's default 100).
-        schedule: how β grows from 1 to ``beta_max``: exp, lin, log, sigmoid, quad, sqrt or no.
-        beta_horizon: N, the step at which the schedule reaches β_max (RelGAN hard-codes 5,000,
-            so its 3,000-step oracle runs end at β_max^0.6 under exp).
+        loss: ``rsgan``, ``standard`` or ``hinge``.
+        beta_max: the final inverse temperature (τ_min = 1/β_max).
+        schedule: exp, lin, log, sigmoid, quad, sqrt or no.
+        beta_horizon: N, the step at which the schedule reaches β_max.
     """
 
     loss: Literal["rsgan", "standard", "hinge"] = "rsgan"
@@ -401,6 +401,13 @@ class RelGANConfig:
             raise ValueError(f"beta_max must be a finite number ≥ 1, got {self.beta_max}")
         if self.beta_horizon < 2:
             raise ValueError(f"beta_horizon must be ≥ 2, got {self.beta_horizon}")
+
+
+@dataclass(frozen=True)
+class RelGANConfig(RelaxationConfig):
+    """RelGAN's relaxation and loss (Nie et al. 2019; PEERS.md §3.5): RSGAN; β_max 100 (the
+    script's default; the paper's table used 1 at length 20 and 2 at 40); N = 5,000, which RelGAN
+    hard-codes (so its 3,000-step oracle runs end at β_max^0.6 under exp)."""
 
 
 @dataclass(frozen=True)
@@ -425,28 +432,16 @@ class RelGANStagesConfig(GANConfig):
 
 
 @dataclass(frozen=True)
-class GSGANConfig:
+class GSGANConfig(RelaxationConfig):
     """GSGAN's relaxation (Kusner & Hernández-Lobato 2016; PEERS.md §3.4): the Gumbel-softmax
     y_t = softmax((o_t + g_t)/τ) is fed back as the next input (its mixture of embeddings) and
-    passed to D; τ = 1/β falls from 1 as β grows on a schedule (RelGAN's formulas).
+    passed to D; τ = 1/β falls from 1 as β grows to ``beta_max`` = 10 over N = 1,000 updates; the
+    standard GAN loss (the paper's). The paper's τ schedule was not checked; Texygen fixes τ = 10
+    (β = 0.1) with the noise on the hidden state — not offered."""
 
-    Attributes:
-        beta_max: the final inverse temperature 1/τ_min (the paper's specifics were not checked;
-            Texygen fixes τ = 10, i.e. β = 0.1, with the noise on the hidden state — not offered).
-        schedule / beta_horizon: as RelGAN's (``relgan.schedule``, ``relgan.beta_horizon``).
-        loss: ``standard`` (the paper's GAN loss), ``rsgan`` or ``hinge``.
-    """
-
-    beta_max: float = 10.0
-    schedule: Literal["exp", "lin", "log", "sigmoid", "quad", "sqrt", "no"] = "exp"
-    beta_horizon: int = 1000
     loss: Literal["rsgan", "standard", "hinge"] = "standard"
-
-    def __post_init__(self) -> None:
-        if not 1.0 <= self.beta_max < float("inf"):
-            raise ValueError(f"beta_max must be a finite number ≥ 1, got {self.beta_max}")
-        if self.beta_horizon < 2:
-            raise ValueError(f"beta_horizon must be ≥ 2, got {self.beta_horizon}")
+    beta_max: float = 10.0
+    beta_horizon: int = 1000
 
 
 @dataclass(frozen=True)

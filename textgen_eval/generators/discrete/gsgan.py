@@ -18,7 +18,8 @@ from torch import Tensor, nn
 from textgen_eval.data.vocab import BOS_ID, EOS_ID, PAD_ID
 from textgen_eval.generators.discrete.config import GSGANConfig
 from textgen_eval.generators.discrete.nets import RecurrentDiscriminator
-from textgen_eval.generators.discrete.relax import GAN_LOSSES, gumbel, gumbel_relax, inverse_temperature
+from textgen_eval.generators.discrete.relax import GAN_LOSSES, gumbel, gumbel_relax
+from textgen_eval.generators.discrete.relgan import current_beta
 from textgen_eval.generators.discrete.relnets import one_hot_rows
 from textgen_eval.generators.lstm_lm.model import LMNet
 from textgen_eval.generators.text.frozen import frozen
@@ -62,12 +63,6 @@ def soft_sequence_logits(disc: RecurrentDiscriminator, onehot: Tensor, tokens: T
     return logits.gather(1, last.unsqueeze(1)).squeeze(1)
 
 
-def gsgan_beta(task: DiscreteGANTask) -> float:
-    cfg: GSGANConfig = task.model.configs["gsgan"]
-    iteration = task.stage_step // (1 + task.gan.d_steps)
-    return inverse_temperature(cfg.schedule, iteration, cfg.beta_horizon, cfg.beta_max)
-
-
 def _parts(task: DiscreteGANTask) -> tuple[LMNet, RecurrentDiscriminator]:
     gen, disc = task.module.gen, task.module.disc
     assert isinstance(gen, LMNet) and isinstance(disc, RecurrentDiscriminator)
@@ -78,9 +73,11 @@ def gsgan_d_loss(task: DiscreteGANTask, real: Tensor) -> tuple[Tensor, Tensor, T
     """D's loss on real rows and as many fresh relaxed generated rows."""
     cfg: GSGANConfig = task.model.configs["gsgan"]
     gen, disc = _parts(task)
+    beta = current_beta(task, "gsgan")
     with torch.no_grad():
-        hard, soft = soft_feedback_sample(gen, real.shape[0], max_len=task.max_len, beta=gsgan_beta(task),
-                                          device=task.device)  # fmt: skip
+        hard, soft = soft_feedback_sample(
+            gen, real.shape[0], max_len=task.max_len, beta=beta, device=task.device
+        )
     vocab = soft.shape[-1]
     d_real = soft_sequence_logits(disc, one_hot_rows(real, vocab, real.shape[1]), real)
     d_fake = soft_sequence_logits(disc, soft, hard)
@@ -92,7 +89,7 @@ def gsgan_generator_step(task: DiscreteGANTask) -> Mapping[str, Tensor | float]:
     """G's loss through the relaxed rows (D frozen), against a random real batch."""
     cfg: GSGANConfig = task.model.configs["gsgan"]
     gen, disc = _parts(task)
-    beta = gsgan_beta(task)
+    beta = current_beta(task, "gsgan")
     real = task.real_rows(task.train_config.batch_size, key=(task.update_step, 4))
     with frozen(disc):
         hard, soft = soft_feedback_sample(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from textgen_eval.generators.discrete.config import RelGANConfig
+from textgen_eval.generators.discrete.config import RelaxationConfig, RelGANConfig
 from textgen_eval.generators.discrete.relax import GAN_LOSSES, inverse_temperature
 from textgen_eval.generators.discrete.relnets import (
     MultiRepDiscriminator,
@@ -34,10 +34,11 @@ def parts(task: DiscreteGANTask) -> tuple[RelGANNet, MultiRepDiscriminator]:
     return gen, disc
 
 
-def current_beta(task: DiscreteGANTask) -> float:
-    """β at this adversarial iteration: i = generator updates so far in the stage (RelGAN's global
-    step before the update)."""
-    cfg: RelGANConfig = task.model.configs["relgan"]
+def current_beta(task: DiscreteGANTask, section: str = "relgan") -> float:
+    """β at this adversarial iteration under the ``section``'s :class:`RelaxationConfig`
+    (``relgan`` or ``gsgan``): i = generator updates so far in the stage (RelGAN's global step
+    before the update)."""
+    cfg: RelaxationConfig = task.model.configs[section]
     iteration = task.stage_step // (1 + task.gan.d_steps)
     return inverse_temperature(cfg.schedule, iteration, cfg.beta_horizon, cfg.beta_max)
 
