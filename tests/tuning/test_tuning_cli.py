@@ -190,6 +190,25 @@ def test_signatures_are_one_per_run_and_equal_to_evaluate_s(two_worker_run: Path
             )
 
 
+def test_report_on_a_run_whose_journal_is_gone_says_so_and_creates_nothing(
+    two_worker_run: Path, tmp_path: Path
+) -> None:
+    """Issue 34, item 3: not "0 of 6 trials" and a new empty journal."""
+    import shutil
+
+    copy = tmp_path / "moved"
+    shutil.copytree(two_worker_run, copy)
+    (copy / "study.journal").unlink()
+    run = run_subprocess("report", str(copy))
+    assert (
+        run.code == 2
+        and "study.journal" in run.err
+        and "is missing" in run.err
+        and "Traceback" not in run.err
+    )
+    assert not (copy / "study.journal").exists()
+
+
 def test_report_refuses_runs_that_differ_in_more_than_their_seeds() -> None:
     from textgen_eval.core.errors import ConfigError
     from textgen_eval.tuning.report import render

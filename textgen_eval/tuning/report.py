@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.signature import SEED_FIELDS, common_signature, parse_signature
 from textgen_eval.core.space import SearchSpace
 from textgen_eval.tuning import queue
@@ -144,7 +145,13 @@ def load_run(
     run_dir = Path(run_dir)
     data = read_run_file(run_dir)
     spec = data["spec"]
-    backend = open_storage(run_storage(run_dir, data, storage), heartbeat_interval=None, notify=notify)
+    where = run_storage(run_dir, data, storage)
+    if where.kind == "journal" and not where.journal_path.exists():  # reading must not create it
+        raise ConfigError(
+            f"{where.journal_path}: the trial journal of run {run_dir} is missing (its trials are recorded "
+            "there); restore the file, or give --storage where the study lives"
+        )
+    backend = open_storage(where, heartbeat_interval=None, notify=notify)
     studies = data["studies"]
     return summarize(
         spec, str(run_dir), _trials(backend, studies["search"]), _trials(backend, studies["retrain"]), top=top
