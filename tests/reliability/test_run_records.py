@@ -48,3 +48,23 @@ def test_an_intact_run_json_resumes_and_records_the_resumption(
     )
     assert run.code == 0, run.err
     assert json.loads((interrupted / "run.json").read_text())["resumes"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"\x82\xff\x00binary", "not UTF-8 text"),
+     (b'{"event": "train"}\n[1, 2]\n', "line 2: expected a JSON object")],
+)  # fmt: skip
+def test_a_damaged_training_log_stops_model_nll_with_exit_2(
+    tge, interrupted: Path, content: bytes, message: str
+) -> None:
+    """The log's last training record joins model-nll's details: a binary or foreign log is named,
+    not an internal error; a line torn by a kill is skipped (the log goes on after a resume)."""
+    (interrupted / "log.jsonl").write_bytes(content)
+    run = tge("evaluate", interrupted, "-m", "model-nll", "--no-progress")
+    assert run.code == 2 and "log.jsonl" in run.err and message in run.err and "internal error" not in run.err
+    (interrupted / "log.jsonl").write_bytes(b'{"event": "train", "step": 3, "loss": 1.5}\n{"event": "tr')
+    torn = tge("evaluate", interrupted, "-m", "model-nll", "--format", "json", "--no-progress")
+    assert torn.code == 0, torn.err
+    (nll,) = json.loads(torn.out)["metrics"]
+    assert nll["details"]["last_training_record"]["step"] == 3

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from textgen_eval.core.errors import ConfigError
+from textgen_eval.core.errors import ConfigError, InputError
 from textgen_eval.core.hashing import file_digest
 from textgen_eval.core.model import CONFIG_FILE, WEIGHTS_FILE
 from textgen_eval.core.models import model_directory
@@ -175,12 +175,18 @@ def last_training_record(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     for log in (path / LOG, model_directory(path).parent / LOG):
         if log.is_file():
+            try:
+                text = log.read_bytes().decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError(f"{log}: not UTF-8 text; expected the run's JSON-lines log") from None
             last: dict[str, Any] = {}
-            for line in log.read_text(encoding="utf-8").splitlines():
+            for number, line in enumerate(text.splitlines(), start=1):
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError:
-                    continue
+                    continue  # a line torn by a kill mid-write: the log goes on after a resume
+                if not isinstance(record, dict):
+                    raise InputError(f"{log}, line {number}: expected a JSON object (a training-log record)")
                 if record.get("event") == "train":
                     last = record
             return last
