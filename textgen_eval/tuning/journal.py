@@ -16,7 +16,7 @@ import shutil
 import time
 from pathlib import Path
 
-from textgen_eval.core.errors import LockTimeout, TextgenEvalError
+from textgen_eval.core.errors import InputError, LockTimeout
 
 
 class FlockLock:
@@ -73,6 +73,15 @@ def recover_journal(path: str | os.PathLike[str]) -> str | None:
     """
     path = Path(path)
     if not path.is_file():
+        if os.path.lexists(path):  # there, but not a file a journal can be: say what it is
+            kind = (
+                "a directory"
+                if path.is_dir()
+                else "a symlink loop or a broken link"
+                if path.is_symlink()
+                else ("not a regular file")
+            )
+            raise InputError(f"{path}: the trial journal is {kind}; expected a journal file (or a new path)")
         return None
     with FlockLock(path):
         data = path.read_bytes()
@@ -83,9 +92,10 @@ def recover_journal(path: str | os.PathLike[str]) -> str | None:
         for number, line in enumerate(lines, start=1):
             try:
                 json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise TextgenEvalError(
-                    f"{path}: line {number} is not a JSON record ({exc.msg}); the journal is corrupted "
+            except ValueError as exc:  # not JSON, or not even UTF-8 text
+                reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+                raise InputError(
+                    f"{path}: line {number} is not a JSON record ({reason}); the journal is corrupted "
                     "beyond a cut-off last write. Restore it from a backup or start a new run."
                 ) from None
         if cut == len(data):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from textgen_eval.core.errors import ConfigError, MissingDependencyError
+from textgen_eval.core.errors import ConfigError, InputError, MissingDependencyError
 from textgen_eval.tuning.journal import FlockLock, recover_journal
 
 RDB_SCHEMES = ("postgresql", "postgres", "mysql", "mariadb", "sqlite", "oracle", "mssql")
@@ -66,7 +66,13 @@ def parse_storage(value: str, *, base: Path | None = None) -> StorageSpec:
     path = Path(value.removeprefix("journal:")).expanduser()
     if not path.is_absolute():
         path = (base or Path.cwd()) / path
-    return StorageSpec(f"journal:{path.resolve()}")
+    try:
+        resolved = path.resolve()
+    except (RuntimeError, OSError):  # Python raises RuntimeError for a symlink loop
+        raise InputError(
+            f"{path}: the trial journal is a symlink loop; expected a journal file (or a new path)"
+        ) from None
+    return StorageSpec(f"journal:{resolved}")
 
 
 def open_storage(
