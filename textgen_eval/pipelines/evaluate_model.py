@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -143,12 +143,18 @@ def _draw(
 MODEL_METRICS = {"model-nll": False, "nll-test": True, "nll-train": True}  # name → needs a token-id bundle
 
 
-def split_model_metrics(metrics: str | None, *, oracle: bool) -> tuple[str | None, tuple[str, ...]]:
-    """Split a ``-m`` list into the sample metrics (``None``: the default set; ``""``: none) and
-    the model's own metrics to compute. The default set adds those the bundle defines."""
+def split_model_metrics(
+    metrics: str | Iterable[str] | None, *, oracle: bool
+) -> tuple[str | None, tuple[str, ...]]:
+    """Split a ``-m`` list (a comma-separated string or names) into the sample metrics (``None``:
+    the default set; ``""``: none) and the model's own metrics to compute. The default set adds
+    those the bundle defines."""
     if metrics is None:
         return None, tuple(n for n, token_ids in MODEL_METRICS.items() if token_ids == oracle)
-    names = [n.strip() for n in metrics.split(",") if n.strip()]
+    parts = (
+        metrics.split(",") if isinstance(metrics, str) else [p for m in metrics for p in str(m).split(",")]
+    )
+    names = [n.strip() for n in parts if n.strip()]
     own = tuple(n for n in names if n in MODEL_METRICS)
     for name in own:
         if MODEL_METRICS[name] != oracle:
