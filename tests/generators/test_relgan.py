@@ -140,3 +140,28 @@ def test_relgan_is_wired_and_a_generator_step_reaches_every_generator_parameter(
     missing = [n for n, p in gen.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
     assert not missing, missing
     assert all(p.grad is None for p in task.module.disc.parameters())
+
+
+def test_the_wasserstein_option_adds_gulrajanis_penalty_to_the_critic() -> None:
+    import dataclasses
+
+    from textgen_eval.generators.discrete.config import GSGANConfig
+    from textgen_eval.generators.discrete.relgan import relgan_d_loss
+
+    l_d, l_g = GAN_LOSSES["wgan-gp"](torch.tensor([1.0, 2.0]), torch.tensor([0.0, 1.0]))
+    assert float(l_d) == pytest.approx(-1.0) and float(l_g) == pytest.approx(-0.5)
+    task = _task(TINY["relgan"]())
+    task.module.eval()
+    real = task.real_rows(8, key=(0,))
+    cfg = task.model.configs["relgan"]
+    losses = {}
+    for weight in (0.0, 10.0):
+        task.model.configs["relgan"] = dataclasses.replace(cfg, loss="wgan-gp", gp_weight=weight)
+        torch.manual_seed(7)  # the same generated rows and interpolation weights
+        losses[weight], _, _ = relgan_d_loss(task, real)
+    assert float(losses[10.0].detach()) > float(losses[0.0].detach())  # + λ·GP, GP > 0
+    losses[10.0].backward()  # double backward through the critic reaches its parameters
+    assert all(torch.isfinite(p.grad).all() for p in task.module.disc.parameters() if p.grad is not None)
+    assert any(p.grad is not None for p in task.module.disc.parameters())
+    with pytest.raises(ValueError, match="wgan-gp is RelGAN's option"):
+        GSGANConfig(loss="wgan-gp")

@@ -385,18 +385,24 @@ class RelaxationConfig:
     formulas, ``relax.BETA_SCHEDULES``), and the adversarial ``loss`` (``relax.GAN_LOSSES``).
 
     Attributes:
-        loss: ``rsgan``, ``standard`` or ``hinge``.
+        loss: ``rsgan``, ``standard``, ``hinge`` or ``wgan-gp`` (the critic loss with Gulrajani
+            et al.'s gradient penalty at interpolates of one-hot real and relaxed generated rows;
+            RelGAN only).
         beta_max: the final inverse temperature (τ_min = 1/β_max).
         schedule: exp, lin, log, sigmoid, quad, sqrt or no.
         beta_horizon: N, the step at which the schedule reaches β_max.
+        gp_weight: λ of the gradient penalty (``wgan-gp``; Gulrajani et al.: 10).
     """
 
-    loss: Literal["rsgan", "standard", "hinge"] = "rsgan"
+    loss: Literal["rsgan", "standard", "hinge", "wgan-gp"] = "rsgan"
     beta_max: float = 100.0
     schedule: Literal["exp", "lin", "log", "sigmoid", "quad", "sqrt", "no"] = "exp"
     beta_horizon: int = 5000
+    gp_weight: float = 10.0
 
     def __post_init__(self) -> None:
+        if self.gp_weight < 0:
+            raise ValueError(f"gp_weight must be ≥ 0, got {self.gp_weight}")
         if not 1.0 <= self.beta_max < float("inf"):
             raise ValueError(f"beta_max must be a finite number ≥ 1, got {self.beta_max}")
         if self.beta_horizon < 2:
@@ -439,9 +445,14 @@ class GSGANConfig(RelaxationConfig):
     standard GAN loss (the paper's). The paper's τ schedule was not checked; Texygen fixes τ = 10
     (β = 0.1) with the noise on the hidden state — not offered."""
 
-    loss: Literal["rsgan", "standard", "hinge"] = "standard"
+    loss: Literal["rsgan", "standard", "hinge", "wgan-gp"] = "standard"
     beta_max: float = 10.0
     beta_horizon: int = 1000
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.loss == "wgan-gp":
+            raise ValueError("gsgan: loss wgan-gp is RelGAN's option (its critic reads fixed-width rows)")
 
 
 @dataclass(frozen=True)

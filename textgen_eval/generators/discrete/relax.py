@@ -114,11 +114,19 @@ def hinge_losses(d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, Tensor]:
     return F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean(), -d_fake.mean()
 
 
+def wasserstein_losses(d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, Tensor]:
+    """The Wasserstein critic's losses without its gradient penalty (Gulrajani et al. 2017,
+    Alg. 1): L_D = mean D(x_f) − mean D(x_r), L_G = −mean D(x_f); the penalty is added by the
+    caller, which holds the critic and its inputs (``generators/wgan/penalty.py``)."""
+    return d_fake.mean() - d_real.mean(), -d_fake.mean()
+
+
 #: adversarial losses by name: (D's logits of real rows, of generated rows) → (L_D, L_G)
 GAN_LOSSES: dict[str, Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]] = {
     "rsgan": rsgan_losses,
     "standard": standard_losses,
     "hinge": hinge_losses,
+    "wgan-gp": wasserstein_losses,
 }
 
 

@@ -23,6 +23,7 @@ from textgen_eval.generators.discrete.relnets import (
     relaxed_sample,
 )
 from textgen_eval.generators.text.frozen import frozen
+from textgen_eval.generators.wgan.penalty import gradient_penalty, interpolation_weights
 
 if TYPE_CHECKING:
     from textgen_eval.generators.discrete.task import DiscreteGANTask
@@ -57,9 +58,18 @@ def relgan_d_loss(task: DiscreteGANTask, real: Tensor) -> tuple[Tensor, Tensor, 
     with torch.no_grad():
         fake = _relaxed_fakes(task, current_beta(task), real.shape[0])  # paired with the real rows
     vocab = fake.shape[-1]
-    d_real = disc(one_hot_rows(real, vocab, task.max_len))
+    onehot = one_hot_rows(real, vocab, task.max_len)
+    d_real = disc(onehot)
     d_fake = disc(fake)
     loss, _ = GAN_LOSSES[cfg.loss](d_real, d_fake)
+    if cfg.loss == "wgan-gp":  # the penalty at interpolates of one-hot real and relaxed rows
+        rows = onehot.shape[0]
+
+        def critic(x: Tensor) -> Tensor:
+            return disc(x).view(rows, -1).mean(dim=1)  # (B,): the mean over representations
+
+        eps = interpolation_weights(rows, device=onehot.device)
+        loss = loss + cfg.gp_weight * gradient_penalty(critic, onehot, fake, eps).gp
     return loss, torch.sigmoid(d_real).mean(), torch.sigmoid(d_fake).mean()
 
 
