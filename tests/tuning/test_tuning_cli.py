@@ -264,7 +264,10 @@ def test_sigkill_mid_trial_then_resume_keeps_completed_and_reruns_the_killed(
     def mid_trial() -> bool:
         if not (out / "study.journal").is_file():
             return False
-        trials = study_trials(out)
+        try:
+            trials = study_trials(out)
+        except KeyError:  # the journal is opened before the study is created in it: not yet
+            return False
         running = [t for t in trials if t.state == TrialState.RUNNING and "tge:worker" in t.user_attrs]
         done = [t for t in trials if t.state == TrialState.COMPLETE]
         return bool(done) and bool(running) and (time.time() - running[0].datetime_start.timestamp()) > 0.3
