@@ -72,24 +72,10 @@ def rollout_rewards(
     completions of every prefix y_{1:t}, t < L, drawn by ``policy`` in one batched pass; at
     t = L the score of y itself. A prefix that already ends in EOS completes to y, so its reward is
     D(y) exactly. ``uniforms (B, L−1, R, L)`` fixes the draws (see ``sample_tokens``). Returns
-    ``(B, L)`` with PAD positions 0."""
-    batch, length = tokens.shape
-    final = score(tokens)  # (B,)
-    rewards = final.unsqueeze(1).repeat(1, length)  # (B, L); column L−1 stays D(y)
-    if length > 1:
-        completed = rollouts(
-            policy,
-            tokens,
-            n_rollouts=n_rollouts,
-            max_len=length,
-            generator=generator,
-            device=tokens.device,
-            uniforms=uniforms,
-        )  # (B, L−1, R, L): completion r of prefix y_{1:p+1} of sequence b
-        flat = completed.reshape(-1, length)  # (B·(L−1)·R, L), rows ordered (b, p, r)
-        means = score(flat).view(batch, length - 1, n_rollouts).mean(dim=2)  # (B, L−1)
-        rewards[:, : length - 1] = means
-    return rewards * token_mask(tokens)
+    ``(B, L)`` with PAD positions 0: :func:`window_rollout_rewards` with windows of one token."""
+    return window_rollout_rewards(
+        policy, score, tokens, n_rollouts=n_rollouts, every=1, generator=generator, uniforms=uniforms
+    )
 
 
 def window_rollout_rewards(
@@ -100,6 +86,7 @@ def window_rollout_rewards(
     n_rollouts: int,
     every: int,
     generator: torch.Generator | None = None,
+    uniforms: Tensor | None = None,
 ) -> Tensor:
     """Rollout rewards computed every ``every`` tokens (LeakGAN's code rolls out at t = c, 2c, …):
     the prefixes y_1:e, e = every, 2·every, … < L, are completed ``n_rollouts`` times and scored,
@@ -120,6 +107,7 @@ def window_rollout_rewards(
             generator=generator,
             device=tokens.device,
             prefix_lengths=ends,
+            uniforms=uniforms,
         )  # (B, P, R, L)
         flat = completed.reshape(-1, length)  # (B·P·R, L), rows ordered (b, p, r)
         means = score(flat).view(batch, len(ends), n_rollouts).mean(dim=2)  # (B, P)
