@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from textgen_eval.data.vocab import BOS_ID, EOS_ID, PAD_ID
 from textgen_eval.generators.discrete.config import GSGANConfig
 from textgen_eval.generators.discrete.nets import RecurrentDiscriminator
-from textgen_eval.generators.discrete.relax import GAN_LOSSES, gumbel, gumbel_relax
+from textgen_eval.generators.discrete.relax import GAN_LOSSES, gumbel, gumbel_relax, pad_finished
 from textgen_eval.generators.discrete.relgan import current_beta
 from textgen_eval.generators.discrete.relnets import one_hot_rows
 from textgen_eval.generators.lstm_lm.model import LMNet
@@ -44,9 +44,7 @@ def soft_feedback_sample(
         logits = net.logits(hidden[:, 0])  # (rows, V)
         noise = gumbel(tuple(logits.shape), generator=generator, device=device, dtype=logits.dtype)
         hard, soft = gumbel_relax(logits, noise, beta)
-        pad = nn.functional.one_hot(torch.full_like(hard, PAD_ID), soft.shape[-1]).to(soft.dtype)
-        soft = torch.where(done.unsqueeze(1), pad, soft)
-        hard = torch.where(done, torch.full_like(hard, PAD_ID), hard)
+        hard, soft = pad_finished(hard, soft, done)
         hards.append(hard)
         softs.append(soft)
         done = done | (hard == EOS_ID)

@@ -20,6 +20,8 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from textgen_eval.data.vocab import PAD_ID
+
 GUMBEL_EPS = 1e-10
 
 
@@ -40,6 +42,13 @@ def gumbel_relax(logits: Tensor, noise: Tensor, beta: float) -> tuple[Tensor, Te
     ``(..., V)`` of logits ``o (..., V)`` and noise ``g`` of the same shape."""
     perturbed = logits + noise
     return perturbed.argmax(dim=-1), torch.softmax(beta * perturbed, dim=-1)
+
+
+def pad_finished(hard: Tensor, soft: Tensor, done: Tensor) -> tuple[Tensor, Tensor]:
+    """Rows that already drew EOS (``done (B,)``) get PAD: the hard id ``(B,)`` and a constant
+    one-hot PAD relaxed row ``(B, V)`` (no gradient), as the token rows have PAD after EOS."""
+    pad = F.one_hot(torch.full_like(hard, PAD_ID), soft.shape[-1]).to(soft.dtype)
+    return torch.where(done, torch.full_like(hard, PAD_ID), hard), torch.where(done.unsqueeze(1), pad, soft)
 
 
 def _exp(i: int, n: int, beta_max: float) -> float:

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from textgen_eval.data.vocab import BOS_ID, EOS_ID, PAD_ID
 from textgen_eval.generators.discrete.config import MultiRepConfig, RelGANGeneratorConfig
 from textgen_eval.generators.discrete.nets import Highway
-from textgen_eval.generators.discrete.relax import gumbel, gumbel_relax
+from textgen_eval.generators.discrete.relax import gumbel, gumbel_relax, pad_finished
 from textgen_eval.generators.lstm_lm.model import ban
 
 
@@ -144,9 +144,7 @@ def relaxed_sample(
         logits, state = net.step(tokens, state)
         hard, soft = gumbel_relax(logits, gumbel(tuple(logits.shape), generator=generator, device=device,
                                                   dtype=logits.dtype), beta)  # fmt: skip
-        pad = nn.functional.one_hot(torch.full_like(hard, PAD_ID), soft.shape[-1]).to(soft.dtype)
-        soft = torch.where(done.unsqueeze(1), pad, soft)
-        hard = torch.where(done, torch.full_like(hard, PAD_ID), hard)
+        hard, soft = pad_finished(hard, soft, done)
         hards.append(hard)
         softs.append(soft)
         done = done | (hard == EOS_ID)

@@ -25,7 +25,7 @@ from torch.nn import functional as F
 from textgen_eval.data.vocab import BOS_ID, EOS_ID, PAD_ID
 from textgen_eval.generators.discrete.config import CNNConfig, GANGeneratorConfig, TextGANConfig
 from textgen_eval.generators.discrete.nets import Highway
-from textgen_eval.generators.discrete.relax import gaussian_mmd2, median_sigmas2
+from textgen_eval.generators.discrete.relax import gaussian_mmd2, median_sigmas2, pad_finished
 from textgen_eval.generators.discrete.relnets import one_hot_rows
 from textgen_eval.generators.lstm_lm.model import ban, sequence_cross_entropy
 from textgen_eval.generators.text.frozen import frozen
@@ -96,8 +96,7 @@ def soft_argmax_rows(net: TextGANNet, z: Tensor, *, max_len: int, scale: float) 
     for _ in range(max_len):
         hidden, state = net.rnn(inputs.unsqueeze(1), state)
         soft = torch.softmax(scale * ban(net.out(hidden[:, 0]), net.banned), dim=-1)  # (B, V)
-        pad = F.one_hot(torch.full((batch,), PAD_ID, device=z.device), soft.shape[-1]).to(soft.dtype)
-        soft = torch.where(done.unsqueeze(1), pad, soft)
+        _, soft = pad_finished(soft.argmax(-1), soft, done)
         rows.append(soft)
         done = done | (soft.argmax(-1) == EOS_ID)
         inputs = soft @ net.embedding.weight
