@@ -19,6 +19,8 @@ from textgen_eval.generators import generator_class, generator_registry, load_ge
 from textgen_eval.generators.lstm_lm.config import LSTMLMConfig, TrainConfig
 from textgen_eval.generators.lstm_lm.jsdgan import JSDGAN, JSDGANConfig
 from textgen_eval.generators.lstm_lm.model import LMNet, LSTMLanguageModel, token_nll
+from textgen_eval.generators.transformer_lm.config import TransformerLMConfig
+from textgen_eval.generators.transformer_lm.model import TransformerLM
 from textgen_eval.generators.vae.config import (
     HybridObjectiveConfig,
     HybridVAEConfig,
@@ -55,6 +57,12 @@ TINY = {
             "model": LSTMLMConfig(emb_dim=8, hidden_size=8),
             "train": TrainConfig(batch_size=4),
             "jsdgan": JSDGANConfig(),
+        }
+    ),
+    "transformer-lm": lambda: TransformerLM(
+        {
+            "model": TransformerLMConfig(n_layer=1, n_head=2, n_embd=8, context=40, max_len=39),
+            "train": TrainConfig(batch_size=4),
         }
     ),
     "lstm-lm": lambda: LSTMLanguageModel(

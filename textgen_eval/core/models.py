@@ -23,6 +23,7 @@ ALIASES = {"lm": "lstm-lm"}
 model_registry: Registry[type[Model[Any]]] = Registry("model", group=ENTRY_POINT_GROUPS)
 model_registry.register("lstm-lm", "textgen_eval.generators.lstm_lm.model:LSTMLanguageModel")
 model_registry.register("jsdgan", "textgen_eval.generators.lstm_lm.jsdgan:JSDGAN")
+model_registry.register("transformer-lm", "textgen_eval.generators.transformer_lm.model:TransformerLM")
 model_registry.register("lstm-vae", "textgen_eval.generators.vae.lstm_vae:LSTMVAE")
 model_registry.register("hybrid-vae", "textgen_eval.generators.vae.hybrid:HybridVAE")
 model_registry.register("wgan-conv-deconv", "textgen_eval.generators.wgan.model:WGANConvDeconv")

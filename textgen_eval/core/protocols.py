@@ -33,6 +33,10 @@ class TokenScores:
         oov: number of tokens of each sentence that are outside the model's vocabulary.
         estimate: ``exact``, ``elbo`` (−ELBO at KL weight 1) or ``iw`` (importance-weighted bound).
         importance_samples: K of the ``iw`` bound (``None`` otherwise).
+        unit: what ``tokens`` counts: ``token`` (the model's vocabulary is the corpus's tokens)
+            or ``model-token`` (a pretrained checkpoint's own tokenizer, e.g. GPT-2's pieces).
+        words: whitespace words + 1 (EOS) of each sentence, given when ``unit`` is not ``token``:
+            the unit in which the NLL compares with a word-level model's.
     """
 
     nll: np.ndarray
@@ -40,12 +44,16 @@ class TokenScores:
     oov: np.ndarray
     estimate: Estimate = "exact"
     importance_samples: int | None = None
+    unit: str = "token"
+    words: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if (self.estimate == "iw") != (self.importance_samples is not None):
             raise ValueError("importance_samples is given exactly when estimate is 'iw'")
         if self.importance_samples is not None and self.importance_samples < 1:
             raise ValueError(f"importance_samples must be ≥ 1, got {self.importance_samples}")
+        if (self.unit != "token") != (self.words is not None):
+            raise ValueError("words are given exactly when the unit is not the corpus's token")
 
     @property
     def bound(self) -> str | None:

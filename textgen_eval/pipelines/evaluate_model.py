@@ -257,12 +257,19 @@ def model_likelihood(model: Generator, bundle: str, model_ref: str) -> Score | N
     except NotImplementedError:
         return None
     tokens = int(scores.tokens.sum())
-    nll = math.fsum(scores.nll.tolist()) / tokens
+    total = math.fsum(scores.nll.tolist())
+    nll = total / tokens
+    per_word: dict[str, object] = {}
+    if scores.words is not None:  # a checkpoint's own tokenizer: the word-level figure beside it
+        words = int(scores.words.sum())
+        per_word = {"nll_per_word": total / words, "words": words, "unit_note": (
+            f"nats per {scores.unit} of the model's tokenizer; nll_per_word divides the same total by "
+            "whitespace words + EOS, the figure comparable with a word-level model")}  # fmt: skip
     settings: Mapping[str, object] = {
         "model": model_ref,
         **({"bound": scores.bound} if scores.bound is not None else {}),
         "test": f"{resolved.name}/test@{file_digest(str(resolved.test), 8)}",
-        "unit": "nats/token",
+        "unit": f"nats/{scores.unit}",
         "bos": "no",
         "eos": "yes",
     }
@@ -273,5 +280,6 @@ def model_likelihood(model: Generator, bundle: str, model_ref: str) -> Score | N
         "estimate": scores.estimate,
         "importance_samples": scores.importance_samples,
         **model.diagnostics(lines),
+        **per_word,
     }
     return Score("model-nll", nll, "lower", len(lines), make_signature("model-nll", settings), details)

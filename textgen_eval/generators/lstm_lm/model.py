@@ -14,20 +14,24 @@ from torch.nn import functional as F
 from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.protocols import TokenScores
 from textgen_eval.core.space import SearchSpace
-from textgen_eval.core.training import (
-    RunnerConfig,
-    StepContext,
-    TaskRunner,
-    TrainResult,
-)
+from textgen_eval.core.training import RunnerConfig, TaskRunner, TrainResult
 from textgen_eval.data.batching import EncodedCorpus, sorted_batches
 from textgen_eval.data.vocab import PAD_ID, Vocab
 from textgen_eval.generators.lstm_lm.cells import RecurrentDropoutLSTM
 from textgen_eval.generators.lstm_lm.config import LSTMLMConfig, TrainConfig
 from textgen_eval.generators.lstm_lm.space import SEARCH_SPACE
 from textgen_eval.generators.text.generator import AutoregressiveGenerator, load_weights
+from textgen_eval.generators.text.likelihood import (
+    LikelihoodTask,
+    corpus_nll,
+    sequence_cross_entropy,
+    token_nll,
+)
 from textgen_eval.generators.text.scoring import encode_for_scoring, exact_token_scores
-from textgen_eval.generators.text.task import SingleNetworkTask
+
+#: the likelihood functions live in :mod:`textgen_eval.generators.text.likelihood`; re-exported
+#: here, where the models that build on the LSTM import them from
+__all__ = ["LMNet", "LMTask", "LSTMLanguageModel", "ban", "corpus_nll", "sequence_cross_entropy", "token_nll"]
 
 
 class LMNet(nn.Module):
@@ -85,6 +89,12 @@ class LMNet(nn.Module):
         hidden, state = self.hidden(inputs, state)
         return self.logits(hidden), state
 
+    @property
+    def contiguous_loss(self) -> bool:
+        """The fast loss layout for fixed-length token-id models (new), the thesis' layout for
+        the others (:func:`~textgen_eval.generators.text.likelihood.sequence_cross_entropy`)."""
+        return self.banned is not None
+
     def step(
         self, tokens: Tensor, state: tuple[Tensor, Tensor] | None
     ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
@@ -100,33 +110,7 @@ def ban(logits: Tensor, banned: Tensor | None) -> Tensor:
     return logits if banned is None else logits.index_fill_(logits.dim() - 1, banned, -math.inf)
 
 
-def sequence_cross_entropy(logits: Tensor, targets: Tensor, *, contiguous: bool) -> Tensor:
-    """Per-position NLL ``(B, T)`` of ``targets (B, T)`` under ``logits (B, T, V)``, 0 at PAD.
-
-    ``contiguous`` computes over ``(B·T, V)`` rows, twice as fast on CPU as the ``(B, V, T)``
-    layout of the thesis' models, but not bit-identical to it (differences of ~1e-6 per token):
-    the models whose numbers were published with the old layout (reference LMs in users' caches,
-    README values) keep it; fixed-length token-id models, which are new, take the fast one."""
-    if contiguous:
-        batch, length, vocab = logits.shape
-        flat = F.cross_entropy(
-            logits.reshape(batch * length, vocab), targets.reshape(-1), ignore_index=PAD_ID, reduction="none"
-        )
-        return flat.view(batch, length)
-    return F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=PAD_ID, reduction="none")
-
-
-def token_nll(net: LMNet, batch: Tensor) -> tuple[Tensor, Tensor]:
-    """Summed NLL (nats) per sentence and number of predicted tokens, for a padded
-    ``[BOS] ids [EOS]`` batch. Padding is never counted; EOS is scored, BOS is not."""
-    inputs, targets = batch[:, :-1], batch[:, 1:]
-    logits, _ = net(inputs)
-    nll = sequence_cross_entropy(logits, targets, contiguous=net.banned is not None)
-    mask = targets != PAD_ID
-    return (nll * mask).sum(dim=1), mask.sum(dim=1)
-
-
-class LMTask(SingleNetworkTask[LMNet]):
+class LMTask(LikelihoodTask[LMNet]):
     """The LM as a :class:`~textgen_eval.core.training.TrainingTask`: one stage configured by
     ``[runner]``, one optimizer (``main``), maximum likelihood on every batch."""
 
@@ -138,28 +122,6 @@ class LMTask(SingleNetworkTask[LMNet]):
         runner_config: RunnerConfig,
     ) -> None:
         super().__init__(model.build_net, train, valid, runner_config, model.configs["train"])
-
-    def training_step(self, batch: np.ndarray, ctx: StepContext) -> Mapping[str, Tensor]:
-        nll, count = token_nll(self.module, torch.from_numpy(batch).to(self.device))
-        return {"loss": nll.sum() / count.sum()}
-
-    def validate(self, stage: str) -> Mapping[str, float]:
-        if self.valid is None:
-            return {}
-        total, count = corpus_nll(self.module, self.valid, self.train_config.eval_batch_size, self.device)
-        loss = total / count
-        return {"valid_loss": loss, "valid_ppl": math.exp(min(loss, 700.0))}
-
-
-def corpus_nll(net: LMNet, corpus: EncodedCorpus, batch_size: int, device: torch.device) -> tuple[float, int]:
-    """Total NLL (float64 accumulation) and token count of ``corpus``."""
-    total, count = 0.0, 0
-    with torch.no_grad():
-        for _, batch in sorted_batches(corpus.sequences, batch_size):
-            nll, n = token_nll(net, torch.from_numpy(batch).to(device))
-            total += float(nll.double().sum())
-            count += int(n.sum())
-    return total, count
 
 
 class LSTMLanguageModel(AutoregressiveGenerator):

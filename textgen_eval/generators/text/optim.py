@@ -13,7 +13,10 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation settings of one network: optimizer, learning rate, batch sizes."""
+    """Optimisation settings of one network: optimizer, learning rate, batch sizes.
+
+    ``lr = 0`` is allowed and moves nothing: the same pipeline then evaluates a starting point
+    (a pretrained checkpoint) as it is."""
 
     optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
     lr: float = 1e-3
@@ -23,8 +26,8 @@ class TrainConfig:
     eval_batch_size: int = 256
 
     def __post_init__(self) -> None:
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"lr must be a finite number > 0, got {self.lr}")
+        if not (self.lr >= 0 and math.isfinite(self.lr)):
+            raise ValueError(f"lr must be a finite number ≥ 0, got {self.lr}")
         for name in ("weight_decay", "momentum"):  # torch refuses negatives only when it builds the optimizer
             value = getattr(self, name)
             if not (value >= 0 and math.isfinite(value)):

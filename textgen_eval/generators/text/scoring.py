@@ -45,11 +45,14 @@ def exact_token_scores(
     *,
     batch_size: int = 256,
     fixed: TokenIdFormat | None = None,
+    max_len: int | None = None,
+    source: str = "scored text",
 ) -> TokenScores:
     """Per-sentence NLL in nats (EOS scored, BOS not; every position and no EOS for a ``fixed``
     token-id format), float64, from ``token_nll(batch) → (summed NLL, scored tokens)`` over
-    length-sorted batches."""
-    corpus, oov = encode_for_scoring(texts, vocab, fixed=fixed)
+    length-sorted batches. A text of more than ``max_len`` tokens (a model's context) is an
+    error naming its line."""
+    corpus, oov = encode_for_scoring(texts, vocab, fixed=fixed, max_len=max_len, source=source)
     nll = np.zeros(len(corpus), dtype=np.float64)
     tokens = np.zeros(len(corpus), dtype=np.int64)
     with torch.no_grad():

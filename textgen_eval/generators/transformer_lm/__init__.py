@@ -1,0 +1,1 @@
+"""A GPT-2-architecture transformer language model: the modern MLE baseline row."""
