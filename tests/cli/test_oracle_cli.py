@@ -20,7 +20,7 @@ from textgen_eval.generators.registry import load_generator
 
 FIXED = ["lstm-lm", "seqgan-reinforce", "seqgan-step", "seqgan-rollout", "leakgan-leak", "leakgan-noleak",
          "leakgan-mixed", "lstm-vae", "hybrid-vae", "wgan-conv-deconv", "wgan-conv-lstm",
-         "maligan", "dpgan", "rankgan", "leakgan", "cot", "jsdgan", "relgan", "gsgan", "textgan"]  # fmt: skip
+         "maligan", "dpgan", "rankgan", "leakgan", "cot", "jsdgan", "relgan", "gsgan", "textgan", "transformer-lm"]  # fmt: skip
 VAE_TINY = ["model.emb_dim=4", "model.hidden_size=8", "model.latent_size=2", "runner.max_epochs=2",
             "train.batch_size=32", "vae.iw_samples=3"]  # fmt: skip
 LM_TINY = ["model.emb_dim=4", "model.hidden_size=8", "runner.max_epochs=2", "train.batch_size=32"]
@@ -42,6 +42,8 @@ GAN_TINY = ["model.emb_dim=4", "model.hidden_size=8", "discriminator.emb_dim=4",
 TINY["rankgan"] = [x for x in GAN_TINY if not x.startswith("discriminator.hidden")] + [
     "discriminator.num_filters=[4,4,4]", "rankgan.reference_size=4", "rankgan.comparison_size=8"]  # fmt: skip
 TINY["jsdgan"] = LM_TINY
+TINY["transformer-lm"] = ["model.n_embd=8", "model.n_head=2", "model.n_layer=1", "model.context=6",
+                          "model.max_len=5", "runner.max_epochs=2", "train.batch_size=32"]  # fmt: skip
 TINY["textgan"] = [*TINY["rankgan"][:-2], "textgan.z_dim=4", "textgan.likelihood_samples=2"]
 TINY["relgan"] = ["model.emb_dim=4", "model.head_size=4", "discriminator.emb_dim=8",
                   "discriminator.num_rep=4", "discriminator.num_filters=[4,4,4,4]", "gan.pretrain_epochs=1",
@@ -109,7 +111,7 @@ def test_every_fixed_length_generator_trains_and_samples_exactly_l_ids(
     probes = [r for r in log if r["event"] == "oracle"]
     assert probes[0]["index"] == -1 and probes[0]["step"] == 0 and probes[0]["n"] == 9984
     assert all(np.isfinite(r["nll_oracle"]) for r in probes)
-    if name in ("lstm-lm", "lstm-vae", "hybrid-vae", "jsdgan"):
+    if name in ("lstm-lm", "lstm-vae", "hybrid-vae", "jsdgan", "transformer-lm"):
         assert [r["index"] for r in probes] == [-1, 0, 1]  # after epoch 1, then the stage's end
     else:  # adversarial batches 0 and 5 (after the 1st and 6th update), as SeqGAN's log, and the end;
         # D's epochs (12 D batches of 32 over 200 lines: one ends mid-stage; the WGANs' critic
@@ -118,13 +120,13 @@ def test_every_fixed_length_generator_trains_and_samples_exactly_l_ids(
         assert adversarial == [(0, 1), (5, 6)], adversarial
 
 
-@pytest.mark.parametrize("name", ["lstm-lm", "seqgan-step", "leakgan-mixed"])
+@pytest.mark.parametrize("name", ["lstm-lm", "seqgan-step", "leakgan-mixed", "transformer-lm"])
 def test_model_is_a_distribution_over_exactly_the_fixed_length_sequences(
     name: str, tge, toy_bundle: Path, tmp_path: Path
 ) -> None:
     """The 9 sequences of the toy format carry all the model's mass: EOS, UNK, PAD and BOS get none."""
     out = tmp_path / name
-    sizes = LM_TINY if name == "lstm-lm" else GAN_TINY
+    sizes = TINY.get(name, GAN_TINY)
     assert tge("train", name, "--data", toy_bundle, "--out", out, "--no-progress", *_sets(sizes)).code == 0
     model = load_generator(out)
     seqs = [" ".join(map(str, s)) for s in itertools.product(range(3), repeat=2)]

@@ -245,3 +245,36 @@ def test_the_bnn_space_builds_every_drawn_configuration() -> None:
     drawn = [params for params, _ in spec.search_slots()]
     assert {p["model.inference"] for p in drawn} == {"map", "bbb", "sghmc"}
     assert all(("sampler.lr" in p) == (p["model.inference"] == "sghmc") for p in drawn)
+
+
+def test_the_transformer_spaces_build_every_drawn_configuration() -> None:
+    """The CPU default (and its written-out TOML, which must equal it), the GPU space on COCO and
+    the oracle preset's space on SeqGAN's oracle: 40 draws each, every one a valid config."""
+    from tests.conftest import ROOT
+    from textgen_eval.generators.transformer_lm.space import SEARCH_SPACE
+    from textgen_eval.pipelines.compare_presets import ORACLE
+    from textgen_eval.pipelines.train import resolve_config
+    from textgen_eval.pipelines.tune import build_spec
+
+    spaces = ROOT / "examples" / "spaces"
+    written = build_spec(
+        "transformer-lm", "coco", name="v", budget=40, retrain=2, objective="fd", metrics=None,
+        space_path=spaces / "transformer-lm-cpu.toml", overrides={}, trial_options={}, seed=0, trial_timeout=None,
+    )  # fmt: skip
+    assert written.space == SEARCH_SPACE.to_dict()
+    oracle = ORACLE["model"]["transformer-lm"]["space"]  # type: ignore[index]
+    for data, space_path in (
+        ("coco", None),
+        ("coco", spaces / "transformer-lm-gpu.toml"),
+        ("seqgan-oracle", oracle),
+    ):
+        spec = build_spec(
+            "transformer-lm", data, name="v", budget=40, retrain=2, objective="fd", metrics=None,
+            space_path=space_path, overrides={}, trial_options={}, seed=0, trial_timeout=None,
+        )  # fmt: skip
+        slots = spec.search_slots()
+        assert len(slots) == 40
+        for params, seed in slots:
+            cfg = resolve_config("transformer-lm", None, spec.trial_overrides(params, seed=seed))["model"]
+            if data == "seqgan-oracle":
+                assert (cfg.n_embd, cfg.context) == (32, 21)

@@ -85,12 +85,12 @@ def trials(out: Path, model: str, phase: str) -> list[optuna.trial.FrozenTrial]:
 
 
 def test_the_builtin_cpu_preset_is_table_5_4_and_presets_are_validated(tmp_path: Path) -> None:
-    from textgen_eval.pipelines.compare_presets import PEER_PG_GANS, PEERS
+    from textgen_eval.pipelines.compare_presets import MODERN, PEER_PG_GANS, PEERS
     from textgen_eval.pipelines.compare_report import beyond_the_thesis
 
     cpu = load_preset("cpu")
-    assert tuple(p.model for p in cpu.models) == (*TABLE_5_4, *PEERS) and len(TABLE_5_4) == 9
-    assert beyond_the_thesis([p.model for p in cpu.models]) == list(PEERS)  # marked in the report
+    assert tuple(p.model for p in cpu.models) == (*TABLE_5_4, *PEERS, *MODERN) and len(TABLE_5_4) == 9
+    assert beyond_the_thesis([p.model for p in cpu.models]) == [*PEERS, *MODERN]  # marked in the report
     # fairness: a discrete GAN's generator pretrains by MLE for no more epochs than the LM row trains
     from textgen_eval.generators.lstm_lm.space import SEARCH_SPACE
 
@@ -248,8 +248,8 @@ def test_the_thesis_scale_preset_builds_every_model_with_its_space(tiny_bundle: 
         assert tune_spec.trial_options["samples"] == 10_000
     cpu = build_compare_spec(load_preset("cpu"), str(tiny_bundle), name="cpu", seed=0)  # validates too
     steps = [t.overrides.get("gan.adversarial_steps") for t in cpu.specs]
-    # the WGANs, and RelGAN, CoT, JSDGAN: their own; GSGAN the discrete GANs' 50
-    assert steps == [None] * 3 + ["50"] * 10 + [None, "50", "50", None, None]
+    # the WGANs, and RelGAN, CoT, JSDGAN, the transformer: their own; GSGAN the discrete GANs' 50
+    assert steps == [None] * 3 + ["50"] * 10 + [None, "50", "50", None, None, None]
 
 
 def test_the_protocol_sentence_counts_in_the_singular_for_one() -> None:
@@ -288,8 +288,9 @@ def test_the_builtin_oracle_preset_builds_every_text_generator(tmp_path: Path) -
     assert "reverse-lm-score" not in oracle.metrics  # nll-test measures coverage exactly here
     assert all(p.sets["runner.probe_samples"] == "1000" for p in oracle.models)  # curves at n = 1,000
     spec = build_compare_spec(oracle, "seqgan-oracle", name="oracle", seed=0)  # every configuration builds
-    assert spec.models[:3] == ("lstm-lm", "lstm-vae", "hybrid-vae") and len(spec.models) == 20
-    size_keys = {"hybrid-vae": ("model.emb_dim", "model.head_size"), "relgan": ("model.emb_dim",)}
+    assert spec.models[:3] == ("lstm-lm", "lstm-vae", "hybrid-vae") and len(spec.models) == 21
+    size_keys = {"hybrid-vae": ("model.emb_dim", "model.head_size"), "relgan": ("model.emb_dim",),
+                 "transformer-lm": ("model.n_embd",)}  # fmt: skip
     relgan = spec.specs[spec.models.index("relgan")].trial_overrides({}, seed=0)
     assert relgan["model.head_size"] == "16"  # 2 heads of 16: a memory as wide as SeqGAN's LSTM
     for model, tune in zip(spec.models, spec.specs):  # every drawn configuration is SeqGAN's size

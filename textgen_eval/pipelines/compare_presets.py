@@ -52,6 +52,8 @@ PEER_PG_GANS = ("maligan", "dpgan", "rankgan", "leakgan")
 #: relaxations, TextGAN's feature matching, CoT's mediator, JSDGAN's weighted likelihood.
 PEER_OTHER = ("relgan", "gsgan", "textgan", "cot", "jsdgan")
 PEERS = (*PEER_PG_GANS, *PEER_OTHER)
+#: The modern MLE baseline (issue 32): a GPT-2-architecture transformer LM beside the LSTM LM.
+MODERN = ("transformer-lm",)
 _TOP_KEYS = {
     "description",
     "budget",
@@ -199,7 +201,7 @@ CPU = {
     "retrain": 3,
     "samples": 500,
     "max_len": 40,
-    "models": [*TABLE_5_4, *PEERS],
+    "models": [*TABLE_5_4, *PEERS, *MODERN],
     "model": {
         **{name: _WGAN_CPU for name in TABLE_5_4[1:3]},
         # GSGAN and TextGAN pretrain by MLE like the discrete GANs
@@ -207,10 +209,11 @@ CPU = {
     },
 }
 
-#: Every text generator: the nine Table 5.4 rows, the two VAEs and the peers' four PG GANs, all
+#: Every text generator: the nine Table 5.4 rows, the two VAEs, the peers' models and the
+#: transformer LM, all
 #: of which train on fixed-length token-id corpora (synthetic-oracle bundles; docs/training.md,
 #: "Synthetic-oracle bundles").
-ORACLE_MODELS = ("lstm-lm", "lstm-vae", "hybrid-vae", *TABLE_5_4[1:], *PEERS)
+ORACLE_MODELS = ("lstm-lm", "lstm-vae", "hybrid-vae", *TABLE_5_4[1:], *PEERS, *MODERN)
 _SPACES = Path(__file__).resolve().parent / "spaces"
 #: SeqGAN's generator size (embedding 32, hidden 32) for every generator and the LM row, so that
 #: the rows differ in how they train, not in capacity; max_len is the oracle's length.
@@ -255,6 +258,7 @@ ORACLE = {
     "model": {
         "lstm-lm": {"space": str(_SPACES / "lstm-lm-oracle.toml"), "set": _ORACLE_PROBE},
         "lstm-vae": {"space": str(_SPACES / "lstm-vae-oracle.toml"), "set": _ORACLE_PROBE},
+        "transformer-lm": {"space": str(_SPACES / "transformer-lm-oracle.toml"), "set": _ORACLE_PROBE},
         "hybrid-vae": {"space": str(_SPACES / "hybrid-vae-oracle.toml"), "set": _ORACLE_PROBE},
         "wgan-conv-deconv": {"set": {**_WGAN_CPU["set"], **_ORACLE_PROBE}},
         "wgan-conv-lstm": {

@@ -128,8 +128,11 @@ class TransformerNet(nn.Module):
         model_banned = None if ids is None else torch.tensor(ids.banned, dtype=torch.long)
         self.register_buffer("model_banned", model_banned, persistent=False)
 
-    def forward(self, inputs: Tensor, state: Any = None, *, use_cache: bool = False) -> tuple[Tensor, Any]:
-        """Logits ``(B, T, V)`` for ``inputs (B, T)`` after the cached prefix ``state``."""
+    def forward(
+        self, inputs: Tensor, state: Any = None, *, use_cache: bool = False, last_only: bool = False
+    ) -> tuple[Tensor, Any]:
+        """Logits ``(B, T, V)`` for ``inputs (B, T)`` after the cached prefix ``state``
+        (``last_only``: ``(B, 1, V)``, the last position's alone)."""
         seen = 0 if state is None else int(state.get_seq_length())
         if seen + inputs.shape[1] > self.context:
             raise ConfigError(
@@ -138,7 +141,8 @@ class TransformerNet(nn.Module):
             )
         model_inputs = inputs if self.ids is None else self.ids.to_model(inputs)
         # the cache is the second positional argument in every transformers version
-        out = self.lm(model_inputs, state, use_cache=use_cache)
+        keep = {"logits_to_keep": 1} if last_only else {}
+        out = self.lm(model_inputs, state, use_cache=use_cache, **keep)
         logits: Tensor = out["logits"]  # (B, T, V_model)
         if self.ids is not None:
             assert self.model_banned is not None
@@ -153,14 +157,16 @@ class TransformerNet(nn.Module):
 
 class UncachedDecoder:
     """The network as a decoder that re-reads the whole prefix at every step (no cache): the
-    reference the cached decoder is tested against, and the benchmark's baseline."""
+    reference the cached decoder is tested against, and the benchmark's baseline. Only the last
+    position's logits are computed (as a generation loop without a cache does), so the baseline
+    pays for re-reading the prefix, not for output layers it would not need."""
 
     def __init__(self, net: TransformerNet) -> None:
         self.net = net
 
     def step(self, tokens: Tensor, state: Tensor | None) -> tuple[Tensor, Tensor]:
         prefix = tokens.unsqueeze(1) if state is None else torch.cat([state, tokens.unsqueeze(1)], dim=1)
-        logits, _ = self.net(prefix)  # (B, t, V)
+        logits, _ = self.net(prefix, last_only=True)  # (B, 1, V)
         return logits[:, -1], prefix
 
 
@@ -212,6 +218,15 @@ class TransformerLM(AutoregressiveGenerator):
                 "corpus; train from scratch on it (leave model.init_from unset)"
             )
         super().use_format(fmt)
+
+    def configs_for_format(self, fmt: TokenIdFormat) -> dict[str, Any]:
+        """The context must hold BOS and the corpus's ``fmt.length`` tokens."""
+        if self.cfg.context < fmt.length + 1:
+            raise ConfigError(
+                f"{self.name} on {fmt.describe()}: model.context ({self.cfg.context}) must be at least "
+                f"{fmt.length + 1} (BOS and the corpus's {fmt.length} tokens)"
+            )
+        return dict(self.configs)
 
     def load_checkpoint(self) -> None:
         """Read ``model.init_from``: its tokenizer becomes the vocabulary and its weights the
