@@ -20,7 +20,8 @@ from textgen_eval.generators.registry import load_generator
 
 FIXED = ["lstm-lm", "seqgan-reinforce", "seqgan-step", "seqgan-rollout", "leakgan-leak", "leakgan-noleak",
          "leakgan-mixed", "lstm-vae", "hybrid-vae", "wgan-conv-deconv", "wgan-conv-lstm",
-         "maligan", "dpgan", "rankgan", "leakgan", "cot", "jsdgan", "relgan", "gsgan", "textgan", "transformer-lm"]  # fmt: skip
+         "maligan", "dpgan", "rankgan", "leakgan", "cot", "jsdgan", "relgan", "gsgan", "textgan",
+         "transformer-lm"]  # fmt: skip
 VAE_TINY = ["model.emb_dim=4", "model.hidden_size=8", "model.latent_size=2", "runner.max_epochs=2",
             "train.batch_size=32", "vae.iw_samples=3"]  # fmt: skip
 LM_TINY = ["model.emb_dim=4", "model.hidden_size=8", "runner.max_epochs=2", "train.batch_size=32"]

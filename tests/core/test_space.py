@@ -259,7 +259,8 @@ def test_the_transformer_spaces_build_every_drawn_configuration() -> None:
     spaces = ROOT / "examples" / "spaces"
     written = build_spec(
         "transformer-lm", "coco", name="v", budget=40, retrain=2, objective="fd", metrics=None,
-        space_path=spaces / "transformer-lm-cpu.toml", overrides={}, trial_options={}, seed=0, trial_timeout=None,
+        space_path=spaces / "transformer-lm-cpu.toml", overrides={}, trial_options={}, seed=0,
+        trial_timeout=None,
     )  # fmt: skip
     assert written.space == SEARCH_SPACE.to_dict()
     oracle = ORACLE["model"]["transformer-lm"]["space"]  # type: ignore[index]
