@@ -242,6 +242,8 @@ def test_report_plots(two_worker_run: Path, tmp_path: Path) -> None:
     assert names == [
         "best30.pdf",
         "best30.png",
+        "curves-lstm-lm-two-workers.pdf",  # the retrained seeds' training curves (tge plot's)
+        "curves-lstm-lm-two-workers.png",
         "scatter-lstm-lm-two-workers.pdf",
         "scatter-lstm-lm-two-workers.png",
     ]

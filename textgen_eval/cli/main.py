@@ -452,6 +452,7 @@ def list_metrics(fmt: str, plugins: tuple[str, ...]) -> None:
 from textgen_eval.cli.bundle import bundle  # noqa: E402
 from textgen_eval.cli.compare import compare  # noqa: E402
 from textgen_eval.cli.meta_eval import meta_eval  # noqa: E402
+from textgen_eval.cli.plot import plot  # noqa: E402
 from textgen_eval.cli.train import models, sample, train  # noqa: E402  (commands register on import)
 from textgen_eval.cli.tune import report, tune  # noqa: E402
 
@@ -463,6 +464,7 @@ cli.add_command(report)
 cli.add_command(meta_eval)
 cli.add_command(compare)
 cli.add_command(bundle)
+cli.add_command(plot)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -268,9 +268,35 @@ def report(
             if path.is_file()
         ]
         written = plotting.write_plots(runs, plots, top=top, protected=protected)
+        written += _training_curves(run_dirs, runs, plots, protected)
         if sweeps:
             written += plotting.plot_sweeps(sweeps, plots, protected)
         _say(f"wrote {len(written)} plot files to {plots}: {', '.join(p.name for p in written)}")
+
+
+def _training_curves(
+    run_dirs: tuple[Path, ...], runs: list[Any], plots: Path, protected: list[Any]
+) -> list[Path]:
+    """``curves-{run}.png`` and ``.pdf``: the training curves of each run's retrained seeds,
+    overlaid (what ``tge plot`` draws for those trial directories)."""
+    from textgen_eval.pipelines.curve_plots import draw_curves
+    from textgen_eval.pipelines.curves import read_curves, select_series
+    from textgen_eval.tuning import report as reporting
+    from textgen_eval.tuning.plots import FORMATS, _slug
+
+    written: list[Path] = []
+    for run_dir, label in zip(run_dirs, reporting.column_labels(runs)):
+        trials = sorted(p for p in (run_dir / "trials").glob("retrain-*") if (p / "log.jsonl").is_file())
+        if not trials:
+            continue
+        curves = [read_curves(t, label=f"{label} {t.name}") for t in trials]
+        names = select_series(curves, None)
+        if not names:
+            continue
+        for fmt in FORMATS:
+            target = plots / f"curves-{_slug(label)}.{fmt}"
+            written.append(draw_curves(curves, names, target, protected=protected, option="--plots"))
+    return written
 
 
 def _sweeps(run_dirs: tuple[Path, ...], runs: list[Any], temperatures: str) -> dict[str, Any]:
