@@ -60,13 +60,16 @@ def _sets(assignments: list[str]) -> list[str]:
     return [item for a in assignments for item in ("--set", a)]
 
 
-@pytest.fixture(scope="module")
-def oracle_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def make_tiny_oracle(out: Path) -> Path:
     """A random oracle over 20 tokens, sequences of 5, 200 per split."""
-    out = tmp_path_factory.mktemp("oracles") / "tiny-oracle"
     params = random_params(1, vocab_size=20, emb_dim=4, hidden_size=4)
     build_oracle_bundle(out, oracle="random", length=5, n=200, seed=1, params=params)
     return out
+
+
+@pytest.fixture(scope="module")
+def oracle_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_oracle(tmp_path_factory.mktemp("oracles") / "tiny-oracle")
 
 
 @pytest.fixture(scope="module")

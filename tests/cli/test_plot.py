@@ -11,7 +11,7 @@ import pytest
 
 from tests.cli.test_image_cli import TINY as IMAGE_TINY
 from tests.cli.test_image_cli import gray_bundle  # noqa: F401  (a fixture)
-from tests.cli.test_oracle_cli import GAN_TINY, TINY, _sets, oracle_bundle  # noqa: F401  (a fixture)
+from tests.cli.test_oracle_cli import GAN_TINY, TINY, _sets, make_tiny_oracle
 from textgen_eval.pipelines.curves import read_curves, select_series, smooth, wants_log_scale
 
 #: one model of every text family (LM, transformer, VAE, WGAN-GP, policy-gradient GAN, relaxed GAN)
@@ -19,7 +19,12 @@ TEXT_FAMILIES = ("lstm-lm", "transformer-lm", "lstm-vae", "wgan-conv-lstm", "seq
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory, oracle_bundle: Path, gray_bundle: Path) -> dict[str, Path]:  # noqa: F811
+def oracle_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_oracle(tmp_path_factory.mktemp("oracles") / "tiny-oracle")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory, oracle_bundle: Path, gray_bundle: Path) -> dict[str, Path]:  # noqa: F811  (gray_bundle)
     from textgen_eval.cli.main import main
 
     root = tmp_path_factory.mktemp("plot-runs")

@@ -72,7 +72,8 @@ def two_worker_run(
     tiny_bundle: Path, spaces: dict[str, Path], tmp_path_factory: pytest.TempPathFactory, session_cache: Path
 ) -> Path:
     out = tmp_path_factory.mktemp("tune") / "two-workers"
-    args = tune_args(tiny_bundle, spaces["slow"], out, "--budget", "6", "--retrain", "2", "--workers", "2")
+    args = tune_args(tiny_bundle, spaces["slow"], out, "--budget", "6", "--retrain", "2", "--workers", "2",
+                     "--tensorboard", str(out.parent / "tensorboard"))  # fmt: skip
     result = run_subprocess(*args, env={"TGE_CACHE_DIR": str(session_cache)})
     assert result.code == 0, result.err
     return out
@@ -231,6 +232,16 @@ def test_report_refuses_runs_that_differ_in_more_than_their_seeds() -> None:
     assert "| fd ↓ † |" in table and "† fd: refs differs — a: coco/test@1, b: news/test@2" in table
     assert "**" not in table.split("\n")[2]  # no "best" between incomparable cells
     assert json.loads(render(other, "json", allow_mixed=True))["not_comparable"]["fd"]["n"] == ["500", "1000"]
+
+
+def test_tensorboard_gets_one_run_per_trial_with_the_series_of_its_log(two_worker_run: Path) -> None:
+    from tests.training.test_tensorboard import assert_events_match_log
+
+    root = two_worker_run.parent / "tensorboard" / two_worker_run.name
+    names = sorted(p.name for p in root.iterdir())
+    assert names == [*(f"retrain-{i:04d}" for i in range(2)), *(f"search-{i:04d}" for i in range(6))]
+    for name in names:
+        assert_events_match_log(root / name, two_worker_run / "trials" / name / "log.jsonl")
 
 
 def test_report_plots(two_worker_run: Path, tmp_path: Path) -> None:

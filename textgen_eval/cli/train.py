@@ -48,6 +48,12 @@ if TYPE_CHECKING:  # pragma: no cover
     metavar="N",
     help="Cap every training stage at N updates (a quick end-to-end check; recorded in run.json).",
 )
+@click.option(
+    "--tensorboard",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Also write the logged series as TensorBoard events to DIR/<--out's name> (the tensorboard extra).",
+)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bars.")
 def train(
     model: str,
@@ -61,6 +67,7 @@ def train(
     device: str | None,
     seed: int | None,
     max_steps: int | None,
+    tensorboard: Path | None,
     no_progress: bool,
 ) -> None:
     """Train MODEL (any name of `tge models list`; `lm` is `lstm-lm`) and save it to --out/model."""
@@ -84,6 +91,7 @@ def train(
         progress=not no_progress,
         command=["tge", *sys.argv[1:]],
         max_steps=max_steps,
+        tensorboard=tensorboard,
     )
     click.echo(summary.describe())
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,13 @@ def _say(message: str) -> None:
 )
 @click.option("--worker", is_flag=True, help="Join an existing run as one worker (needs --storage, --study).")
 @click.option("--device", help="With --worker: the device of this worker.")
+@click.option(
+    "--tensorboard",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Write each trial's logged series as TensorBoard events to DIR/<run name>/<trial> (the "
+    "tensorboard extra).",
+)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bar.")
 def tune(
     model: str | None,
@@ -127,6 +135,7 @@ def tune(
     resume_dir: Path | None,
     worker: bool,
     device: str | None,
+    tensorboard: Path | None,
     no_progress: bool,
 ) -> None:
     """Tune MODEL (any name of `tge models list`) with the thesis' protocol: random search with a
@@ -144,6 +153,12 @@ def tune(
     from textgen_eval.core.errors import ConfigError
     from textgen_eval.pipelines import tune as pipeline
 
+    if tensorboard is not None:
+        from textgen_eval.pipelines.trials.common import TENSORBOARD_ENV
+        from textgen_eval.training.tensorboard import require_tensorboard
+
+        require_tensorboard()
+        os.environ[TENSORBOARD_ENV] = str(tensorboard.resolve())  # the workers inherit it
     options = pipeline.TuneOptions(
         workers=workers or 0,
         threads=threads or 0,

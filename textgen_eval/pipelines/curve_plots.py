@@ -71,7 +71,7 @@ def draw_curves(
         if log and all(v > 0 for v in values_seen if not math.isnan(v)):
             ax.set_yscale("log")
         ax.set_title(name + (" (log scale)" if ax.get_yscale() == "log" else ""), fontsize=9)
-        ax.set_xlabel("step in stage", fontsize=8)
+        ax.set_xlabel("step", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
         if len(runs) > 1:

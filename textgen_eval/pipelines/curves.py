@@ -3,7 +3,8 @@
 A series is one quantity of one stage: ``STAGE: OPTIMIZER/KEY`` for what an optimizer's update
 logs (losses, KL and its weight, Wasserstein estimates and penalties, D(real)/D(fake), rewards and
 baselines, learning rates), ``STAGE: KEY`` for validation records (``valid_loss``…) and the
-NLL-oracle probe (``nll_oracle``). Its x is the step within the stage, as the runner logs it.
+NLL-oracle probe (``nll_oracle``). Its x is the run's update count (the ``step`` the runner logs,
+which goes on across stages).
 Bookkeeping fields (step, epoch, time, counters) are not series. Pure functions; drawing is in
 :mod:`textgen_eval.pipelines.curve_plots`.
 """
@@ -13,9 +14,10 @@ from __future__ import annotations
 import fnmatch
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from textgen_eval.core.errors import ConfigError, InputError
 
@@ -39,6 +41,31 @@ BOOKKEEPING = frozenset(
 )
 
 
+def record_points(record: Mapping[str, Any]) -> list[tuple[str, str | None, str, int, float]]:
+    """The series points of one ``log.jsonl`` record: ``(stage, optimizer, key, step, value)``
+    for each numeric, non-bookkeeping field of a training, validation or probe record (non-finite
+    values as NaN); none for other records. What ``tge plot`` draws and TensorBoard receives."""
+    if record.get("event") not in SERIES_EVENTS:
+        return []
+    step = record.get("step")
+    if not isinstance(step, int) or isinstance(step, bool):
+        return []
+    stage = str(record.get("stage", "train"))
+    optimizer = record.get("optimizer") if record.get("event") == "train" else None
+    out = []
+    for key, value in record.items():
+        if key in BOOKKEEPING or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        out.append((stage, None if optimizer is None else str(optimizer), key, step,
+                    float(value) if math.isfinite(value) else math.nan))  # fmt: skip
+    return out
+
+
+def series_name(stage: str, optimizer: str | None, key: str) -> str:
+    """``STAGE: OPTIMIZER/KEY`` (``STAGE: KEY`` without an optimizer)."""
+    return f"{stage}: {optimizer}/{key}" if optimizer else f"{stage}: {key}"
+
+
 @dataclass(frozen=True)
 class Series:
     """One logged quantity: its stage, optimizer (``None`` for validation and probes), key, and
@@ -52,8 +79,7 @@ class Series:
 
     @property
     def name(self) -> str:
-        who = f"{self.optimizer}/" if self.optimizer else ""
-        return f"{self.stage}: {who}{self.key}"
+        return series_name(self.stage, self.optimizer, self.key)
 
 
 @dataclass(frozen=True)
@@ -95,19 +121,10 @@ def read_curves(run_dir: str | Path, *, label: str | None = None) -> RunCurves:
             ) from None
         if not isinstance(record, dict):
             raise InputError(f"{log}, line {number}: expected a JSON object (a training-log record)")
-        if record.get("event") not in SERIES_EVENTS:
-            continue
-        stage = str(record.get("stage", "train"))
-        optimizer = record.get("optimizer") if record.get("event") == "train" else None
-        step = record.get("step")
-        if not isinstance(step, int) or isinstance(step, bool):
-            continue
-        for key, value in record.items():
-            if key in BOOKKEEPING or isinstance(value, bool) or not isinstance(value, (int, float)):
-                continue
+        for stage, optimizer, key, step, value in record_points(record):
             xs, ys = points.setdefault((stage, optimizer, key), ([], []))
             xs.append(step)
-            ys.append(float(value) if math.isfinite(value) else math.nan)
+            ys.append(value)
     series = tuple(Series(s, o, k, tuple(xs), tuple(ys)) for (s, o, k), (xs, ys) in points.items())
     return RunCurves(run, label or run.name, series)
 

@@ -87,13 +87,19 @@ def train_model(
     progress: bool = False,
     command: Sequence[str] | None = None,
     max_steps: int | None = None,
+    tensorboard: str | Path | None = None,
 ) -> TrainSummary:
-    """``tge train MODEL``: resolve the config, read the data, train, save the model.
+    """``tge train MODEL``: resolve the config, read the data, train, save the model
+    (``tensorboard``: a directory whose subdirectory named after ``out`` gets the run's events).
 
     Everything is validated before anything is written; the run directory is locked for the
     whole command (docs/reliability.md, "run directories").
     """
     out = Path(out)
+    if tensorboard is not None:
+        from textgen_eval.training.tensorboard import require_tensorboard
+
+        require_tensorboard()  # before anything is read or written
     configs = resolve_config(kind, config_path, overrides)
     data = training_data(model_class(kind).modality, bundle=bundle, train=train_path, valid=valid_path)
     check_format(kind, configs, data)
@@ -113,6 +119,7 @@ def train_model(
                 progress=progress,
                 command=command,
                 max_steps=max_steps,
+                tensorboard=None if tensorboard is None else Path(tensorboard) / out.resolve().name,
             )
     finally:
         remove_if_created(out, existed)
@@ -213,13 +220,20 @@ def fit_model(
     save: bool = True,
     max_steps: int | None = None,
     extra_callbacks: Sequence[Callback] = (),
+    tensorboard: Path | None = None,
 ) -> tuple[Model[Any], TrainResult]:
-    """Train model ``kind`` with resolved ``configs`` on ``data`` in run directory ``out``."""
+    """Train model ``kind`` with resolved ``configs`` on ``data`` in run directory ``out``;
+    ``tensorboard``: also write the logged series as TensorBoard events there."""
     cls = model_class(kind)
     model = _build(kind, configs, data)  # its configs: the resolved ones, in the data's format
     callbacks: list[Callback] = [ProgressBar(desc=f"train {cls.name}")] if progress else []
     callbacks += oracle_probes(model, data, configs["runner"])
     callbacks += list(extra_callbacks)
+    if tensorboard is not None:
+        from textgen_eval.training.tensorboard import TensorBoardWriter
+
+        # first, so it is open before any other callback's on_start logs (the probe before training)
+        callbacks.insert(0, TensorBoardWriter(tensorboard))
     runner = Runner(
         configs["runner"],
         run_dir=out,

@@ -43,6 +43,10 @@ class Callback:
     def on_end(self, runner: Runner, state: TrainState) -> None:
         """When the run ends for any reason."""
 
+    def on_record(self, runner: Runner, record: Mapping[str, Any]) -> None:
+        """After each record of ``log.jsonl`` is made (also when the run keeps no directory):
+        training, validation, probe, stage-end and end records, as written."""
+
 
 class ProgressBar(Callback):
     """One tqdm bar per stage on stderr with the running loss, the last validation value and an ETA."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import platform
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +41,12 @@ def versions() -> dict[str, str]:
 class RunLog:
     """``run.json`` and ``log.jsonl`` of ``run_dir``; every method is a no-op without one."""
 
-    def __init__(self, run_dir: Path | None) -> None:
+    def __init__(
+        self, run_dir: Path | None, on_write: Callable[[Mapping[str, Any]], None] | None = None
+    ) -> None:
         self.run_dir = run_dir
+        #: told of every record (the runner passes it to its callbacks' ``on_record``)
+        self.on_write = on_write
 
     def start(self, info: Mapping[str, Any]) -> None:
         """A new run: write ``run.json`` and an empty log."""
@@ -73,6 +77,8 @@ class RunLog:
         atomic_write_text(path, json.dumps(info, indent=2, default=str) + "\n")
 
     def write(self, record: Mapping[str, Any]) -> None:
+        if self.on_write is not None:
+            self.on_write(record)
         if self.run_dir is None:
             return
         with open(self.run_dir / LOG, "a", encoding="utf-8") as handle:

@@ -94,7 +94,11 @@ class Runner:
         self.task: TrainingTask | None = None
         #: the stage being run (``None`` before the first), for callbacks that act per stage
         self.current_stage: Stage | None = None
-        self.log = RunLog(self.run_dir)
+        self.log = RunLog(self.run_dir, on_write=self._tell_record)
+
+    def _tell_record(self, record: Mapping[str, Any]) -> None:
+        for cb in self.callbacks:
+            cb.on_record(self, record)
 
     @property
     def seed(self) -> int:

@@ -4,6 +4,7 @@ scores into the trial's outcome and user attributes."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Mapping, Sequence
@@ -54,8 +55,20 @@ def train_trial(
         resume=resume,
         save=request.phase == "retrain",
         command=["tge", "tune", spec.name, request.phase, str(request.slot)],
+        tensorboard=tensorboard_dir(spec, run_dir),
     )
     return TrainedTrial(model, result, configs, run_dir, t0, time.perf_counter() - t0)
+
+
+#: Set by ``tge tune --tensorboard DIR`` for its workers (as the thread count is): where each
+#: trial writes its TensorBoard events, one run per trial.
+TENSORBOARD_ENV = "TGE_TENSORBOARD"
+
+
+def tensorboard_dir(spec: TuneSpec, run_dir: Path) -> Path | None:
+    """``DIR/<tuning run>/<trial>`` when the worker was asked for TensorBoard events."""
+    root = os.environ.get(TENSORBOARD_ENV)
+    return Path(root) / spec.name / run_dir.name if root else None
 
 
 def trial_outcome(
