@@ -439,6 +439,13 @@ def test_the_real_data_column_equals_tge_evaluate_of_the_held_out_text(two_worke
         assert entry["mean"] == by[name]["value"] and entry["signature"] == by[name]["signature"], name
     md = run_subprocess("report", str(two_worker_run)).out
     assert md.splitlines()[0].endswith("| real data |") and "15 held-out real sentences" in md
+    # 15 held-out sentences against the trials' 40 samples: every count-dependent cell is marked ‡
+    # and the note says why, instead of calling the column a ceiling (issue 35, item 3)
+    differs = data["real_data_not_comparable"]
+    assert {"fd", "self-bleu-4", "unique-ngrams-4"} <= set(differs), differs
+    assert differs["self-bleu-4"]["nhyps"] == {"real_data": "15", "models": "40"}
+    fd_row = next(line for line in md.splitlines() if line.startswith("| fd "))
+    assert fd_row.rstrip(" |").endswith("‡") and "nhyps 15 vs the models' 40" in md and "not a ceiling" in md
     plain = run_subprocess("report", str(two_worker_run), "--no-real-data", "--format", "json").out
     assert [r["model"] for r in json.loads(plain)["runs"]] == ["lstm-lm"]
 
@@ -485,3 +492,18 @@ def test_scatter_log_axis_labels_one_tick_per_decade_over_wide_ranges() -> None:
 
     assert log_tick_subs(1e-6, 3e-4) == (1.0,)
     assert log_tick_subs(2e-5, 5e-4) == (1.0, 2.0, 5.0)
+
+
+def test_a_real_data_column_scored_like_the_trials_is_unmarked() -> None:
+    from textgen_eval.tuning.report import real_data_column, real_data_mismatches
+
+    def model(sig: str) -> dict[str, object]:
+        fd = {"mean": 1.0, "std": 0.1, "direction": "lower", "signature": sig, "values": [1.0]}
+        return {"generator": "lm", "model": "lm", "run_dir": "x", "retrain": {"metrics": {"fd": fd}}}
+
+    same = real_data_column({"source": "coco/valid", "n": 40, "seed": 0, "metrics": {"fd": {
+        "value": 2.0, "direction": "lower", "signature": "fd|n:40|seed:0|v:1"}}}, {"name": "fd"})  # fmt: skip
+    assert real_data_mismatches([model("fd|n:40|seed:*|v:1"), same]) == {}
+    smaller = {**same, "retrain": {**same["retrain"], "metrics": {"fd": {
+        **same["retrain"]["metrics"]["fd"], "signature": "fd|n:15|seed:0|v:1"}}}}  # fmt: skip
+    assert real_data_mismatches([model("fd|n:40|seed:*|v:1"), smaller]) == {"fd": {"n": ("15", "40")}}

@@ -228,6 +228,33 @@ def mismatches(runs: Sequence[Run]) -> dict[str, dict[str, list[str]]]:
     return out
 
 
+def real_data_mismatches(runs: Sequence[Run]) -> dict[str, dict[str, tuple[str, str]]]:
+    """Per metric, the signature fields in which the real-data column differs from the models
+    (seed fields aside): ``{metric: {field: (real value, models' value)}}``. Held-out text scored
+    at a smaller n than the trials' samples (a bundle whose held-out split is smaller) differs in
+    ``nhyps``/``n``, and FD, unique n-grams and self-BLEU move with n — such a cell is not a ceiling
+    for the models', and the renderers mark it ‡."""
+    real = next((r for r in runs if r.get("real")), None)
+    models = models_only(runs)
+    if real is None or not models:
+        return {}
+    out: dict[str, dict[str, tuple[str, str]]] = {}
+    for metric, entry in real["retrain"]["metrics"].items():
+        theirs = [
+            m["retrain"]["metrics"][metric]["signature"] for m in models if metric in m["retrain"]["metrics"]
+        ]
+        if not theirs:
+            continue
+        mine = parse_signature(entry["signature"])[1]
+        model_fields = parse_signature(theirs[0])[1]
+        for key in dict.fromkeys([*mine, *model_fields]):
+            if key in SEED_FIELDS or model_fields.get(key) == "*":
+                continue
+            if mine.get(key, "") != model_fields.get(key, ""):
+                out.setdefault(metric, {})[key] = (mine.get(key, ""), model_fields.get(key, ""))
+    return out
+
+
 def check_comparable(runs: Sequence[Run], *, allow_mixed: bool) -> dict[str, dict[str, list[str]]]:
     """Refuse runs that differ in anything but their seeds, unless ``allow_mixed``; return the
     differences (the renderers mark those cells)."""
@@ -359,12 +386,15 @@ def render_markdown(runs: Sequence[Run], mixed: Mixed | None = None) -> str:
     labels = column_labels(runs)
     lines = ["| Metric | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(runs)]
     untested = False
+    real_differs = real_data_mismatches(runs)
     for metric, direction in metric_rows(runs):
         best = set() if metric in mixed else best_columns(runs, metric, direction)
         tests = {} if metric in mixed else significance(runs, metric, direction)
         cells = []
         for i, r in enumerate(runs):
             cell = f"**{_cell(r, metric)}**" if i in best else _cell(r, metric)
+            if r.get("real") and metric in real_differs:
+                cell += " ‡"
             p = tests.get(i)
             cells.append(cell + (" *" if p is not None and p < ALPHA else ""))
             untested |= i in tests and p is None
@@ -407,8 +437,15 @@ def render_markdown(runs: Sequence[Run], mixed: Mixed | None = None) -> str:
             lines += [
                 "",
                 f"{REAL_LABEL}: {r['n']:,} held-out real sentences ({r['source']}) scored like the models' "
-                "samples, with the same references and the run's seed — the ceiling to read the models "
-                "against (not a competitor: no bold, no test).",
+                "samples, with the same references and the run's seed — "
+                + (
+                    "the ceiling to read the models against where its scoring matches theirs; ‡ marks the "
+                    "cells where it does not (" + _real_differences(real_differs) + "): those are not a "
+                    "ceiling"
+                    if real_differs
+                    else "the ceiling to read the models against"
+                )
+                + " (not a competitor: no bold, no test).",
             ]
     notes = _footnotes(runs, mixed)
     if notes:
@@ -496,10 +533,24 @@ def significance_table(runs: Sequence[Run], mixed: Mixed | None = None) -> dict[
     return out
 
 
+def _real_differences(found: Mapping[str, Mapping[str, tuple[str, str]]]) -> str:
+    parts = []
+    for metric, fields in found.items():
+        shown = ", ".join(
+            f"{key} {mine or '–'} vs the models' {theirs or '–'}" for key, (mine, theirs) in fields.items()
+        )
+        parts.append(f"{metric}: {shown}")
+    return "; ".join(parts)
+
+
 def render_json(runs: Sequence[Run], mixed: Mixed | None = None) -> str:
     payload = {
         "runs": list(runs),
         "not_comparable": dict(mixed or {}),
+        "real_data_not_comparable": {
+            metric: {key: {"real_data": mine, "models": theirs} for key, (mine, theirs) in fields.items()}
+            for metric, fields in real_data_mismatches(runs).items()
+        },
         "significance": significance_table(runs, mixed),
     }
     return json.dumps(payload, indent=2, ensure_ascii=False)
