@@ -444,6 +444,11 @@ def test_the_real_data_column_equals_tge_evaluate_of_the_held_out_text(two_worke
     differs = data["real_data_not_comparable"]
     assert {"fd", "self-bleu-4", "unique-ngrams-4"} <= set(differs), differs
     assert differs["self-bleu-4"]["nhyps"] == {"real_data": "15", "models": "40"}
+    # 40 samples in the encoder's 512 dimensions: every trial recorded fd-n-below-d, and the report
+    # says so, flagged as bearing on the objective (issue 35, item 4)
+    warned = {w["code"]: w for w in models[0]["warnings"]}
+    assert warned["fd-n-below-d"]["trials"] == 8 and warned["fd-n-below-d"]["max"] == 40
+    assert "`fd-n-below-d` in 8 of 8 trials" in md and "bears on the objective (fd)" in md
     fd_row = next(line for line in md.splitlines() if line.startswith("| fd "))
     assert fd_row.rstrip(" |").endswith("‡") and "nhyps 15 vs the models' 40" in md and "not a ceiling" in md
     plain = run_subprocess("report", str(two_worker_run), "--no-real-data", "--format", "json").out

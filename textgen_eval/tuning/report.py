@@ -91,6 +91,7 @@ def summarize(
                     }
                 )
     retrained = sorted((t for t in retrain if _is_complete(t)), key=lambda t: t.user_attrs.get(queue.SLOT, 0))
+    warnings = gather_warnings([t for t in (*search, *retrain) if _is_complete(t)])
     metrics: dict[str, dict[str, Any]] = {}
     for trial in retrained:
         for name, score in trial.user_attrs.get("tge:metrics", {}).items():
@@ -130,8 +131,65 @@ def summarize(
         },
         "search": rows,
         "failures": failures,
+        "warnings": warnings,
         "space": spec["space"],
     }
+
+
+#: The metrics each sanity warning bears on (:mod:`textgen_eval.pipelines.sanity`): a warning on
+#: the run's objective is flagged above all, since it chose the retrained configuration.
+WARNING_METRICS: dict[str, tuple[str, ...]] = {
+    "fd-n-below-d": ("fd", "fd-inf"),
+    "oov": ("lm-score", "reverse-lm-score", "fd", "fd-inf"),
+    "samples-in-references": ("bleu-*", "fd", "fd-inf"),
+    "samples-in-training": ("copy-rate", "train-bleu-*"),
+    "split-overlap": ("reverse-lm-score", "bleu-*", "fd"),
+}
+
+
+def gather_warnings(trials: Sequence[Any]) -> list[dict[str, Any]]:
+    """The sanity warnings recorded by ``trials`` (``tge:warnings``), one entry per code: the
+    first trial's message, how many trials gave it, and the range of what was measured."""
+    out: dict[str, dict[str, Any]] = {}
+    for trial in trials:
+        for w in trial.user_attrs.get("tge:warnings", []) or []:
+            entry = out.setdefault(
+                w["code"], {"code": w["code"], "message": w["message"], "trials": 0, "values": []}
+            )
+            entry["trials"] += 1
+            entry["values"].append(w["value"])
+    for entry in out.values():
+        values = entry.pop("values")
+        entry["min"], entry["max"] = min(values), max(values)
+        entry["metrics"] = list(WARNING_METRICS.get(entry["code"], ()))
+    return list(out.values())
+
+
+def _bears_on(warning: Mapping[str, Any], metric: str) -> bool:
+    import fnmatch
+
+    return any(fnmatch.fnmatchcase(metric, pattern) for pattern in warning.get("metrics", ()))
+
+
+def warning_lines(runs: Sequence[Run]) -> list[str]:
+    """Markdown lines of every run's gathered sanity warnings, the objective's first."""
+    lines: list[str] = []
+    for label, run in zip(column_labels(runs), runs):
+        if run.get("real"):
+            continue
+        complete = run["trials"]["complete"] + len(run["retrain"]["seeds"])
+        ranked = sorted(run.get("warnings", []), key=lambda w: not _bears_on(w, run["objective"]["name"]))
+        for w in ranked:
+            objective = run["objective"]["name"]
+            flag = (
+                f" **It bears on the objective ({objective}), which chose the retrained configuration.**"
+                if _bears_on(w, objective)
+                else ""
+            )
+            lines.append(
+                f"- ⚠ {label}: `{w['code']}` in {w['trials']} of {complete} trials — {w['message']}.{flag}"
+            )
+    return lines
 
 
 def load_run(
@@ -450,6 +508,9 @@ def render_markdown(runs: Sequence[Run], mixed: Mixed | None = None) -> str:
     notes = _footnotes(runs, mixed)
     if notes:
         lines += ["", "† Not comparable across the columns (shown with --allow-mixed):", *notes]
+    warned = warning_lines(runs)
+    if warned:
+        lines += ["", "Sanity warnings recorded by the trials (docs/metrics.md, 'Warnings'):", *warned]
     return "\n".join(lines)
 
 

@@ -117,6 +117,9 @@ def score_as_a_trial(
 
 
 TEXT_TRIAL = TextTrialKind()
+#: The sanity warnings of a trial's evaluation (:mod:`textgen_eval.pipelines.sanity`), which
+#: ``tge report`` gathers per run.
+WARNINGS_ATTR = "tge:warnings"
 
 
 class TextTrial:
@@ -167,6 +170,7 @@ class TextTrial:
             evaluation.scores.extend(oracle_split_nlls(model, spec.data, ref))
         t3 = time.perf_counter()
         atomic_write_text(run_dir / "evaluation.json", evaluation.to_json() + "\n")
+        warnings = {WARNINGS_ATTR: [w.to_dict() for w in evaluation.warnings]} if evaluation.warnings else {}
         return trial_outcome(
-            spec, request, trained, evaluation.scores, {"sample": t2 - t1, "metrics": t3 - t2}
+            spec, request, trained, evaluation.scores, {"sample": t2 - t1, "metrics": t3 - t2}, warnings
         )
