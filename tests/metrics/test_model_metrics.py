@@ -498,7 +498,7 @@ def test_the_training_note_comes_before_the_training(tiny_bundle: Path, tmp_path
                       notify=notify)  # fmt: skip
     (training,) = [(n, existed) for n, existed in seen if n.startswith("training the reference LM")]
     assert training[1] is False  # told before the model existed
-    assert "about 1 min on 2 CPU cores" in training[0] and "cached in" in training[0]
+    assert "about 1 min on 2 idle CPU cores" in training[0] and "cached in" in training[0]
     assert "Ctrl-C keeps its progress" in training[0]
     assert [n for n, _ in seen] == [n for n in result.notes if n in {m for m, _ in seen}]
 

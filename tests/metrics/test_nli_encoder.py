@@ -168,3 +168,25 @@ def test_an_interrupted_encoder_training_resumes_to_the_same_weights(tmp_path: P
     assert vocab_2 == vocab and report_2 == report
     for (name, x), (_, y) in zip(straight.state_dict().items(), resumed.state_dict().items()):
         assert torch.equal(x, y), name
+
+
+def test_training_reports_progress_to_the_last_batch_and_the_note_assumes_an_idle_machine(
+    tmp_path, monkeypatch, capsys
+) -> None:
+    """Issue 35, item 1: the encoder's training shows a bar that reaches its total (stderr), and
+    its time estimate says it holds for an idle machine."""
+    from textgen_eval.metrics.nli_encoder import read_pairs, train_encoder
+
+    seen: list[tuple[int, int]] = []
+    recipe = EncoderRecipe(emb_dim=8, hidden_size=8, mlp_size=16, epochs=2, max_pairs=200)
+    train_encoder(read_pairs(), recipe, progress=lambda done, total: seen.append((done, total)))
+    total = seen[0][1]
+    assert [d for d, _ in seen] == list(range(1, total + 1)) and total == 2 * -(
+        -(200 - 10) // recipe.batch_size
+    )
+    monkeypatch.setenv("TGE_CACHE_DIR", str(tmp_path))
+    notes: list[str] = []
+    load_or_train(recipe, notes=notes, progress=True)
+    assert "2 idle CPU cores, longer on a busy machine" in notes[0]
+    err = capsys.readouterr().err
+    assert "NLI encoder" in err and f"{total}/{total}" in err

@@ -15,6 +15,7 @@ trained encoder is cached under ``TGE_CACHE_DIR/encoder/<recipe id>`` like the r
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -22,7 +23,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -158,7 +159,11 @@ class DamagedCheckpointError(InputError):
 
 
 def train_encoder(
-    pairs: Sequence[tuple[str, str, int]], recipe: EncoderRecipe, *, checkpoint: Path | None = None
+    pairs: Sequence[tuple[str, str, int]],
+    recipe: EncoderRecipe,
+    *,
+    checkpoint: Path | None = None,
+    progress: Callable[[int, int], object] | None = None,
 ) -> tuple[Any, dict[str, int], dict]:
     """Train the encoder and its NLI classifier; returns (encoder, vocab, report).
 
@@ -166,7 +171,8 @@ def train_encoder(
     are saved there every :data:`CHECKPOINT_EVERY` batches, and a training that finds one there
     continues from it: Ctrl-C loses at most that many batches, and — the batch order being a
     function of (seed, epoch) and the model having no dropout — the resumed training ends with
-    the weights of an uninterrupted one (tested)."""
+    the weights of an uninterrupted one (tested). ``progress(done, total)`` follows every batch
+    (``done`` counts the batches of a resumed training too)."""
     import torch
     from torch import nn
 
@@ -223,6 +229,9 @@ def train_encoder(
         atomic_write_bytes(checkpoint, buffer.getvalue())
 
     batches = 0
+    per_epoch = -(-len(train_idx) // recipe.batch_size)
+    total = recipe.epochs * per_epoch
+    done = first_epoch * per_epoch + -(-first_start // recipe.batch_size)
     for epoch in range(first_epoch, recipe.epochs):
         shuffled = train_idx[np.random.default_rng([recipe.seed, epoch]).permutation(len(train_idx))]
         begin = first_start if epoch == first_epoch else 0
@@ -235,6 +244,9 @@ def train_encoder(
             optimizer.step()
             losses.append(float(loss.detach()))
             batches += 1
+            done += 1
+            if progress is not None:
+                progress(done, total)
             if batches % CHECKPOINT_EVERY == 0:
                 save(epoch, start + recipe.batch_size)
         save(epoch + 1, 0)
@@ -280,9 +292,14 @@ class SentenceEncoder:
 
 
 def load_or_train(
-    recipe: EncoderRecipe, *, notes: list[str] | None = None, train: Callable[..., Any] = train_encoder
+    recipe: EncoderRecipe,
+    *,
+    notes: list[str] | None = None,
+    train: Callable[..., Any] = train_encoder,
+    progress: bool = False,
 ) -> SentenceEncoder:
-    """The cached encoder of ``recipe``, trained once across processes (a lock), hashes checked."""
+    """The cached encoder of ``recipe``, trained once across processes (a lock), hashes checked;
+    ``progress``: a progress bar (stderr) while it trains."""
     import torch
 
     key = recipe.id
@@ -319,17 +336,22 @@ def load_or_train(
         if notes is not None:
             notes.append(
                 (f"resuming the NLI sentence encoder's training from {partial}" if resumed else
-                 f"training the NLI sentence encoder for FD (recipe {key}; about 5 min on 2 CPU cores, once "
-                 "per machine)")
+                 f"training the NLI sentence encoder for FD (recipe {key}; about 5 min on 2 idle CPU cores, "
+                 "longer on a busy machine; once per machine)")
                 + f"; cached in {entry}; Ctrl-C keeps its progress"
             )  # fmt: skip
-        try:
-            encoder, vocab, report = train(read_pairs(), recipe, checkpoint=partial / "checkpoint.pt")
-        except DamagedCheckpointError as exc:  # never loaded beyond tensors: discarded, trained afresh
-            (partial / "checkpoint.pt").unlink(missing_ok=True)
-            if notes is not None:
-                notes.append(f"{exc}; it was discarded and the encoder is trained from the start")
-            encoder, vocab, report = train(read_pairs(), recipe, checkpoint=partial / "checkpoint.pt")
+        with _bar(progress) as tick:
+            try:
+                encoder, vocab, report = train(
+                    read_pairs(), recipe, checkpoint=partial / "checkpoint.pt", **tick
+                )
+            except DamagedCheckpointError as exc:  # never loaded beyond tensors: discarded, trained afresh
+                (partial / "checkpoint.pt").unlink(missing_ok=True)
+                if notes is not None:
+                    notes.append(f"{exc}; it was discarded and the encoder is trained from the start")
+                encoder, vocab, report = train(
+                    read_pairs(), recipe, checkpoint=partial / "checkpoint.pt", **tick
+                )
         entry.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=entry.parent))
         try:
@@ -351,6 +373,29 @@ def load_or_train(
         return SentenceEncoder(encoder, vocab, recipe, key)
 
 
+@contextlib.contextmanager
+def _bar(show: bool) -> Iterator[dict[str, Callable[[int, int], object]]]:
+    """``{"progress": update}`` for :func:`train_encoder` with a tqdm bar on stderr, or ``{}``."""
+    if not show:
+        yield {}
+        return
+    import sys
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(desc="NLI encoder", unit="batch", file=sys.stderr)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield {"progress": update}
+    finally:
+        bar.close()
+
+
 def make_encoder_featurizer(arg: str, resources: EvaluationResources) -> Featurizer:
     """``--featurizer encoder[:KEY=VALUE,...]`` (registered lazily in :mod:`.featurizers`)."""
     from textgen_eval.core.config import build_sections
@@ -358,4 +403,4 @@ def make_encoder_featurizer(arg: str, resources: EvaluationResources) -> Featuri
     overrides = {f"recipe.{k}": v for k, v in spec_settings("encoder", arg).items()}
     recipe = build_sections({"recipe": EncoderRecipe}, {}, overrides, where="--featurizer encoder")["recipe"]
     notes = getattr(resources, "notes", None)
-    return load_or_train(recipe, notes=notes)
+    return load_or_train(recipe, notes=notes, progress=bool(getattr(resources, "progress", False)))

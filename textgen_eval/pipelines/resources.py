@@ -186,8 +186,8 @@ class ReferenceResources:
         else:
             what = (
                 f"training the reference LM on {self.bundle.name} ({len(texts.train):,} sentences, recipe "
-                f"{recipe.id}; about {max(1, round(minutes))} min on 2 CPU cores for {tokens:,} tokens, more "
-                "with a large vocabulary)"
+                f"{recipe.id}; about {max(1, round(minutes))} min on 2 idle CPU cores for {tokens:,} tokens, "
+                "more on a busy machine or with a large vocabulary)"
             )
         self.notes.append(f"{what}; cached in {entry}; Ctrl-C keeps its progress")
         model = LSTMLanguageModel({"model": recipe.model, "train": recipe.train})
