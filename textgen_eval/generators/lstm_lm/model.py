@@ -14,7 +14,7 @@ from torch.nn import functional as F
 from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.protocols import TokenScores
 from textgen_eval.core.space import SearchSpace
-from textgen_eval.core.training import RunnerConfig, TaskRunner, TrainResult
+from textgen_eval.core.training import TaskRunner, TrainResult
 from textgen_eval.data.batching import EncodedCorpus, sorted_batches
 from textgen_eval.data.vocab import PAD_ID, Vocab
 from textgen_eval.generators.lstm_lm.cells import RecurrentDropoutLSTM
@@ -113,15 +113,6 @@ def ban(logits: Tensor, banned: Tensor | None) -> Tensor:
 class LMTask(LikelihoodTask[LMNet]):
     """The LM as a :class:`~textgen_eval.core.training.TrainingTask`: one stage configured by
     ``[runner]``, one optimizer (``main``), maximum likelihood on every batch."""
-
-    def __init__(
-        self,
-        model: LSTMLanguageModel,
-        train: EncodedCorpus,
-        valid: EncodedCorpus | None,
-        runner_config: RunnerConfig,
-    ) -> None:
-        super().__init__(model.build_net, train, valid, runner_config, model.configs["train"])
 
 
 class LSTMLanguageModel(AutoregressiveGenerator):

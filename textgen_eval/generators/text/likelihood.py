@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from textgen_eval.core.training import StepContext
+from textgen_eval.core.training import RunnerConfig, StepContext
 from textgen_eval.data.batching import EncodedCorpus, sorted_batches
 from textgen_eval.data.vocab import PAD_ID
 from textgen_eval.generators.text.task import SingleNetworkTask
@@ -74,11 +74,30 @@ def corpus_nll(
 
 
 NetT = TypeVar("NetT", bound=nn.Module)
+NetT_co = TypeVar("NetT_co", bound=nn.Module, covariant=True)
+
+
+class NetBuilder(Protocol[NetT_co]):
+    """A model that builds its network and has a ``[train]`` section (the LMs)."""
+
+    @property
+    def configs(self) -> Mapping[str, Any]: ...
+
+    def build_net(self) -> NetT_co: ...
 
 
 class LikelihoodTask(SingleNetworkTask[NetT]):
     """One next-token network trained by maximum likelihood on every batch (one stage configured
     by ``[runner]``, one optimizer ``main``), validated by the exact NLL of the valid split."""
+
+    def __init__(
+        self,
+        model: NetBuilder[NetT],
+        train: EncodedCorpus,
+        valid: EncodedCorpus | None,
+        runner_config: RunnerConfig,
+    ) -> None:
+        super().__init__(model.build_net, train, valid, runner_config, model.configs["train"])
 
     def training_step(self, batch: np.ndarray, ctx: StepContext) -> Mapping[str, Tensor]:
         nll, count = token_nll(self.net, torch.from_numpy(batch).to(self.device))

@@ -22,8 +22,7 @@ from torch import Tensor, nn
 from textgen_eval.core.errors import ConfigError
 from textgen_eval.core.protocols import TokenScores
 from textgen_eval.core.space import SearchSpace
-from textgen_eval.core.training import RunnerConfig, TaskRunner, TrainResult
-from textgen_eval.data.batching import EncodedCorpus
+from textgen_eval.core.training import TaskRunner, TrainResult
 from textgen_eval.data.token_ids import TokenIdFormat
 from textgen_eval.data.vocab import Vocab
 from textgen_eval.generators.lstm_lm.model import ban
@@ -172,15 +171,6 @@ class UncachedDecoder:
 
 class TransformerTask(LikelihoodTask[TransformerNet]):
     """Maximum likelihood of the transformer (one stage, optimizer ``main``)."""
-
-    def __init__(
-        self,
-        model: TransformerLM,
-        train: EncodedCorpus,
-        valid: EncodedCorpus | None,
-        runner_config: RunnerConfig,
-    ) -> None:
-        super().__init__(model.build_net, train, valid, runner_config, model.configs["train"])
 
 
 class TransformerLM(AutoregressiveGenerator):
