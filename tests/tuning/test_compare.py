@@ -366,3 +366,19 @@ def test_an_interrupted_or_unfinished_model_points_to_compare_resume(
         pipeline.run(out, spec, storage=None, options=TuneOptions(progress=False), notify=lambda m: None)
     assert seen == [f"tge compare --resume {out}"]
     assert TuneOptions().resume_hint(out) == f"tge tune --resume {out}"  # a lone tuning run
+
+
+def test_the_small_preset_builds_and_stays_small(tiny_bundle: Path) -> None:
+    """`--preset small` (issue 35, item 6): three models, budget 2, 2 seeds, no reverse LM, and
+    at least as many samples as FD's encoder has dimensions (512)."""
+    from textgen_eval.pipelines.compare import build_compare_spec
+
+    small = load_preset("small")
+    assert [p.model for p in small.models] == ["lstm-lm", "transformer-lm", "seqgan-reinforce"]
+    assert (small.budget, small.retrain) == (2, 2) and "reverse-lm-score" not in small.metrics
+    assert small.samples is not None and small.samples >= 512
+    spec = build_compare_spec(small, str(tiny_bundle), name="small", seed=0)
+    for tune in spec.specs:
+        for params, seed in tune.search_slots():
+            overrides = tune.trial_overrides(params, seed=seed)
+            assert overrides.get("runner.max_epochs", overrides.get("gan.pretrain_epochs")) == "1"

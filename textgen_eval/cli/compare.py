@@ -23,7 +23,8 @@ def _say(message: str) -> None:
     default="cpu",
     show_default=True,
     metavar="NAME|FILE",
-    help="Models, budget, seeds and spaces: a built-in preset (cpu) or a TOML file (docs/tuning.md).",
+    help="Models, budget, seeds and spaces: a built-in preset (cpu, oracle, small) or a TOML file "
+    "(docs/tuning.md).",
 )
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Comparison directory.")
 @click.option(

@@ -285,7 +285,29 @@ ORACLE = {
     },
 }
 
-BUILTIN: dict[str, Mapping[str, Any]] = {"cpu": CPU, "oracle": ORACLE}
+#: A first comparison in minutes (issue 35, item 6): the two LMs and one GAN on the bundled COCO,
+#: budget 2, 2 seeds, 600 samples (FD's encoder has 512 dimensions: fewer samples would make FD's
+#: covariance singular), one training epoch per trial (the GAN: one epoch of MLE pretraining and 20
+#: adversarial updates), and the six metrics but the reverse LM (it trains an LM per trial). Its
+#: time is measured in docs/tuning.md. Numbers this small show the protocol working, not a ranking.
+SMALL = {
+    "description": "a first comparison in minutes: lstm-lm, transformer-lm and seqgan-reinforce, budget 2, "
+    "2 seeds, 600 samples, one epoch per trial, no reverse LM",
+    "budget": 2,
+    "retrain": 2,
+    "samples": 600,
+    "max_len": 40,
+    "models": ["lstm-lm", "transformer-lm", "seqgan-reinforce"],
+    "metrics": ["bleu-4", "self-bleu-4", "unique-ngrams-4", "fd", "lm-score"],
+    "objective": "fd",
+    "model": {
+        "lstm-lm": {"set": {"runner.max_epochs": 1}},
+        "transformer-lm": {"set": {"runner.max_epochs": 1}},
+        "seqgan-reinforce": {"set": {"gan.pretrain_epochs": 1, "gan.adversarial_steps": 20}},
+    },
+}
+
+BUILTIN: dict[str, Mapping[str, Any]] = {"cpu": CPU, "oracle": ORACLE, "small": SMALL}
 
 
 def load_preset(spec: str) -> ComparePreset:
