@@ -103,3 +103,21 @@ def test_a_preset_or_spec_above_the_limits_is_refused(tmp_path: Path) -> None:
         parse_preset({"budget": MAX_BUDGET + 1, "retrain": 1, "models": ["lstm-lm"]}, name="p", base=tmp_path)
     with pytest.raises(ConfigError, match="retrain must be an integer"):
         TuneSpec(name="x", model="lstm-lm", data="coco", data_digest="d", retrain=0)
+
+
+@pytest.mark.parametrize(
+    ("model", "setting", "message"),
+    [("lstm-lm", "model.max_vocab=-1", "model.max_vocab must be ≥ 1 (or unset: no limit), got -1"),
+     ("transformer-lm", "model.max_vocab=0", "model.max_vocab must be ≥ 1"),
+     ("lstm-vae", "model.min_freq=100000", "at least model.min_freq = 100000 times"),
+     ("lstm-lm", "model.min_freq=100000", "lower model.min_freq")],
+)  # fmt: skip
+def test_vocabulary_settings_are_named_in_their_refusal(
+    tge, tiny_bundle: Path, tmp_path: Path, model: str, setting: str, message: str
+) -> None:
+    """Issue 34, item 6: the vocabulary's limits are refused in the user's terms (not an internal
+    ``max_size``), naming the setting and its value, before anything is written."""
+    out = tmp_path / "run"
+    run = tge("train", model, "--data", tiny_bundle, "--out", out, "--set", setting, "--no-progress")
+    assert run.code == 2 and message in run.err and "Traceback" not in run.err, run.err
+    assert not out.exists()

@@ -56,9 +56,9 @@ class Vocab:
         ``tokenizer`` is ``whitespace`` (words), ``char`` or ``spm:N`` / ``spm:PATH.model``.
         """
         if min_freq < 1:
-            raise ConfigError(f"min_freq must be ≥ 1, got {min_freq}")
+            raise ConfigError(f"model.min_freq must be ≥ 1, got {min_freq}")
         if max_size is not None and max_size < 1:
-            raise ConfigError(f"max_size must be ≥ 1, got {max_size}")
+            raise ConfigError(f"model.max_vocab must be ≥ 1 (or unset: no limit), got {max_size}")
         tok = make_tokenizer(tokenizer, training_texts=texts)
         counts: Counter[str] = Counter()
         for tokens in tok.tokenize_all(texts):
@@ -69,7 +69,10 @@ class Vocab:
         if max_size is not None:
             kept = kept[:max_size]
         if not kept:
-            raise InputError("no token reaches the minimum frequency: the vocabulary would be empty")
+            raise InputError(
+                f"no token occurs at least model.min_freq = {min_freq} times in the training text: the "
+                "vocabulary would be empty; lower model.min_freq"
+            )
         return cls(SPECIALS + tuple(kept), tok, tokenizer)
 
     def __len__(self) -> int:
