@@ -121,3 +121,21 @@ def test_vocabulary_settings_are_named_in_their_refusal(
     run = tge("train", model, "--data", tiny_bundle, "--out", out, "--set", setting, "--no-progress")
     assert run.code == 2 and message in run.err and "Traceback" not in run.err, run.err
     assert not out.exists()
+
+
+def test_a_split_that_is_a_directory_or_a_symlink_loop_is_named_as_such(tge, tmp_path: Path) -> None:
+    """Issue 34, item 6: docs/reliability.md §6 — a train.txt that is a directory or a symlink loop
+    is not "missing"."""
+    from tests.conftest import coco_lines
+
+    for kind in ("directory", "loop", "missing"):
+        bundle = tmp_path / kind
+        bundle.mkdir()
+        (bundle / "test.txt").write_text("\n".join(coco_lines("test")[:20]) + "\n")
+        if kind == "directory":
+            (bundle / "train.txt").mkdir()
+        elif kind == "loop":
+            (bundle / "train.txt").symlink_to(bundle / "train.txt")
+        run = tge("train", "lstm-lm", "--data", bundle, "--out", tmp_path / f"out-{kind}", "--no-progress")
+        expected = {"directory": "is a directory", "loop": "is a symlink loop", "missing": "is missing"}[kind]
+        assert run.code == 2 and f"train split {bundle / 'train.txt'} {expected}" in run.err, run.err

@@ -33,6 +33,26 @@ def bundled_data_dir() -> Path:
     return package_dir.parent / "data"
 
 
+def _why_not_a_file(path: Path) -> str:
+    """Why ``path`` cannot be read as a split (issue 34, item 6: not always "missing")."""
+    import errno
+    import os
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "is a broken symlink (its target is missing)" if os.path.islink(path) else "is missing"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symlink loop; expected a text file, one sentence per line"
+        return f"cannot be read ({exc.strerror})"
+    import stat
+
+    if stat.S_ISDIR(mode):
+        return "is a directory; expected a text file, one sentence per line"
+    return "is not a regular file; expected a text file, one sentence per line"
+
+
 @dataclass(frozen=True)
 class Bundle:
     name: str
@@ -45,7 +65,7 @@ class Bundle:
             raise InputError(f"bundle {self.name!r}: unknown split {split!r}; expected one of {', '.join(SPLITS)}")
         path = self.path / f"{split}.txt"
         if not path.is_file():
-            raise InputError(f"bundle {self.name!r} has no {split} split ({path} is missing)")
+            raise InputError(f"bundle {self.name!r}: {split} split {path} {_why_not_a_file(path)}")
         return path
 
     @property
