@@ -68,3 +68,44 @@ def test_a_damaged_training_log_stops_model_nll_with_exit_2(
     assert torn.code == 0, torn.err
     (nll,) = json.loads(torn.out)["metrics"]
     assert nll["details"]["last_training_record"]["step"] == 3
+
+
+def test_a_model_directory_of_mixed_or_foreign_files_is_named_with_what_is_wrong(
+    tge, tiny_bundle: Path, tmp_path: Path
+) -> None:
+    """Issue 34, item 6: another model's config.json beside the weights, a foreign vocab.json and
+    a missing model/ each get a message naming the file and the problem, not torch's key dump."""
+    import shutil
+
+    for name in ("lstm-lm", "transformer-lm"):
+        sets = (
+            ["model.emb_dim=8", "model.hidden_size=8"]
+            if name == "lstm-lm"
+            else ["model.n_embd=8", "model.n_head=2"]
+        )
+        args = [
+            "train",
+            name,
+            "--data",
+            tiny_bundle,
+            "--out",
+            tmp_path / name,
+            "--max-steps",
+            "2",
+            "--no-progress",
+        ]
+        assert tge(*args, *[x for s in sets for x in ("--set", s)]).code == 0
+    mixed = tmp_path / "mixed"
+    shutil.copytree(tmp_path / "lstm-lm", mixed)
+    shutil.copy(tmp_path / "transformer-lm" / "model" / "config.json", mixed / "model" / "config.json")
+    run = tge("sample", mixed, "-n", "2")
+    assert run.code == 2 and "does not fit the transformer-lm model" in run.err and "missing (" in run.err
+    assert len(run.err) < 1000  # a summary, not every key
+    foreign = tmp_path / "foreign"
+    shutil.copytree(tmp_path / "lstm-lm", foreign)
+    (foreign / "model" / "vocab.json").write_text('{"tokenizer": "whitespace", "tokens": ["a", "b"]}')
+    run = tge("sample", foreign, "-n", "2")
+    assert run.code == 2 and "vocab.json: not a textgen_eval vocabulary" in run.err
+    shutil.rmtree(foreign / "model")
+    run = tge("sample", foreign, "-n", "2")
+    assert run.code == 2 and "not a trained model" in run.err

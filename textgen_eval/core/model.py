@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from textgen_eval import __version__
-from textgen_eval.core.errors import InputError
+from textgen_eval.core.errors import ConfigError, InputError
 from textgen_eval.core.safe_load import load_tensors
 from textgen_eval.core.space import SearchSpace
 from textgen_eval.core.training import TaskRunner, TrainResult
@@ -120,13 +120,22 @@ class Model(ABC, Generic[DataT]):
                 where=f"{directory / CONFIG_FILE} [{section}]",
             )
         model = cls(configs)
-        model.load_extra(directory)
+        try:
+            model.load_extra(directory)
+        except (InputError, ConfigError) as exc:  # a foreign or damaged vocabulary, format, ...
+            raise InputError(f"{directory}: the {cls.name} model's files do not load: {exc}") from None
         state = load_tensors(directory / WEIGHTS_FILE, what="a weights file (a state_dict)")
         if not isinstance(state, dict):
             raise InputError(
                 f"{directory / WEIGHTS_FILE}: not a state_dict (it holds a {type(state).__name__})"
             )
-        model.load_state_dict(state)
+        try:
+            model.load_state_dict(state)
+        except InputError as exc:
+            raise InputError(
+                f"{directory / WEIGHTS_FILE} does not fit the {cls.name} model that "
+                f"{directory / CONFIG_FILE} describes (the two files come from different runs): {exc}"
+            ) from None
         return model
 
 

@@ -147,4 +147,7 @@ class Vocab:
             tok: Tokenizer = SentencePieceTokenizer(directory / SPM_FILE)
         else:
             tok = make_tokenizer(spec)
-        return cls(tokens, tok, spec)
+        try:
+            return cls(tokens, tok, spec)
+        except ConfigError as exc:  # e.g. no specials first: another tool's vocabulary
+            raise InputError(f"{path}: not a textgen_eval vocabulary ({exc})") from None

@@ -64,7 +64,31 @@ TaskT = TypeVar("TaskT", bound=DeviceTask)
 
 
 def load_weights(net: NetT, state: Mapping[str, Any]) -> NetT:
-    """``net`` with ``state`` loaded, in eval mode; a mismatch is an input error, not a crash."""
+    """``net`` with ``state`` loaded, in eval mode; a mismatch is an input error naming how many
+    weights are missing, unexpected or of another shape (a few of each), not torch's full list."""
+    expected = net.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    reshaped = [
+        k
+        for k in expected
+        if k in state and hasattr(state[k], "shape") and state[k].shape != expected[k].shape
+    ]
+    if missing or unexpected or reshaped:
+
+        def few(keys: list[str]) -> str:
+            return ", ".join(keys[:3]) + (", …" if len(keys) > 3 else "")
+
+        parts = [
+            f"{len(keys)} {what} ({few(keys)})"
+            for keys, what in (
+                (missing, "missing"),
+                (unexpected, "unexpected"),
+                (reshaped, "of another shape"),
+            )
+            if keys
+        ]
+        raise InputError("saved weights: " + "; ".join(parts))
     try:
         net.load_state_dict(state)
     except RuntimeError as exc:
