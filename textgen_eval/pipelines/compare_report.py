@@ -71,7 +71,8 @@ def render_markdown(
     beyond = beyond_the_thesis(spec.models)
     if beyond:
         names = ", ".join(f"`{m}`" for m in beyond)
-        lines += [f"Beyond the thesis (the peers' models, same protocol): {names}.", ""]
+        what = "the peer toolkits' models and the transformer LM, same protocol"
+        lines += [f"Beyond the thesis' Table 5.4 ({what}): {names}.", ""]
     if missing:
         lines += [f"Not finished (not in the table): {', '.join(missing)}.", ""]
     lines += ["## Search", "", *_compute_rows(runs), ""]
