@@ -35,7 +35,7 @@ def _quick_default_encoder(session_cache: Path) -> None:
 
     from textgen_eval.metrics.nli_encoder import EncoderRecipe, load_or_train, train_encoder
 
-    def quick(pairs, recipe, checkpoint=None):  # type: ignore[no-untyped-def]
+    def quick(pairs, recipe, checkpoint=None, **_):  # type: ignore[no-untyped-def]
         return train_encoder(pairs, dataclasses.replace(recipe, epochs=1, max_pairs=1000))
 
     previous = os.environ.get("TGE_CACHE_DIR")

@@ -558,3 +558,19 @@ def test_vocab_oov_rate_counts_the_literal_unknown_word_as_scoring_does() -> Non
     vocab = Vocab.build(["a b", "b c"])
     assert vocab.oov_rate(["a zz", f"{UNK} b"]) == 0.5
     assert vocab.oov_rate([f"{UNK} {UNK}"]) == 1.0 and vocab.oov_rate([""]) == 0.0
+
+
+def test_fast_leaves_out_fds_standard_error_but_not_its_value_or_signature() -> None:
+    """Issue 33, item 2: --fast skips FD's bootstrap standard error (more than half of a warm
+    --fast run); FD's value and signature are those of the full run; --fd-se-resamples restores it."""
+    from tests.conftest import coco_lines
+    from textgen_eval.pipelines.evaluate import evaluate
+
+    samples = [s for s in coco_lines("train")[:300] if s]
+    refs = [s for s in coco_lines("test")[:300] if s]
+    full = evaluate(samples, refs, metrics=["fd"], seed=3)["fd"]
+    fast = evaluate(samples, refs, metrics=["fd"], seed=3, fast=True)["fd"]
+    asked = evaluate(samples, refs, metrics=["fd"], seed=3, fast=True, fd_se_resamples=50)["fd"]
+    assert fast.value == full.value and fast.signature == full.signature
+    assert "se" in full.details and "se" not in fast.details
+    assert asked.details["se"] == full.details["se"]

@@ -128,7 +128,12 @@ def cli(debug: bool) -> None:
     help="With a model directory: score the samples at each temperature (a quality-diversity sweep, "
     "kept in RUN/sweeps/ for `tge report --sweep`).",
 )
-@click.option("--fast", is_flag=True, help="Skip the reverse LM score (it trains an LM on the samples).")
+@click.option(
+    "--fast",
+    is_flag=True,
+    help="Skip the reverse LM score (it trains an LM on the samples) and FD's standard error "
+    "(--fd-se-resamples brings it back).",
+)
 @click.option("--lm", metavar="SPEC", help="LM for lm-score: reference (default) or hf:NAME_OR_PATH.")
 @click.option(
     "--featurizer",
@@ -168,7 +173,7 @@ def cli(debug: bool) -> None:
     "--fd-se-resamples",
     type=click.IntRange(min=0),
     metavar="B",
-    help="Bootstrap resamples behind the standard error in FD's details (50; 0 = off).",
+    help="Bootstrap resamples behind the standard error in FD's details (50, 0 with --fast; 0 = off).",
 )
 @click.option(
     "--mauve-clusters", type=click.IntRange(min=2), metavar="K", help="k-means clusters of mauve (n/10)."
