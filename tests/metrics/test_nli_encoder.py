@@ -190,3 +190,37 @@ def test_training_reports_progress_to_the_last_batch_and_the_note_assumes_an_idl
     assert "2 idle CPU cores, longer on a busy machine" in notes[0]
     err = capsys.readouterr().err
     assert "NLI encoder" in err and f"{total}/{total}" in err
+
+
+def test_reference_features_are_stored_verified_and_reused(tmp_path, monkeypatch) -> None:
+    """Issue 33, item 2: the references' features are computed once per encoder weights and read
+    back identical in a later run (no embedding); a flipped byte is recomputed; other weights of the
+    same recipe id get their own entry."""
+    from textgen_eval.pipelines.resources import MemoFeaturizer
+
+    monkeypatch.setenv("TGE_CACHE_DIR", str(tmp_path))
+    encoder = load_or_train(TINY)
+    calls: list[int] = []
+
+    class Counting:
+        signature = "x"
+        features_cache_key = encoder.features_cache_key
+
+        def features(self, texts, *, role="samples"):  # type: ignore[no-untyped-def]
+            calls.append(len(texts))
+            return encoder.features(texts, role=role)
+
+    refs = TEXTS * 3
+    first = MemoFeaturizer(Counting()).features(refs, role="references")  # type: ignore[arg-type]
+    again = MemoFeaturizer(Counting()).features(refs, role="references")  # type: ignore[arg-type]
+    assert calls == [len(refs)] and np.array_equal(first, again) and again.dtype == np.float64
+    MemoFeaturizer(Counting()).features(refs, role="samples")  # type: ignore[arg-type]
+    assert calls == [len(refs), len(refs)]  # samples are never stored
+    (stored,) = (tmp_path / "features").glob("*.npy")
+    data = bytearray(stored.read_bytes())
+    data[-3] ^= 1
+    stored.write_bytes(bytes(data))
+    rebuilt = MemoFeaturizer(Counting()).features(refs, role="references")  # type: ignore[arg-type]
+    assert len(calls) == 3 and np.array_equal(rebuilt, first)
+    assert encoder.features_cache_key is not None and encoder.weights_digest is not None
+    assert encoder.features_cache_key.endswith(encoder.weights_digest[:16])

@@ -266,8 +266,24 @@ def train_encoder(
 class SentenceEncoder:
     """The trained encoder as a :class:`~textgen_eval.core.protocols.Featurizer`."""
 
-    def __init__(self, encoder: Any, vocab: dict[str, int], recipe: EncoderRecipe, recipe_id: str) -> None:
+    def __init__(
+        self,
+        encoder: Any,
+        vocab: dict[str, int],
+        recipe: EncoderRecipe,
+        recipe_id: str,
+        *,
+        weights_digest: str | None = None,
+    ) -> None:
         self.encoder, self.vocab, self.recipe, self.recipe_id = encoder, vocab, recipe, recipe_id
+        #: the sha256 of the cached weights: two encoders of one recipe id trained on different
+        #: machines differ (docs/metrics.md), so stored features are keyed by the weights themselves
+        self.weights_digest = weights_digest
+
+    @property
+    def features_cache_key(self) -> str | None:
+        """What names this encoder's stored reference features (``None``: do not store them)."""
+        return f"{self.recipe_id}-{self.weights_digest[:16]}" if self.weights_digest else None
 
     @property
     def signature(self) -> str:
@@ -315,10 +331,11 @@ def load_or_train(
             vocab = json.loads((entry / "vocab.json").read_text(encoding="utf-8"))
             encoder = make_encoder(len(vocab) + 2, recipe)
             encoder.load_state_dict(load_tensors(entry / "weights.pt", what="the NLI encoder's weights"))
+            weights = str(meta["content"]["weights.pt"])
         except (OSError, ValueError, KeyError, RuntimeError, TypeError, InputError):
             return None  # a damaged or foreign entry (its digest was checked above): rebuilt
         encoder.eval()
-        return SentenceEncoder(encoder, vocab, recipe, key)
+        return SentenceEncoder(encoder, vocab, recipe, key, weights_digest=weights)
 
     loaded = load()
     if loaded is not None:
@@ -370,7 +387,7 @@ def load_or_train(
             raise
         shutil.rmtree(partial, ignore_errors=True)  # the entry is complete: its checkpoint goes
         encoder.eval()
-        return SentenceEncoder(encoder, vocab, recipe, key)
+        return SentenceEncoder(encoder, vocab, recipe, key, weights_digest=content["weights.pt"])
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ import json
 import math
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -328,11 +328,56 @@ class MemoFeaturizer:
         if key not in self._memo:
             if len(self._memo) >= self.size:
                 self._memo.pop(next(iter(self._memo)))
-            array = self.inner.features(texts, role=role)
+            stored = getattr(self.inner, "features_cache_key", None)
+            if role == "references" and isinstance(stored, str):
+                array = stored_features(
+                    f"{stored}-{key[1]}-{key[2]}", lambda: self.inner.features(texts, role=role)
+                )
+            else:
+                array = self.inner.features(texts, role=role)
             if hasattr(array, "setflags"):
                 array.setflags(write=False)
             self._memo[key] = array
         return self._memo[key]
+
+
+def stored_features(key: str, compute: Callable[[], Any]) -> Any:
+    """Reference features kept on disk across runs (``$TGE_CACHE_DIR/features/KEY.npy``): the same
+    references through the same encoder weights (``key`` names both) give the same array, so a warm
+    run reads them instead of embedding 10,000 sentences again (issue 33). The file's sha256 is
+    checked on every load (a mismatch or an unreadable file recomputes and rewrites it); the array
+    is stored as float32 when that is exact (the encoder computes in float32), else float64, and
+    loaded without pickling."""
+    import io
+
+    import numpy as np
+
+    from textgen_eval.core.cache import cache_dir
+    from textgen_eval.core.files import atomic_write_bytes, atomic_write_text
+    from textgen_eval.core.safe_load import load_array
+
+    root = cache_dir() / "features"
+    path, meta_path = root / f"{key}.npy", root / f"{key}.json"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if file_digest(str(path), 64) == meta["sha256"]:
+            return np.asarray(load_array(path, what="stored reference features"), dtype=np.float64)
+    except (OSError, ValueError, KeyError, TypeError, InputError):
+        pass  # absent or damaged: computed below
+    array = np.asarray(compute(), dtype=np.float64)
+    narrow = array.astype(np.float32)
+    kept = narrow if np.array_equal(narrow.astype(np.float64), array) else array
+    buffer = io.BytesIO()
+    np.save(buffer, kept, allow_pickle=False)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, buffer.getvalue())
+        atomic_write_text(
+            meta_path, json.dumps({"sha256": file_digest(str(path), 64), "shape": list(array.shape)})
+        )
+    except OSError:
+        pass  # a read-only or full cache: the features are still returned
+    return array
 
 
 class ReferenceLM:
