@@ -79,7 +79,7 @@ def test_lsa_signature_names_every_setting_and_the_cache_is_checked(tmp_path, mo
     monkeypatch.setattr(featurizers, "fit_lsa", lambda *x, **k: calls.append(1) or real_fit(*x, **k))
     again = featurizers.make_featurizer("lsa:dim=8", res).features(TEST)
     assert calls == [] and np.array_equal(first, again)  # loaded from the cache
-    (entry,) = (tmp_path / "featurizers").glob("*.npz")
+    (entry,) = (tmp_path / "featurizers").glob("*/lsa.npz")
     data = bytearray(entry.read_bytes())
     data[len(data) // 2] ^= 1
     entry.write_bytes(bytes(data))

@@ -216,7 +216,7 @@ def test_reference_features_are_stored_verified_and_reused(tmp_path, monkeypatch
     assert calls == [len(refs)] and np.array_equal(first, again) and again.dtype == np.float64
     MemoFeaturizer(Counting()).features(refs, role="samples")  # type: ignore[arg-type]
     assert calls == [len(refs), len(refs)]  # samples are never stored
-    (stored,) = (tmp_path / "features").glob("*.npy")
+    (stored,) = (tmp_path / "features").glob("*/features.npy")
     data = bytearray(stored.read_bytes())
     data[-3] ^= 1
     stored.write_bytes(bytes(data))

@@ -242,8 +242,12 @@ def test_a_planted_lsa_cache_entry_is_rebuilt_not_run(tmp_path: Path, monkeypatc
     words = np.empty(1, dtype=object)
     words[0] = Planted(marker)
     np.savez(buffer, words=words, idf=np.ones(1), components=np.ones((1, 1)))
-    (root / "k.npz").write_bytes(buffer.getvalue())  # with a matching digest: only the loader stands guard
-    (root / "k.json").write_text(json.dumps({"sha256": hashlib.sha256(buffer.getvalue()).hexdigest()}))
+    (root / "k").mkdir()
+    (root / "k" / "lsa.npz").write_bytes(
+        buffer.getvalue()
+    )  # with a matching digest: only the loader stands guard
+    digest = hashlib.sha256(buffer.getvalue()).hexdigest()
+    (root / "k" / "meta.json").write_text(json.dumps({"content": {"lsa.npz": digest}}))
     fitted = []
 
     def fit() -> object:

@@ -17,7 +17,7 @@ Plugins add featurizers under the entry-point group ``textgen_eval.featurizers``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -205,48 +205,33 @@ class LsaFeaturizer:
 
 
 def load_or_fit_lsa(key: str, fit: Callable[[], Any]) -> Any:
-    """The cached LSA model ``key``, or ``fit()`` it (once across processes) and cache it."""
-    import hashlib
+    """The cached LSA model ``key``, or ``fit()`` it (once across processes) and cache it in the
+    verified cache entry ``featurizers/KEY`` (:mod:`textgen_eval.core.verified_cache`)."""
     import io
-    import json
 
     from textgen_eval.core.cache import cache_dir
-    from textgen_eval.core.files import atomic_write_bytes, atomic_write_text
-    from textgen_eval.core.locking import file_lock
+    from textgen_eval.core.files import atomic_write_bytes
+    from textgen_eval.core.verified_cache import Built, CacheEntry, load_or_build
     from textgen_eval.metrics.lsa import LsaModel
 
-    root = cache_dir() / "featurizers"
-    data, meta = root / f"{key}.npz", root / f"{key}.json"
-
-    def load() -> Any:
+    def load(path: Path, meta: Mapping[str, Any]) -> Any:
         try:
-            blob = data.read_bytes()
-            recorded = json.loads(meta.read_text(encoding="utf-8"))["sha256"]
-        except (OSError, ValueError, KeyError):
-            return None
-        if hashlib.sha256(blob).hexdigest() != recorded:
-            return None  # modified: rebuilt below
-        try:
-            arrays = load_array(blob, what="an LSA model")
+            arrays = load_array(path / "lsa.npz", what="an LSA model")
             words = [str(w) for w in arrays["words"]]
             return LsaModel({w: i for i, w in enumerate(words)}, arrays["idf"], arrays["components"])
-        except (InputError, ValueError, KeyError, TypeError, IndexError):
-            return None  # a damaged or foreign entry: rebuilt below
+        except IndexError as exc:
+            raise ValueError(f"not an LSA model ({exc})") from None
 
-    model = load()
-    if model is not None:
-        return model
-    with file_lock(root / f".{key}.lock"):
-        model = load()
-        if model is not None:
-            return model
+    def build(partial: Path, target: Path) -> Built[Any]:
         model = fit()
         buffer = io.BytesIO()
         words = np.array(sorted(model.vocab, key=model.vocab.__getitem__))
         np.savez(buffer, words=words, idf=model.idf, components=model.components)
-        atomic_write_bytes(data, buffer.getvalue())
-        atomic_write_text(meta, json.dumps({"sha256": hashlib.sha256(buffer.getvalue()).hexdigest()}) + "\n")
-        return model
+        atomic_write_bytes(target / "lsa.npz", buffer.getvalue())
+        return Built(model, {"key": key})
+
+    model, _ = load_or_build(CacheEntry(cache_dir() / "featurizers", key), load, build, what="LSA featurizer")
+    return model
 
 
 def spec_settings(name: str, arg: str) -> dict[str, str]:

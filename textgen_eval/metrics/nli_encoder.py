@@ -20,10 +20,8 @@ import csv
 import hashlib
 import json
 import re
-import shutil
-import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +33,6 @@ from textgen_eval.core.cache import cache_dir
 from textgen_eval.core.errors import InputError
 from textgen_eval.core.files import atomic_write_bytes, atomic_write_text
 from textgen_eval.core.hashing import file_digest
-from textgen_eval.core.locking import file_lock
 from textgen_eval.core.protocols import EvaluationResources, Featurizer
 from textgen_eval.core.safe_load import load_tensors
 from textgen_eval.data.bundles import bundled_data_dir
@@ -314,80 +311,52 @@ def load_or_train(
     train: Callable[..., Any] = train_encoder,
     progress: bool = False,
 ) -> SentenceEncoder:
-    """The cached encoder of ``recipe``, trained once across processes (a lock), hashes checked;
-    ``progress``: a progress bar (stderr) while it trains."""
+    """The cached encoder of ``recipe``, trained once across processes (a lock), hashes checked
+    (:mod:`textgen_eval.core.verified_cache`); ``progress``: a progress bar (stderr) while it trains."""
+    import io
+
     import torch
 
+    from textgen_eval.core.verified_cache import Built, CacheEntry, load_or_build
+
     key = recipe.id
-    root = cache_dir() / "encoder"
-    entry = root / key
+    entry = CacheEntry(cache_dir() / "encoder", key)
 
-    def load() -> SentenceEncoder | None:
-        try:
-            meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
-            for name, digest in meta["content"].items():
-                if file_digest(str(entry / name), 64) != digest:
-                    return None
-            vocab = json.loads((entry / "vocab.json").read_text(encoding="utf-8"))
-            encoder = make_encoder(len(vocab) + 2, recipe)
-            encoder.load_state_dict(load_tensors(entry / "weights.pt", what="the NLI encoder's weights"))
-            weights = str(meta["content"]["weights.pt"])
-        except (OSError, ValueError, KeyError, RuntimeError, TypeError, InputError):
-            return None  # a damaged or foreign entry (its digest was checked above): rebuilt
+    def load(path: Path, meta: Mapping[str, Any]) -> SentenceEncoder:
+        vocab = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
+        encoder = make_encoder(len(vocab) + 2, recipe)
+        encoder.load_state_dict(load_tensors(path / "weights.pt", what="the NLI encoder's weights"))
         encoder.eval()
-        return SentenceEncoder(encoder, vocab, recipe, key, weights_digest=weights)
+        return SentenceEncoder(encoder, vocab, recipe, key, weights_digest=str(meta["content"]["weights.pt"]))
 
-    loaded = load()
-    if loaded is not None:
-        return loaded
-    with file_lock(root / f".{key}.lock"):
-        loaded = load()
-        if loaded is not None:
-            return loaded
-        if entry.exists():
-            shutil.rmtree(entry, ignore_errors=True)
-            if notes is not None:
-                notes.append(f"sentence-encoder cache entry {entry} failed its check and is retrained")
-        partial = entry.parent / f".partial-{key}"
-        resumed = (partial / "checkpoint.pt").is_file()
+    def build(partial: Path, target: Path) -> Built[SentenceEncoder]:
+        checkpoint = partial / "checkpoint.pt"
         if notes is not None:
             notes.append(
-                (f"resuming the NLI sentence encoder's training from {partial}" if resumed else
+                (f"resuming the NLI sentence encoder's training from {partial}" if checkpoint.is_file() else
                  f"training the NLI sentence encoder for FD (recipe {key}; about 5 min on 2 idle CPU cores, "
                  "longer on a busy machine; once per machine)")
-                + f"; cached in {entry}; Ctrl-C keeps its progress"
+                + f"; cached in {entry.path}; Ctrl-C keeps its progress"
             )  # fmt: skip
         with _bar(progress) as tick:
             try:
-                encoder, vocab, report = train(
-                    read_pairs(), recipe, checkpoint=partial / "checkpoint.pt", **tick
-                )
+                encoder, vocab, report = train(read_pairs(), recipe, checkpoint=checkpoint, **tick)
             except DamagedCheckpointError as exc:  # never loaded beyond tensors: discarded, trained afresh
-                (partial / "checkpoint.pt").unlink(missing_ok=True)
+                checkpoint.unlink(missing_ok=True)
                 if notes is not None:
                     notes.append(f"{exc}; it was discarded and the encoder is trained from the start")
-                encoder, vocab, report = train(
-                    read_pairs(), recipe, checkpoint=partial / "checkpoint.pt", **tick
-                )
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=entry.parent))
-        try:
-            import io
-
-            buffer = io.BytesIO()
-            torch.save(encoder.state_dict(), buffer)
-            atomic_write_bytes(tmp / "weights.pt", buffer.getvalue())
-            atomic_write_text(tmp / "vocab.json", json.dumps(vocab) + "\n")
-            content = {n: file_digest(str(tmp / n), 64) for n in ("weights.pt", "vocab.json")}
-            meta = {"recipe": asdict(recipe), "recipe_id": key, "report": report, "content": content}
-            atomic_write_text(tmp / "meta.json", json.dumps(meta, indent=2) + "\n")
-            tmp.rename(entry)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        shutil.rmtree(partial, ignore_errors=True)  # the entry is complete: its checkpoint goes
+                encoder, vocab, report = train(read_pairs(), recipe, checkpoint=checkpoint, **tick)
+        buffer = io.BytesIO()
+        torch.save(encoder.state_dict(), buffer)
+        atomic_write_bytes(target / "weights.pt", buffer.getvalue())
+        atomic_write_text(target / "vocab.json", json.dumps(vocab) + "\n")
         encoder.eval()
-        return SentenceEncoder(encoder, vocab, recipe, key, weights_digest=content["weights.pt"])
+        digest = file_digest(str(target / "weights.pt"), 64)
+        built = SentenceEncoder(encoder, vocab, recipe, key, weights_digest=digest)
+        return Built(built, {"recipe": asdict(recipe), "recipe_id": key, "report": report})
+
+    encoder, _ = load_or_build(entry, load, build, what="sentence-encoder", notes=notes)
+    return encoder
 
 
 @contextlib.contextmanager

@@ -1,31 +1,29 @@
 """Evaluation resources: the cached reference LM, featurizers, scorers and the reverse LM.
 
 The reference LM is trained once per (bundle data, recipe, package and torch version) and cached
-under ``cache_dir()/reference-lm/<key>``. Builders take a file lock, train into a temporary
-directory and rename it into place, so two processes never both train, nor does a reader ever see
-a half-written entry. An entry that fails to load is rebuilt with a note.
+under ``cache_dir()/reference-lm/<key>`` through the one verified cache
+(:mod:`textgen_eval.core.verified_cache`: a builder lock, a temporary directory renamed into place,
+content hashes checked on every load, a bad entry rebuilt with a note, checkpoints kept in the
+entry's partial directory).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
-import shutil
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from textgen_eval import __version__
 from textgen_eval.core.cache import cache_dir
 from textgen_eval.core.errors import InputError, MetricError, TrainingInterrupted
-from textgen_eval.core.files import atomic_write_text
+from textgen_eval.core.files import atomic_write_bytes
 from textgen_eval.core.hashing import file_digest, text_digest
-from textgen_eval.core.locking import file_lock
 from textgen_eval.core.protocols import Featurizer, HasVocabulary, SequenceScorer, TrainedScore
 from textgen_eval.core.training import CHECKPOINT
+from textgen_eval.core.verified_cache import META, Built, CacheEntry, load_or_build
 from textgen_eval.data.bundles import Bundle
 from textgen_eval.data.sources import read_texts
 from textgen_eval.generators.lstm_lm.model import LSTMLanguageModel, corpus_nll
@@ -35,7 +33,7 @@ from textgen_eval.pipelines.recipes import REFERENCE_LM, REVERSE_LM, Recipe, spl
 from textgen_eval.training import Runner
 from textgen_eval.training.callbacks import Callback, ProgressBar
 
-META = "meta.json"
+__all__ = ["META", "BundleTexts", "MemoFeaturizer", "ReferenceResources", "stored_features"]
 #: Wall minutes of the default reference-LM recipe per 100k training tokens on 2 CPU cores
 #: (COCO: 105k tokens, 3.1 min measured; a larger vocabulary costs more): the "about" of the note.
 REFERENCE_MINUTES_PER_100K_TOKENS = 3.0
@@ -127,57 +125,26 @@ class ReferenceResources:
         return self._reference
 
     def _load_or_build(self) -> LSTMLanguageModel:
-        root = cache_dir() / "reference-lm"
-        key = self.cache_key()
-        entry = root / key
-        model = self._try_load(entry, repair=False)
-        if model is not None:
-            self.cache_state = "warm"
+        def load(path: Path, meta: Mapping[str, Any]) -> LSTMLanguageModel:
+            model = LSTMLanguageModel.load(path)
+            if not isinstance(model, LSTMLanguageModel):
+                raise InputError(f"{path}: holds a {model.name}, not the reference LM")
             return model
-        with file_lock(root / f".{key}.lock"):
-            model = self._try_load(entry, repair=True)  # built by another process while we waited?
-            if model is not None:
-                self.cache_state = "warm"
-                return model
-            self.cache_state = "built"
-            return self._build(entry)
 
-    def _try_load(self, entry: Path, *, repair: bool) -> LSTMLanguageModel | None:
-        """The cached model, or ``None`` when it is missing, unreadable, or its files' bytes differ
-        from the content hash its ``meta.json`` recorded; with ``repair`` (only under the lock)
-        a bad entry is removed with a note, to be rebuilt."""
-        if not entry.exists():
-            return None
-        try:
-            if not (entry / META).is_file():
-                raise InputError(f"{entry}: {META} missing")
-            recorded = _recorded_content(entry)
-            actual = content_hashes(entry)
-            if recorded is None:
-                raise InputError(f"{META} records no content hash (an entry written before they were)")
-            if recorded != actual:
-                changed = sorted(n for n in set(recorded) | set(actual) if recorded.get(n) != actual.get(n))
-                raise InputError(
-                    f"content hash mismatch in {', '.join(changed)}: the cached files were modified"
-                )
-            model = LSTMLanguageModel.load(entry)
-        except InputError as exc:
-            if repair:
-                self.notes.append(f"reference LM cache entry {entry} failed its check and is rebuilt ({exc})")
-                with contextlib.suppress(OSError):
-                    shutil.rmtree(entry)
-            return None
-        assert isinstance(model, LSTMLanguageModel)
+        entry = CacheEntry(cache_dir() / "reference-lm", self.cache_key())
+        model, self.cache_state = load_or_build(
+            entry, load, self._build, what="reference LM", notes=self.notes
+        )
         return model
 
-    def _build(self, entry: Path) -> LSTMLanguageModel:
-        """Train the reference LM into ``entry`` (under the builder lock). It trains in a stable
-        partial directory next to the entry with the runner's checkpoints, so Ctrl-C (or a crash)
+    def _build(self, partial: Path, target: Path) -> Built[LSTMLanguageModel]:
+        """Train the reference LM into ``target`` (under the builder lock). It trains in the
+        entry's stable partial directory with the runner's checkpoints, so Ctrl-C (or a crash)
         loses at most the steps since the last checkpoint: the next build resumes from it, to the
         same weights as an uninterrupted build (the runner's resume is exact)."""
         recipe = self.reference_recipe
         texts = self.texts
-        partial = entry.parent / f".partial-{entry.name}"
+        entry = target.parent / self.cache_key()
         resume = (partial / CHECKPOINT).is_file()
         tokens = sum(len(t.split()) for t in texts.train)
         minutes = REFERENCE_MINUTES_PER_100K_TOKENS * tokens / 100_000
@@ -199,27 +166,17 @@ class ReferenceResources:
                 f"interrupted while training the reference LM; its checkpoint is in {partial}, and the same "
                 "command resumes the training from it"
             ) from None
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
-        try:
-            model.save(tmp)
-            meta = {
-                "recipe": recipe.to_dict(),
-                "recipe_id": recipe.id,
-                "bundle": self.bundle.name,
-                "train_digest": texts.train_digest,
-                "valid": texts.valid_policy,
-                "result": result.to_dict(),
-                "version": __version__,
-                "content": content_hashes(tmp),
-            }
-            atomic_write_text(tmp / META, json.dumps(meta, indent=2) + "\n")
-            tmp.rename(entry)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        shutil.rmtree(partial, ignore_errors=True)  # the entry is complete: its checkpoints go
-        return model
+        model.save(target)
+        meta = {
+            "recipe": recipe.to_dict(),
+            "recipe_id": recipe.id,
+            "bundle": self.bundle.name,
+            "train_digest": texts.train_digest,
+            "valid": texts.valid_policy,
+            "result": result.to_dict(),
+            "version": __version__,
+        }
+        return Built(model, meta)
 
     # -- EvaluationResources -----------------------------------------------------------------------
 
@@ -287,24 +244,6 @@ class ReferenceResources:
         return TrainedScore(value=value, settings=settings, details=details)
 
 
-def content_hashes(entry: Path) -> dict[str, str]:
-    """SHA-256 of every file of a cache entry except ``meta.json`` (which records them)."""
-    return {
-        str(p.relative_to(entry)): file_digest(str(p), 64)
-        for p in sorted(entry.rglob("*"))
-        if p.is_file() and p.name != META
-    }
-
-
-def _recorded_content(entry: Path) -> dict[str, str] | None:
-    try:
-        meta = json.loads((entry / META).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{META} unreadable ({exc})") from None
-    content = meta.get("content") if isinstance(meta, dict) else None
-    return {str(k): str(v) for k, v in content.items()} if isinstance(content, dict) else None
-
-
 class MemoFeaturizer:
     """A featurizer that remembers its last few results by (role, content digest): the metrics of
     one evaluation (fd, knn-*, mauve) and the points of a meta-evaluation embed the same
@@ -342,41 +281,36 @@ class MemoFeaturizer:
 
 
 def stored_features(key: str, compute: Callable[[], Any]) -> Any:
-    """Reference features kept on disk across runs (``$TGE_CACHE_DIR/features/KEY.npy``): the same
-    references through the same encoder weights (``key`` names both) give the same array, so a warm
-    run reads them instead of embedding 10,000 sentences again (issue 33). The file's sha256 is
-    checked on every load (a mismatch or an unreadable file recomputes and rewrites it); the array
-    is stored as float32 when that is exact (the encoder computes in float32), else float64, and
-    loaded without pickling."""
+    """Reference features kept on disk across runs (the verified cache entry
+    ``$TGE_CACHE_DIR/features/KEY``): the same references through the same encoder weights (``key``
+    names both) give the same array, so a warm run reads them instead of embedding 10,000
+    sentences again (issue 33). Stored as float32 when that is exact (the encoder computes in
+    float32), else float64; loaded without pickling."""
     import io
 
     import numpy as np
 
-    from textgen_eval.core.cache import cache_dir
-    from textgen_eval.core.files import atomic_write_bytes, atomic_write_text
     from textgen_eval.core.safe_load import load_array
 
-    root = cache_dir() / "features"
-    path, meta_path = root / f"{key}.npy", root / f"{key}.json"
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if file_digest(str(path), 64) == meta["sha256"]:
-            return np.asarray(load_array(path, what="stored reference features"), dtype=np.float64)
-    except (OSError, ValueError, KeyError, TypeError, InputError):
-        pass  # absent or damaged: computed below
-    array = np.asarray(compute(), dtype=np.float64)
-    narrow = array.astype(np.float32)
-    kept = narrow if np.array_equal(narrow.astype(np.float64), array) else array
-    buffer = io.BytesIO()
-    np.save(buffer, kept, allow_pickle=False)
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, buffer.getvalue())
-        atomic_write_text(
-            meta_path, json.dumps({"sha256": file_digest(str(path), 64), "shape": list(array.shape)})
+    def load(path: Path, meta: Mapping[str, Any]) -> Any:
+        return np.asarray(
+            load_array(path / "features.npy", what="stored reference features"), dtype=np.float64
         )
-    except OSError:
-        pass  # a read-only or full cache: the features are still returned
+
+    def build(partial: Path, target: Path) -> Built[Any]:
+        array = np.asarray(compute(), dtype=np.float64)
+        narrow = array.astype(np.float32)
+        kept = narrow if np.array_equal(narrow.astype(np.float64), array) else array
+        buffer = io.BytesIO()
+        np.save(buffer, kept, allow_pickle=False)
+        atomic_write_bytes(target / "features.npy", buffer.getvalue())
+        return Built(array, {"shape": list(array.shape), "stored_dtype": str(kept.dtype)})
+
+    entry = CacheEntry(cache_dir() / "features", key)
+    try:
+        array, _ = load_or_build(entry, load, build, what="reference features")
+    except OSError:  # a read-only or full cache: the features are computed, not stored
+        array = np.asarray(compute(), dtype=np.float64)
     return array
 
 
