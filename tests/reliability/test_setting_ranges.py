@@ -139,3 +139,20 @@ def test_a_split_that_is_a_directory_or_a_symlink_loop_is_named_as_such(tge, tmp
         run = tge("train", "lstm-lm", "--data", bundle, "--out", tmp_path / f"out-{kind}", "--no-progress")
         expected = {"directory": "is a directory", "loop": "is a symlink loop", "missing": "is missing"}[kind]
         assert run.code == 2 and f"train split {bundle / 'train.txt'} {expected}" in run.err, run.err
+
+
+def test_meta_eval_labels_that_mean_nothing_are_refused_before_anything_is_written(
+    tge, tiny_bundle: Path, tmp_path: Path
+) -> None:
+    """Issue 34, item 5: a --labels file with one topic (topic removal would remove nothing and
+    every metric would look blind to it) or an empty line (silently a topic named '')."""
+    n = len((tiny_bundle / "test.txt").read_text().splitlines())
+    one = tmp_path / "one.txt"
+    one.write_text("sports\n" * n)
+    holes = tmp_path / "holes.txt"
+    holes.write_text("".join("sports\n" if i != 5 else "\n" for i in range(n)))
+    for labels, message in ((one, "one topic ('sports')"), (holes, "line 6: empty")):
+        out = tmp_path / f"out-{labels.stem}"
+        run = tge("meta-eval", "--bundle", tiny_bundle, "--labels", labels, "--out", out, "--no-progress")
+        assert run.code == 2 and message in run.err and str(labels) in run.err, run.err
+        assert not out.exists()

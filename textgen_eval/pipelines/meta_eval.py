@@ -427,6 +427,24 @@ def _check_featurizer_name(spec: str, option: str) -> None:
         raise ConfigError(f"{option} {spec}: {exc}") from None
 
 
+def check_labels(path: str) -> None:
+    """``--labels`` must mean something (issue 34, item 5): every line a topic (an empty line is
+    not silently a topic named ''), and at least two topics among the sentences the degradation
+    draws from (the odd lines): with one, "topic removal" removes nothing and every metric would be
+    reported blind to it."""
+    labels = read_file(Path(path), option="--labels")
+    for number, label in enumerate(labels, start=1):
+        if not label.strip():
+            raise InputError(f"--labels {path}, line {number}: empty; expected a topic label on every line")
+    topics = set(labels[1::2])
+    if len(topics) < 2:
+        only = next(iter(topics), "")
+        raise InputError(
+            f"--labels {path}: one topic ({only!r}) among the sentences the degradations draw from; topic "
+            "removal needs at least two"
+        )
+
+
 def build_spec(
     bundle: str,
     *,
@@ -459,6 +477,8 @@ def build_spec(
         raise ConfigError("--seeds ≥ 1, --n ≥ 2 and --topics ≥ 2 expected")
     if labels is not None and not Path(labels).is_file():
         raise InputError(f"--labels {labels}: file not found")
+    if labels is not None:
+        check_labels(labels)
     digest = file_digest(labels, 12) if labels is not None else None
     if labels is not None and topic_featurizer is not None:
         raise ConfigError(
