@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.cli.test_oracle_cli import GAN_TINY, TINY, _sets, make_tiny_oracle
-from textgen_eval.pipelines.curves import record_points
+from textgen_eval.training.records import record_points
 from textgen_eval.training.tensorboard import scalar_tag
 
 

@@ -1,6 +1,6 @@
 """TensorBoard event files written as training goes (``tge train/tune --tensorboard DIR``).
 
-Every series of ``log.jsonl`` becomes a scalar (:func:`~textgen_eval.pipelines.curves.record_points`:
+Every series of ``log.jsonl`` becomes a scalar (:func:`~textgen_eval.training.records.record_points`:
 the same series ``tge plot`` draws), tagged ``STAGE/OPTIMIZER/KEY`` or ``STAGE/KEY`` so TensorBoard
 groups them by stage, at the run's update count. A resumed run purges the events after its
 checkpoint's step (``purge_step``), as ``log.jsonl`` drops its records after it, so the curves
@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textgen_eval.core.errors import MissingDependencyError
-from textgen_eval.pipelines.curves import record_points
 from textgen_eval.training.callbacks import Callback
+from textgen_eval.training.records import record_points
 
 if TYPE_CHECKING:
     from textgen_eval.training.runner import Runner
