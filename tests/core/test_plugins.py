@@ -149,6 +149,9 @@ def test_installed_plugin_is_discovered_through_its_entry_point(
     scores = {m["name"]: m for m in json.loads(run.out)["metrics"]}
     assert scores["novel-sentences"]["value"] == 0.5
     assert scores["novel-sentences"]["signature"].startswith("novel-sentences|nrefs:2|")
+    # the plugin's own version is in its scores' signatures (issue 35, item 8); the package's are not
+    assert "|plugin:tge-novelty==0.1.0|v:" in scores["novel-sentences"]["signature"]
+    assert "plugin:" not in scores["bleu-2"]["signature"]
 
 
 def test_plugin_authors_contract_tests_pass(installed_plugin: dict[str, Path]) -> None:
@@ -193,6 +196,10 @@ def test_plugin_option_loads_a_module_that_is_not_installed(tmp_path: Path) -> N
     )
     assert run.code == 0, run.err
     assert json.loads(run.out)["metrics"][0]["value"] == 0.0
+    from textgen_eval.core.hashing import file_digest
+
+    digest = file_digest(str(tmp_path / "tge_novelty.py"), 8)  # an uninstalled module: its source
+    assert f"|plugin:tge_novelty:NovelSentences@{digest}|v:" in json.loads(run.out)["metrics"][0]["signature"]
     listed = run_subprocess("metrics", "list", "--plugin", "tge_novelty:NovelSentences", env=env)
     assert "--plugin tge_novelty:NovelSentences" in listed.out
 

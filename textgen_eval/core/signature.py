@@ -30,6 +30,12 @@ def make_signature(name: str, settings: Mapping[str, object], *, version: str = 
     return "|".join(parts)
 
 
+def with_field(signature: str, key: str, value: str) -> str:
+    """``signature`` with ``key:value`` added before its version field (at the end without one)."""
+    head, sep, version = signature.rpartition("|v:")
+    return f"{head}|{key}:{value}{sep}{version}" if sep else f"{signature}|{key}:{value}"
+
+
 def parse_signature(signature: str) -> tuple[str, dict[str, str]]:
     """Inverse of :func:`make_signature` (values come back as strings)."""
     name, *fields = signature.split("|")

@@ -68,6 +68,32 @@ def load_plugin(spec: str) -> type[MetricBase]:
     return cls
 
 
+def plugin_provenance(cls: type[MetricBase]) -> str | None:
+    """What a plugin metric's scores must name (issue 35, item 8): ``DIST==VERSION`` for one
+    installed through an entry point, ``MODULE:ATTR@DIGEST`` (the digest of its source file) for one
+    loaded with ``--plugin``; ``None`` for the package's own metrics, whose ``v:`` field is the
+    package version."""
+    import inspect
+
+    from textgen_eval.core.hashing import file_digest
+
+    try:
+        origin = metric_registry.entry(cls.name).origin
+    except UnknownNameError:  # an unregistered class (a test double): nothing to name
+        return None
+    if origin.startswith("plugin "):
+        parts = origin.split()
+        return f"{parts[1]}=={parts[2]}" if len(parts) == 3 else origin.removeprefix("plugin ")
+    if origin.startswith("--plugin "):
+        spec = origin.removeprefix("--plugin ")
+        try:
+            source = inspect.getsourcefile(cls)
+        except TypeError:
+            source = None
+        return f"{spec}@{file_digest(source, 8)}" if source else spec
+    return None
+
+
 def display_name(cls: type[MetricBase]) -> str:
     return f"{cls.name}-N" if cls.ordered else cls.name
 

@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 from textgen_eval import __version__
 from textgen_eval.core.errors import ConfigError, InputError
 from textgen_eval.core.notes import Notes
+from textgen_eval.core.signature import with_field
 from textgen_eval.data.bundles import DEFAULT_REFERENCE, resolve_bundle
 from textgen_eval.data.sources import read_texts
 from textgen_eval.data.textset import TextSet
 from textgen_eval.data.tokenizers import Tokenizer, make_tokenizer
 from textgen_eval.metrics.base import Metric, Score
 from textgen_eval.metrics.presets import Preset, resolve_preset
-from textgen_eval.metrics.registry import load_plugin, resolve_metric
+from textgen_eval.metrics.registry import load_plugin, plugin_provenance, resolve_metric
 from textgen_eval.metrics.tables import NgramTables
 from textgen_eval.pipelines.sanity import (
     SanityWarning,
@@ -283,6 +284,9 @@ def evaluate(
     scores = []
     for metric in instances:
         score = metric.compute(hyps, refs, **context)
+        provenance = plugin_provenance(type(metric))
+        if provenance is not None:  # a plugin's own version changes its numbers, not the package's
+            score = replace(score, signature=with_field(score.signature, "plugin", provenance))
         extra = score.details.get("notes") if isinstance(score.details, Mapping) else None
         if extra is not None:
             notes.extend(extra)

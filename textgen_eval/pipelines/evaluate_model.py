@@ -18,7 +18,7 @@ from textgen_eval.core.errors import ConfigError, InputError
 from textgen_eval.core.hashing import file_digest
 from textgen_eval.core.model import CONFIG_FILE, WEIGHTS_FILE
 from textgen_eval.core.models import model_directory
-from textgen_eval.core.signature import make_signature
+from textgen_eval.core.signature import make_signature, with_field
 from textgen_eval.core.training import LOG, RUN_INFO
 from textgen_eval.data.bundles import DEFAULT_REFERENCE, resolve_bundle
 from textgen_eval.generators.base import Generator
@@ -169,11 +169,7 @@ def split_model_metrics(
 def with_sampling(score: Score, temperature: float) -> Score:
     """``score`` with ``temp:T`` in its signature (before the version field): two scores of one
     model at different temperatures must never look comparable (issue 19)."""
-    head, sep, version = score.signature.rpartition("|v:")
-    signature = (
-        f"{head}|temp:{temperature:g}{sep}{version}" if sep else f"{score.signature}|temp:{temperature:g}"
-    )
-    return replace(score, signature=signature)
+    return replace(score, signature=with_field(score.signature, "temp", f"{temperature:g}"))
 
 
 def last_training_record(path: str | Path) -> dict[str, Any]:
