@@ -156,3 +156,22 @@ def test_meta_eval_labels_that_mean_nothing_are_refused_before_anything_is_writt
         run = tge("meta-eval", "--bundle", tiny_bundle, "--labels", labels, "--out", out, "--no-progress")
         assert run.code == 2 and message in run.err and str(labels) in run.err, run.err
         assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("model", "setting", "message"),
+    [("lstm-lm", "model.hidden_size=1000000000", "overflows 64 bits); reduce the sizes (model.hidden_size"),
+     ("lstm-lm", "model.hidden_size=200000", "set by model.hidden_size = 200,000"),
+     ("transformer-lm", "model.n_embd=400000", "set by model.n_embd = 400,000"),
+     ("seqgan-rollout", "model.hidden_size=300000", "the largest tensor is gen.rnn.lstm.weight_hh_l0")],
+)  # fmt: skip
+def test_a_model_the_machine_cannot_hold_is_refused_with_its_size_before_anything_is_written(
+    tge, tiny_bundle: Path, tmp_path: Path, model: str, setting: str, message: str
+) -> None:
+    """Issue 34, item 2: sizes of 10⁵–10⁹ were found by the allocator (an internal error, exit 1);
+    now the network is built on the meta device first and refused naming the estimate and the
+    setting."""
+    out = tmp_path / "run"
+    run = tge("train", model, "--data", tiny_bundle, "--out", out, "--set", setting, "--no-progress")
+    assert run.code == 2 and message in run.err and "Traceback" not in run.err, run.err
+    assert not out.exists()

@@ -188,6 +188,22 @@ def _build(kind: str, configs: Mapping[str, Any], data: TrainingData) -> Model[A
     return model
 
 
+def preflight(model: Model[Any], data: TrainingData) -> None:
+    """A text generator whose network cannot fit in this machine's memory is refused before
+    anything is written (:mod:`textgen_eval.pipelines.preflight`). ``model`` is a probe, not the
+    model that trains: its vocabulary is built here from the data, as training would build it, so
+    the network's shapes are the real ones."""
+    from textgen_eval.generators.text.generator import TokenGenerator
+    from textgen_eval.pipelines.preflight import available_memory, check_fits
+
+    builder = getattr(model, "build_net", None) or getattr(model, "build_module", None)
+    if not isinstance(model, TokenGenerator) or builder is None:
+        return
+    if model.vocab is None:
+        model.prepare_corpora(list(data.train), None if data.valid is None else list(data.valid))
+    check_fits(model.name, builder, model.configs, available=available_memory())
+
+
 def oracle_probes(model: Model[Any], data: TrainingData, runner: RunnerConfig) -> list[Callback]:
     """NLL-oracle logged during training when the data is a synthetic-oracle bundle
     (:mod:`textgen_eval.pipelines.oracle_probe`; ``runner.probe_samples`` per probe, every
@@ -225,6 +241,7 @@ def fit_model(
     """Train model ``kind`` with resolved ``configs`` on ``data`` in run directory ``out``;
     ``tensorboard``: also write the logged series as TensorBoard events there."""
     cls = model_class(kind)
+    preflight(_build(kind, configs, data), data)  # a separate instance: the probe's vocabulary is its own
     model = _build(kind, configs, data)  # its configs: the resolved ones, in the data's format
     callbacks: list[Callback] = [ProgressBar(desc=f"train {cls.name}")] if progress else []
     callbacks += oracle_probes(model, data, configs["runner"])
