@@ -246,3 +246,27 @@ def test_train_evaluate_and_tune_the_compound_vae_and_the_weight_vae(tge, tmp_pa
     )  # fmt: skip (hidden, latent are searched)
     assert run.code == 0, run.err
     assert json.loads((tuned / "tune.json").read_text())["spec"]["objective"] == "accuracy-drop"
+
+
+def test_image_samples_stream_to_the_npy_with_the_bytes_of_the_in_memory_path(
+    tge, gray_bundle: Path, tmp_path: Path
+) -> None:
+    """Issue 34, item 2: `tge sample -n N` of an image model writes batch by batch (memory does not
+    grow with N); the file is byte for byte what saving the whole array gives, and no temporary
+    file is left."""
+    import io
+
+    from textgen_eval.core.models import load_model
+
+    out = tmp_path / "vae"
+    run = tge("train", "vae", "--data", gray_bundle, "--out", out, "--max-steps", "2", "--no-progress",
+              *_sets([*TINY[:2], "train.binarize=dynamic"]))  # fmt: skip
+    assert run.code == 0, run.err
+    target = tmp_path / "s.npy"
+    sampled = tge("sample", out, "-n", "2500", "--seed", "4", "--output", target)
+    assert sampled.code == 0, sampled.err
+    expected = io.BytesIO()
+    np.save(expected, load_model(out).sample(2500, seed=4).astype(np.float16), allow_pickle=False)
+    assert target.read_bytes() == expected.getvalue()
+    assert (tmp_path / "s.png").read_bytes().startswith(b"\x89PNG")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.npy", "s.png", "vae"]

@@ -199,16 +199,23 @@ class LatentImageModel(Model[ImageSplit]):
     def sample(self, n: int, *, seed: int, binary: bool = False, batch_size: int = 1000) -> np.ndarray:
         """``(n, C, H, W)`` float32: Bernoulli means in [0, 1], or one draw of each pixel (``binary``)."""
         assert self.shape is not None
+        return np.concatenate(list(self.sample_batches(n, seed=seed, binary=binary, batch_size=batch_size)))
+
+    def sample_batches(
+        self, n: int, *, seed: int, binary: bool = False, batch_size: int = 1000
+    ) -> Iterator[np.ndarray]:
+        """:meth:`sample` one batch at a time (``(b, C, H, W)`` each, the same draws), so a caller
+        can write ``n`` images without holding them all."""
+        assert self.shape is not None
         generator = torch.Generator(device=self.device).manual_seed(seed)
         noise = torch_noise(generator, self.device)
-        out = []
         with torch.no_grad():
             for start in range(0, n, batch_size):
-                probs = torch.sigmoid(self.net.sample_logits(min(batch_size, n - start), noise))
+                size = min(batch_size, n - start)
+                probs = torch.sigmoid(self.net.sample_logits(size, noise))
                 if binary:
                     probs = torch.bernoulli(probs, generator=generator)
-                out.append(probs.float().cpu().numpy())
-        return np.concatenate(out).reshape(n, *self.shape)  # (n, D) → (n, C, H, W)
+                yield probs.float().cpu().numpy().reshape(size, *self.shape)  # (b, D) → (b, C, H, W)
 
 
 class VAE(LatentImageModel):

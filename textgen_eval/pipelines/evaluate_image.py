@@ -92,11 +92,53 @@ def sample_image_model(
     """``tge sample RUN_DIR -n N --output X.npy`` for an image model (both files guarded)."""
     if output.suffix != ".npy":
         raise ConfigError(f"--output {output}: image samples are written as .npy (a PNG grid goes beside it)")
-    for target in (output, output.with_suffix(".png")):
-        check_output(target, protected)
+    kinds = [check_output(target, protected) for target in (output, output.with_suffix(".png"))]
     model = load_model(path)
-    images = model.sample(n, seed=seed, binary=binary)  # type: ignore[attr-defined]
-    return save_images(images, output, lambda p, data: write_output(p, data, protected))
+    if kinds[0] == "through" or not hasattr(model, "sample_batches"):  # a pipe or a device: in memory
+        images = model.sample(n, seed=seed, binary=binary)  # type: ignore[attr-defined]
+        return save_images(images, output, lambda p, data: write_output(p, data, protected))
+    return stream_images(model, n, seed=seed, binary=binary, output=output, protected=protected)
+
+
+#: The PNG grid beside streamed samples shows at most this many (the first ones).
+GRID_IMAGES = 400
+
+
+def stream_images(
+    model: Any, n: int, *, seed: int, binary: bool, output: Path, protected: Sequence[Protected]
+) -> dict[str, str]:
+    """Write ``n`` samples batch by batch into a float16 ``.npy`` (memory-mapped, in a temporary
+    file beside ``output``, renamed into place when complete), so memory does not grow with ``n``
+    (issue 34, item 2); the file's bytes are :func:`save_images`'. The grid shows the first
+    :data:`GRID_IMAGES`."""
+    import os
+
+    import numpy as np
+
+    from textgen_eval.images.grid import image_grid, png_bytes
+
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.partial")
+    shape = (n, *model.shape)
+    try:
+        array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=shape)
+        first: list[Any] = []
+        position = 0
+        for batch in model.sample_batches(n, seed=seed, binary=binary):
+            array[position : position + len(batch)] = batch.astype(np.float16)
+            position += len(batch)
+            kept = sum(len(b) for b in first)
+            if kept < GRID_IMAGES:
+                first.append(batch[: GRID_IMAGES - kept].copy())
+        array.flush()
+        del array
+        os.replace(tmp, output)
+    except OSError as exc:
+        raise ConfigError(f"--output {output}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    png = output.with_suffix(".png")
+    write_output(png, png_bytes(image_grid(np.concatenate(first))), protected)
+    return {"npy": str(output), "png": str(png)}
 
 
 def evaluate_image_model(
