@@ -512,3 +512,23 @@ def test_a_real_data_column_scored_like_the_trials_is_unmarked() -> None:
     smaller = {**same, "retrain": {**same["retrain"], "metrics": {"fd": {
         **same["retrain"]["metrics"]["fd"], "signature": "fd|n:15|seed:0|v:1"}}}}  # fmt: skip
     assert real_data_mismatches([model("fd|n:40|seed:*|v:1"), smaller]) == {"fd": {"n": ("15", "40")}}
+
+
+def test_a_tune_json_edited_after_the_start_is_refused_on_resume(
+    two_worker_run: Path, tmp_path: Path
+) -> None:
+    """Issue 34, item 4: raising tune.json's budget on a finished run made the coordinator wait for
+    trials that no worker (they read the spec the study records) would run; now it is refused,
+    naming what changed, and a resume of the unedited run still works."""
+    import shutil
+
+    copy = tmp_path / two_worker_run.name
+    shutil.copytree(two_worker_run, copy)
+    unchanged = run_subprocess("tune", "--resume", str(copy), "--no-progress")
+    assert unchanged.code == 0, unchanged.err
+    data = json.loads((copy / "tune.json").read_text())
+    data["spec"]["budget"] = 9
+    (copy / "tune.json").write_text(json.dumps(data))
+    edited = run_subprocess("tune", "--resume", str(copy), "--no-progress")
+    assert edited.code == 2, edited.err
+    assert "tune.json was changed after the run started (budget: 9 in tune.json, 6 in the run)" in edited.err

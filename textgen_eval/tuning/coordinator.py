@@ -165,6 +165,8 @@ def resume(out: Path, *, storage: str | None, options: TuneOptions, notify: Noti
                         f"{storage_spec.masked} has no study {phase.study_name!r}; is --storage right?"
                     ) from None
                 continue
+            if phase.name == "search":
+                _check_spec_unchanged(out, spec, study)
             n = queue.recover_orphans(study, foreign_dead=journal, orphan_age=0.0)
             if n:
                 notify(f"re-queued {n} {phase.name} trial(s) whose worker had died")
@@ -174,6 +176,23 @@ def resume(out: Path, *, storage: str | None, options: TuneOptions, notify: Noti
                 if queued:
                     notify(f"queued {queued} {phase.name} trial(s) again")
         return _coordinate(spec, out, storage_spec, backend, options, notify)
+
+
+def _check_spec_unchanged(out: Path, spec: TuneSpec, study: Any) -> None:
+    """``tune.json``'s spec must be the one the run's study records (the workers read that one):
+    an edited ``tune.json`` — a raised budget, say — would have the coordinator wait for trials no
+    worker runs (issue 34, item 4). Refused, naming what differs."""
+    recorded = study.user_attrs.get(SPEC_ATTR)
+    if not isinstance(recorded, dict):
+        return
+    mine, theirs = spec.to_dict(), TuneSpec.from_dict(recorded).to_dict()
+    differ = [k for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k)]
+    if differ:
+        shown = "; ".join(f"{k}: {mine.get(k)!r} in tune.json, {theirs.get(k)!r} in the run" for k in differ)
+        raise ConfigError(
+            f"{out / 'tune.json'} was changed after the run started ({shown}); a run's settings are fixed "
+            "when it starts: restore the file, or start a new run (e.g. a larger --budget with a new --out)"
+        )
 
 
 def default_devices(workers: int | None) -> tuple[int, list[str]]:
