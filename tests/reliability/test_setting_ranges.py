@@ -175,3 +175,26 @@ def test_a_model_the_machine_cannot_hold_is_refused_with_its_size_before_anythin
     run = tge("train", model, "--data", tiny_bundle, "--out", out, "--set", setting, "--no-progress")
     assert run.code == 2 and message in run.err and "Traceback" not in run.err, run.err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["train", "lstm-lm", "--data", "{bundle}", "--max-steps", "1", "--no-progress", "--out"],
+     ["tune", "lstm-lm", "--data", "{bundle}", "--budget", "1", "--retrain", "1", "--out"],
+     ["compare", "lstm-lm", "--data", "{bundle}", "--out"],
+     ["meta-eval", "--bundle", "{bundle}", "--out"],
+     ["bundle", "--train", "{bundle}/train.txt", "--test", "{bundle}/test.txt"]],
+)  # fmt: skip
+def test_an_output_directory_below_a_regular_file_is_refused_by_name(
+    tge, tiny_bundle: Path, tmp_path: Path, command: list[str]
+) -> None:
+    """Issue 34, item 5: `--out` (or a bundle's OUT) below a regular file was NotADirectoryError,
+    an internal error, after the inputs had been read."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    target = blocker / "sub"
+    args = [a.replace("{bundle}", str(tiny_bundle)) for a in command]
+    run = tge(*args, target) if command[0] != "bundle" else tge("bundle", target, *args[1:])
+    assert run.code == 2, run.err
+    assert f"{target}: cannot be a directory (inside {blocker}, which is a file)" in run.err
+    assert blocker.read_text() == "x"

@@ -97,6 +97,18 @@ def clashes(path: Path, item: Protected) -> bool:
         return False
 
 
+def check_output_directory(path: Path, *, what: str) -> None:
+    """A directory the command will create or fill (a bundle, a run): refused, naming the culprit,
+    when it or one of its parents exists and is not a directory (it was ``NotADirectoryError``,
+    an internal error, after the inputs had been read)."""
+    for candidate in (path, *path.parents):
+        if candidate.exists() and not candidate.is_dir():
+            where = "" if candidate == path else f" (inside {candidate}, which is a file)"
+            raise ConfigError(f"{what} {path}: cannot be a directory{where}; choose another path")
+        if candidate.is_dir():
+            return
+
+
 def check_output(path: Path, protected: Iterable[Protected] = (), *, option: str = "--output") -> OutputKind:
     """Refuse ``path`` when it is an input of the command or cannot be written; say how it will be."""
     kind = output_kind(path, option=option)

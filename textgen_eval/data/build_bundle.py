@@ -96,6 +96,9 @@ def build_bundle(
     """Write the bundle into ``out`` (which must not hold one) and return what was done."""
     if not sources.get("train") or not sources.get("test"):
         raise ConfigError("tge bundle needs at least one --train and one --test source")
+    from textgen_eval.core.output import check_output_directory
+
+    check_output_directory(out, what="bundle directory")
     if out.exists() and any(out.iterdir()):
         raise ConfigError(f"{out}: not empty; choose a new directory for the bundle")
     texts: dict[str, list[str]] = {}

@@ -81,6 +81,9 @@ def build_oracle_bundle(
         raise ConfigError(f"--n {n}: expected 2 to {MAX_N:,} sequences per split")
     if seed < 0:
         raise ConfigError(f"--seed {seed}: expected an integer ≥ 0")
+    from textgen_eval.core.output import check_output_directory
+
+    check_output_directory(out, what="bundle directory")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"{out}: exists and is not an empty directory; choose a new bundle directory")
     if params is None:

@@ -136,6 +136,9 @@ def prepare(out: Path, spec: CompareSpec) -> None:
     """Write ``compare.json``, or check that the one in ``out`` has the same settings for every
     model both hold; models it does not hold yet are added to it (a comparison grows by rows,
     never changes one)."""
+    from textgen_eval.core.output import check_output_directory
+
+    check_output_directory(out, what="--out (comparison directory)")
     path = out / COMPARE_FILE
     if path.is_file():
         old = read_compare(out).to_dict()

@@ -60,6 +60,9 @@ def run_lock(out: Path, *, what: str = "run directory") -> Iterator[None]:
     The lock (``flock`` on ``out/.run.lock``) is released by the OS if the process dies, so a
     killed run never leaves its directory locked.
     """
+    from textgen_eval.core.output import check_output_directory
+
+    check_output_directory(out, what=f"--out ({what})")
     out.mkdir(parents=True, exist_ok=True)
     lock = out / RUN_LOCK
     try:

@@ -77,6 +77,9 @@ def start(
     Nothing is left behind when the start fails before ``tune.json`` is written (unreachable
     storage, a duplicate study): the same command can simply be run again.
     """
+    from textgen_eval.core.output import check_output_directory
+
+    check_output_directory(out, what="--out (tuning run directory)")
     held = {p.name for p in out.iterdir()} - {COORDINATOR_LOCK} if out.is_dir() else set()
     if SPEC_FILE in held:
         raise ConfigError(
