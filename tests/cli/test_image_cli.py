@@ -270,3 +270,18 @@ def test_image_samples_stream_to_the_npy_with_the_bytes_of_the_in_memory_path(
     assert target.read_bytes() == expected.getvalue()
     assert (tmp_path / "s.png").read_bytes().startswith(b"\x89PNG")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.npy", "s.png", "vae"]
+
+
+def test_an_image_size_the_architecture_cannot_take_is_exit_2_naming_the_setting(tge, tmp_path: Path) -> None:
+    """Issue 34, item 5: 3×3 images with the conv VAE (sides must be divisible by 4) were a
+    ValueError reported as an internal error; now exit 2 naming model.arch, nothing left behind."""
+    bundle = tmp_path / "tiny3"
+    bundle.mkdir()
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 16), ("valid", 4), ("test", 4)):
+        np.save(bundle / f"{split}.npy", rng.integers(0, 256, (n, 3, 3), dtype=np.uint8))
+    out = tmp_path / "run"
+    run = tge("train", "vae", "--data", bundle, "--out", out, "--max-steps", "1", "--no-progress",
+              *_sets(["model.arch=conv", "train.binarize=dynamic"]))  # fmt: skip
+    assert run.code == 2 and "model.arch = 'conv' needs image sides divisible by 4" in run.err, run.err
+    assert "3×3" in run.err and not out.exists()

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from textgen_eval.core.errors import ConfigError
 from textgen_eval.images.config import LatentConfig
 from textgen_eval.images.distributions import (
     kl_normal_units,
@@ -253,7 +254,10 @@ class ConvNet(LatentNet):
         super().__init__()
         channels, height, width = shape
         if height % 4 or width % 4:
-            raise ValueError(f"arch = 'conv' needs image sides divisible by 4, got {height}×{width}")
+            raise ConfigError(
+                f"model.arch = 'conv' needs image sides divisible by 4 (two stride-2 convolutions); the "
+                f"data's images are {height}×{width}: use model.arch = 'mlp', or images of another size"
+            )
         self.cfg, self.shape, self.dim = cfg, shape, channels * height * width
         c1, c2 = cfg.conv_channels
         self.grid = (c2, height // 4, width // 4)
