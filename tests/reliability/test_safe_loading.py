@@ -278,3 +278,14 @@ def test_damaged_or_mislabelled_arrays_are_refused_by_name(tmp_path: Path) -> No
         for load in (lambda p: load_npy_split(p, "train"), NpyFeaturizer._load):
             with pytest.raises(InputError, match=re.escape(str(path))):
                 load(path)
+
+
+def test_zero_width_images_are_refused_naming_the_file(tmp_path: Path) -> None:
+    """Issue 34, item 5: (N, 0, W) images were a zero-size reduction inside numpy, reported as an
+    internal error; now an input error naming the file and the shape."""
+    from textgen_eval.data.images import load_npy_split
+
+    path = tmp_path / "train.npy"
+    np.save(path, np.zeros((4, 0, 5), dtype=np.uint8))
+    with pytest.raises(InputError, match=re.escape(f"{path}: images of shape (1, 0, 5) have no pixels")):
+        load_npy_split(path, "train")

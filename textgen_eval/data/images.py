@@ -274,6 +274,8 @@ def _as_images(array: np.ndarray, path: Path) -> tuple[np.ndarray, tuple[int, in
         raise InputError(f"{path}: array of shape {array.shape}; expected (N, H, W), (N, C, H, W) or (N, D)")
     if array.shape[0] < 1:
         raise InputError(f"{path}: no images")
+    if 0 in shape:
+        raise InputError(f"{path}: images of shape {shape} have no pixels; expected every side ≥ 1")
     flat = array.reshape(array.shape[0], -1)  # (N, C·H·W)
     if flat.dtype == np.uint8:
         if flat.max() <= 1:
