@@ -198,3 +198,28 @@ def test_an_output_directory_below_a_regular_file_is_refused_by_name(
     assert run.code == 2, run.err
     assert f"{target}: cannot be a directory (inside {blocker}, which is a file)" in run.err
     assert blocker.read_text() == "x"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [RuntimeError("[enforce fail at alloc_cpu.cpp:127] DefaultCPUAllocator: can't allocate memory: you tried "
+                  "to allocate 512000000000 bytes. Error code 12"),
+     MemoryError()],
+)  # fmt: skip
+def test_an_allocation_failure_is_exit_2_saying_what_to_lower(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, error: BaseException
+) -> None:
+    """Issue 34, item 2: a per-batch size the machine cannot hold (gan.rollouts = 10⁹ asked torch
+    for 512 GB) ended as "internal error … this is a bug"; an allocation failure is the settings'
+    doing: exit 2, saying which kind of setting to lower. (Simulated: a real 512 GB request is
+    refused by Linux's default overcommit, but not under every setting.)"""
+    import textgen_eval.pipelines.train as train_pipeline
+    from textgen_eval.cli.main import main
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(train_pipeline, "train_model", fail)
+    code = main(["train", "lstm-lm", "--data", "coco", "--out", str(tmp_path / "r"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "out of memory" in err and "gan.rollouts" in err and "internal error" not in err

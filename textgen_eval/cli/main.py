@@ -502,9 +502,15 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         return _environment_error(exc)
+    except MemoryError:
+        if debug:
+            traceback.print_exc()
+        return _out_of_memory("Python could not allocate memory")
     except Exception as exc:
         if debug:
             raise
+        if _is_allocation_failure(exc):
+            return _out_of_memory(str(exc).strip().splitlines()[-1])
         click.echo(
             f"tge: internal error: {type(exc).__name__}: {exc}\n"
             "This is a bug in textgen_eval; rerun with --debug for the traceback and report it.",
@@ -512,6 +518,27 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     return code if isinstance(code, int) else 0
+
+
+def _is_allocation_failure(exc: BaseException) -> bool:
+    """torch's out-of-memory errors (CPU allocator, CUDA): a setting asked for more than the
+    machine has, not a bug."""
+    text = str(exc)
+    return type(exc).__name__ == "OutOfMemoryError" or (
+        isinstance(exc, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text)
+    )
+
+
+def _out_of_memory(detail: str) -> int:
+    """Exit 2 with what happened and what to change (issue 34, item 2)."""
+    click.echo(
+        f"tge: error: out of memory ({detail}): the settings ask for more memory than this machine has; "
+        "lower the size that drives it (a per-batch count such as gan.rollouts or vae.iw_samples, a batch "
+        "size, a model size); if this command started a run directory, it holds a checkpoint of these "
+        "settings: start again in a new --out, or delete it",
+        err=True,
+    )
+    return 2
 
 
 #: Errors of the machine, not of tge: a full disk, a read-only or vanished file system.
