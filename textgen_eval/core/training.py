@@ -375,6 +375,8 @@ class RunnerConfig:
     probe_every: int = 5
 
     def __post_init__(self) -> None:
+        if isinstance(self.seed, bool) or not 0 <= self.seed < 2**32:
+            raise ValueError(f"seed must be an integer from 0 to 2**32 - 1, got {self.seed}")
         minimum = {
             "max_epochs": 1,
             "log_every": 1,

@@ -25,6 +25,15 @@ PAD_ID, BOS_ID, EOS_ID, UNK_ID = range(4)
 SPM_FILE = "spm.model"
 
 
+def check_vocab_settings(min_freq: int, max_vocab: int | None) -> None:
+    """The vocabulary's settings in a model's config (checked when the config is built, before
+    anything is written): ``min_freq`` ≥ 1, ``max_vocab`` unset or ≥ 1."""
+    if isinstance(min_freq, bool) or min_freq < 1:
+        raise ValueError(f"min_freq must be ≥ 1, got {min_freq}")
+    if max_vocab is not None and (isinstance(max_vocab, bool) or max_vocab < 1):
+        raise ValueError(f"max_vocab must be ≥ 1 (or unset: no limit), got {max_vocab}")
+
+
 @dataclass
 class Vocab:
     """An ordered token list whose first four entries are the special tokens."""

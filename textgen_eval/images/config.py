@@ -66,6 +66,10 @@ class LatentConfig:
     conv_hidden: int = 256
 
     def __post_init__(self) -> None:
+        if self.conv_hidden < 1 or any(c < 1 for c in self.conv_channels):
+            raise ValueError(
+                f"conv_channels and conv_hidden must be ≥ 1, got {self.conv_channels}, {self.conv_hidden}"
+            )
         if self.layers < 1:
             raise ValueError(f"layers must be ≥ 1, got {self.layers}")
         if len(self.latents) < self.layers or len(self.hidden) < self.layers:

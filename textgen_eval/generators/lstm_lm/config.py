@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from textgen_eval.data.vocab import check_vocab_settings
 from textgen_eval.generators.text.optim import TrainConfig, make_optimizer
 
 __all__ = ["LSTMLMConfig", "TrainConfig", "make_optimizer"]
@@ -50,6 +51,7 @@ class LSTMLMConfig:
     init_range: float | None = None
 
     def __post_init__(self) -> None:
+        check_vocab_settings(self.min_freq, self.max_vocab)
         for name in ("emb_dim", "hidden_size", "num_layers", "max_len", "min_freq"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from textgen_eval.data.vocab import check_vocab_settings
+
 
 @dataclass(frozen=True)
 class TransformerLMConfig:
@@ -43,6 +45,7 @@ class TransformerLMConfig:
     init_from: str | None = None
 
     def __post_init__(self) -> None:
+        check_vocab_settings(self.min_freq, self.max_vocab)
         for name in ("n_layer", "n_head", "n_embd", "context", "max_len", "min_freq"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from textgen_eval.data.vocab import check_vocab_settings
 from textgen_eval.generators.text.optim import TrainConfig
 
 __all__ = ["HybridObjectiveConfig", "HybridVAEConfig", "LSTMVAEConfig", "TrainConfig", "VAEConfig"]
@@ -33,6 +34,7 @@ class LSTMVAEConfig:
     layer_norm: bool = False
 
     def __post_init__(self) -> None:
+        check_vocab_settings(self.min_freq, self.max_vocab)
         for name in ("emb_dim", "hidden_size", "latent_size", "max_len", "min_freq"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
@@ -122,6 +124,10 @@ class HybridVAEConfig:
     bytenet_layers: int = 3
 
     def __post_init__(self) -> None:
+        for name in ("head_size", "bytenet_layers"):  # used by one head each; never meaningful below 1
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+        check_vocab_settings(self.min_freq, self.max_vocab)
         for name in ("length", "emb_dim", "conv_layers", "channels", "feature_size", "latent_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")

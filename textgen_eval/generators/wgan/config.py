@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from textgen_eval.data.vocab import check_vocab_settings
+
 
 def _positive(obj: object, *names: str) -> None:
     for name in names:
@@ -40,6 +42,7 @@ class SequenceConfig:
     noise_dim: int = 128
 
     def __post_init__(self) -> None:
+        check_vocab_settings(self.min_freq, self.max_vocab)
         _positive(self, "min_freq", "noise_dim")
         if self.seq_len < 2:
             raise ValueError(f"seq_len must be ≥ 2 (a token and its EOS), got {self.seq_len}")
