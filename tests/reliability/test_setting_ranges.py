@@ -107,8 +107,8 @@ def test_a_preset_or_spec_above_the_limits_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("model", "setting", "message"),
-    [("lstm-lm", "model.max_vocab=-1", "model.max_vocab must be ≥ 1 (or unset: no limit), got -1"),
-     ("transformer-lm", "model.max_vocab=0", "model.max_vocab must be ≥ 1"),
+    [("lstm-lm", "model.max_vocab=-1", "config [model]: max_vocab must be ≥ 1 (or unset: no limit), got -1"),
+     ("transformer-lm", "model.max_vocab=0", "config [model]: max_vocab must be ≥ 1"),
      ("lstm-vae", "model.min_freq=100000", "at least model.min_freq = 100000 times"),
      ("lstm-lm", "model.min_freq=100000", "lower model.min_freq")],
 )  # fmt: skip
