@@ -297,8 +297,11 @@ def stored_features(key: str, compute: Callable[[], Any]) -> Any:
             load_array(path / "features.npy", what="stored reference features"), dtype=np.float64
         )
 
+    computed: list[Any] = []  # kept, so a cache that cannot be written does not embed twice
+
     def build(partial: Path, target: Path) -> Built[Any]:
         array = np.asarray(compute(), dtype=np.float64)
+        computed.append(array)
         narrow = array.astype(np.float32)
         kept = narrow if np.array_equal(narrow.astype(np.float64), array) else array
         buffer = io.BytesIO()
@@ -309,8 +312,8 @@ def stored_features(key: str, compute: Callable[[], Any]) -> Any:
     entry = CacheEntry(cache_dir() / "features", key)
     try:
         array, _ = load_or_build(entry, load, build, what="reference features")
-    except OSError:  # a read-only or full cache: the features are computed, not stored
-        array = np.asarray(compute(), dtype=np.float64)
+    except OSError:  # a read-only or full cache: the features are returned, not stored
+        array = computed[0] if computed else np.asarray(compute(), dtype=np.float64)
     return array
 
 
