@@ -46,6 +46,17 @@ replace = true
 "runner.max_epochs" = 1
 """
 
+#: Two quick configurations that both train.
+TINY_SPACE = """
+replace = true
+[space]
+"train.lr" = { choice = [0.003, 0.005] }
+[fixed]
+"model.emb_dim" = 8
+"model.hidden_size" = 8
+"runner.max_epochs" = 1
+"""
+
 
 def tune_args(bundle: Path, space: Path, out: Path, *extra: str) -> list[str]:
     return [
@@ -64,7 +75,8 @@ def spaces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("spaces")
     (root / "slow.toml").write_text(SLOW_SPACE, encoding="utf-8")
     (root / "diverging.toml").write_text(DIVERGING_SPACE, encoding="utf-8")
-    return {"slow": root / "slow.toml", "diverging": root / "diverging.toml"}
+    (root / "tiny.toml").write_text(TINY_SPACE, encoding="utf-8")
+    return {name: root / f"{name}.toml" for name in ("slow", "diverging", "tiny")}
 
 
 @pytest.fixture(scope="module")
@@ -532,3 +544,49 @@ def test_a_tune_json_edited_after_the_start_is_refused_on_resume(
     edited = run_subprocess("tune", "--resume", str(copy), "--no-progress")
     assert edited.code == 2, edited.err
     assert "tune.json was changed after the run started (budget: 9 in tune.json, 6 in the run)" in edited.err
+
+
+def test_a_full_disk_requeues_the_trial_and_resume_finishes(
+    tiny_bundle: Path, spaces: dict[str, Path], tmp_path: Path, session_cache: Path
+) -> None:
+    """Issue 34, item 4, with a real failing write: the processes get a file-size limit (RLIMIT_FSIZE)
+    that the trial's checkpoint exceeds and the study's journal does not; Python ignores SIGXFSZ, so the
+    write fails with EFBIG exactly as a full disk fails with ENOSPC. The trial must be re-queued, not
+    recorded as a failed configuration, and ``--resume`` without the limit must finish the run."""
+    import resource
+
+    out = tmp_path / "full"
+    env = {**os.environ, "TGE_CACHE_DIR": str(session_cache)}
+    quick = ("--objective", "bleu-2", "--metrics", "bleu-2,unique-ngrams-2")  # no cached model to build
+    limit = 16 * 1024
+
+    def small_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    args = tune_args(tiny_bundle, spaces["tiny"], out, "--budget", "2", "--retrain", "1", *quick)
+    proc = subprocess.run(
+        [sys.executable, "-m", "textgen_eval", *args], env=env, capture_output=True, text=True,
+        preexec_fn=small_disk, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "file size limit exceeded writing" in proc.stderr and "checkpoint.pt" in proc.stderr
+    assert "re-queued, not failed" in proc.stderr and "internal error" not in proc.stderr
+    stopped = study_trials(out)
+    assert [t.user_attrs.get(queue.STATUS) for t in stopped if t.state == TrialState.FAIL] == ["environment"]
+    assert queue.count(stopped, 2).failed == 0  # not a verdict on the configuration
+
+    resumed = run_subprocess(
+        "tune", "--resume", str(out), "--no-progress", env={"TGE_CACHE_DIR": str(session_cache)}
+    )
+    assert resumed.code == 0, resumed.err
+    after = study_trials(out)
+    counts = queue.count(after, 2)
+    assert (counts.complete, counts.failed) == (2, 0)
+    slot = next(t for t in after if t.user_attrs.get(queue.STATUS) == "environment").user_attrs[queue.SLOT]
+    again = [t for t in after if t.user_attrs[queue.SLOT] == slot]
+    assert [t.state for t in again] == [TrialState.FAIL, TrialState.COMPLETE]
+    assert (
+        again[1].params == again[0].params
+        and again[1].user_attrs[queue.SEED] == again[0].user_attrs[queue.SEED]
+    )
+    assert len(study_trials(out, "retrain")) == 1

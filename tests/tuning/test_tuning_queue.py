@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -14,9 +15,9 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from textgen_eval.core.errors import DivergenceError, TextgenEvalError
+from textgen_eval.core.errors import DivergenceError, EnvironmentFault, TextgenEvalError
 from textgen_eval.core.space import SearchSpace, choice, uniform
-from textgen_eval.tuning import queue
+from textgen_eval.tuning import queue, worker
 from textgen_eval.tuning.journal import recover_journal
 from textgen_eval.tuning.storage import open_storage, parse_storage
 from textgen_eval.tuning.timeout import TrialTimeout, time_limit
@@ -141,6 +142,72 @@ def test_an_interrupted_trial_is_requeued_with_the_same_config(tmp_path: Path) -
     retries = [c for c in calls if c[0] == slot]
     assert [c[1] for c in retries] == [1, 2] and retries[0][2:] == retries[1][2:]
     assert queue.count(trials, 4).complete == 4
+
+
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        (
+            OSError(errno.ENOSPC, "No space left on device", "/runs/t/weights.pt"),
+            "disk full writing /runs/t/weights.pt",
+        ),
+        (OSError(errno.EFBIG, "File too large", "/runs/t/log.jsonl"), "file size limit exceeded writing"),
+        (MemoryError(), "out of memory"),
+        (
+            RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory"),
+            "out of memory",
+        ),
+    ],
+)
+def test_a_fault_of_the_machine_requeues_the_trial_instead_of_failing_it(
+    tmp_path: Path, fault: BaseException, said: str
+) -> None:
+    """Issue 34, item 4: a full disk is not a verdict on the configuration that was training."""
+    calls = []
+
+    def faulty_once(request: TrialRequest) -> TrialOutcome:
+        calls.append((request.slot, request.attempt, dict(request.params), request.seed))
+        if len(calls) == 2:
+            raise fault
+        return objective(request)
+
+    storage = journal(tmp_path)
+    events: list[str] = []
+    with pytest.raises(EnvironmentFault, match=f"{said}.*re-queued, not failed.*--resume"):
+        run_worker(storage, [phase(4)], faulty_once, poll=0.01, on_event=events.append)
+    assert any(said in e and "re-queued" in e for e in events)
+    report = run_worker(storage, [phase(4)], faulty_once, poll=0.01)  # space freed, --resume
+    assert report.failed == 0
+    trials = optuna.load_study(study_name="t:search", storage=storage).get_trials()
+    stopped = [t for t in trials if t.user_attrs.get(queue.STATUS) == "environment"]
+    assert len(stopped) == 1 and said in stopped[0].user_attrs[queue.ERROR]
+    retries = [c for c in calls if c[0] == stopped[0].user_attrs[queue.SLOT]]
+    assert [c[1] for c in retries] == [1, 2] and retries[0][2:] == retries[1][2:]
+    counts = queue.count(trials, 4)
+    assert counts.complete == 4 and counts.failed == 0
+
+
+def test_a_configuration_out_of_memory_in_every_attempt_is_a_failed_configuration(tmp_path: Path) -> None:
+    """Out of memory three times for the same slot: the setting asks for more than the machine has."""
+    attempts: list[int] = []
+
+    def too_big(request: TrialRequest) -> TrialOutcome:
+        if request.slot == 0:
+            attempts.append(request.attempt)
+            raise MemoryError
+        return objective(request)
+
+    storage = journal(tmp_path)
+    for _ in range(worker.MEMORY_ATTEMPTS - 1):
+        with pytest.raises(EnvironmentFault):
+            run_worker(storage, [phase(3)], too_big, poll=0.01)
+    report = run_worker(storage, [phase(3)], too_big, poll=0.01)
+    assert attempts == list(range(1, worker.MEMORY_ATTEMPTS + 1))
+    trials = optuna.load_study(study_name="t:search", storage=storage).get_trials()
+    counts = queue.count(trials, 3)
+    assert report.failed == 1 and counts.failed == 1 and counts.complete == 2
+    final = [t for t in trials if t.user_attrs.get(queue.STATUS) == "error"]
+    assert f"out of memory in {worker.MEMORY_ATTEMPTS} attempts" in final[0].user_attrs[queue.ERROR]
 
 
 def test_claimed_duplicates_never_run(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ import click
 
 from textgen_eval import __version__
 from textgen_eval.cli.params import SEED, FiniteFloat, threads_option
+from textgen_eval.core.faults import ENVIRONMENT_ERRNOS, is_allocation_failure
 
 PRESETS = ("full", "texygen-fast", "textgan")
 
@@ -509,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if debug:
             raise
-        if _is_allocation_failure(exc):
+        if is_allocation_failure(exc):
             return _out_of_memory(str(exc).strip().splitlines()[-1])
         click.echo(
             f"tge: internal error: {type(exc).__name__}: {exc}\n"
@@ -518,15 +519,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     return code if isinstance(code, int) else 0
-
-
-def _is_allocation_failure(exc: BaseException) -> bool:
-    """torch's out-of-memory errors (CPU allocator, CUDA): a setting asked for more than the
-    machine has, not a bug."""
-    text = str(exc)
-    return type(exc).__name__ == "OutOfMemoryError" or (
-        isinstance(exc, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text)
-    )
 
 
 def _out_of_memory(detail: str) -> int:
@@ -539,10 +531,6 @@ def _out_of_memory(detail: str) -> int:
         err=True,
     )
     return 2
-
-
-#: Errors of the machine, not of tge: a full disk, a read-only or vanished file system.
-ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG})
 
 
 def _environment_error(exc: OSError) -> int:

@@ -64,3 +64,13 @@ class TrainingInterrupted(TextgenEvalError):  # noqa: N818 (a stop, like Keyboar
     """Training stopped on Ctrl-C after writing a resumable checkpoint (exit 130)."""
 
     exit_code = 130
+
+
+class EnvironmentFault(TextgenEvalError):  # noqa: N818 (an event of the machine, like TimeoutError)
+    """The machine, not the settings, stopped the work: a full disk, a read-only file system, no memory.
+
+    Exit 2: the user can fix it (free space, memory) and resume; a tuning trial it stopped is re-queued,
+    not recorded as a failed configuration (issue 34, item 4).
+    """
+
+    exit_code = 2

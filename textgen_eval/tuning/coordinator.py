@@ -278,11 +278,29 @@ def _coordinate(
     failed = [(i, p.returncode) for i, p in enumerate(procs) if p.returncode != 0]
     if not (counts["search"].finished and counts["retrain"].finished):
         detail = "; ".join(
-            f"worker {i} exited with {code} (log: {out}/workers/worker-{i}.log)" for i, code in failed
+            f"worker {i} exited with {code}{_last_error(out / 'workers' / f'worker-{i}.log')} "
+            f"(log: {out}/workers/worker-{i}.log)"
+            for i, code in failed
         )
-        raise TextgenEvalError(
+        unfinished = TextgenEvalError(
             f"the run is not finished ({describe_progress(spec, counts)}). {detail or 'workers stopped'}; "
             f"continue with `{options.resume_hint(out)}`"
         )
+        if failed and all(code == 2 for _, code in failed):  # each stopped on a user's or machine's fault
+            unfinished.exit_code = 2
+        raise unfinished
     notify(describe_progress(spec, counts))
     return counts
+
+
+def _last_error(log: Path, tail: int = 16384) -> str:
+    """``": tge: error: …"`` — the last error a worker printed, so the coordinator can relay it."""
+    try:
+        with log.open("rb") as f:
+            f.seek(max(f.seek(0, 2) - tail, 0))
+            text = f.read(tail).decode("utf-8", "replace")
+    except OSError:
+        return ""
+    lines = [ln.strip() for ln in text.replace("\r", "\n").splitlines() if ln.startswith("tge: ")]
+    errors = [ln for ln in lines if "error" in ln.split(":", 2)[1]]
+    return f" ({errors[-1]})" if errors else ""

@@ -12,6 +12,8 @@ was interrupted or its worker died):
 * ``failed`` — a trial failed on its own (diverged, timed out, raised): it counts against the
   budget and is not retried;
 * ``running`` / ``waiting`` — in progress or queued;
+* ``retried`` (a trial, not a slot) — interrupted, its worker died, or the machine stopped it (a
+  full disk, no memory: status ``environment``); a copy is queued and the slot goes on;
 * ``lost`` — every trial was interrupted and no copy is queued (a process died between
   failing the trial and re-queueing it); :func:`ensure_slots` queues it again.
 

@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from textgen_eval.core.errors import DivergenceError, TrainingInterrupted
+from textgen_eval.core.errors import DivergenceError, EnvironmentFault, TrainingInterrupted
+from textgen_eval.core.faults import OUT_OF_MEMORY, environment_fault
 from textgen_eval.core.space import Value
 from textgen_eval.tuning import queue
 from textgen_eval.tuning.directions import optuna_direction
@@ -24,6 +25,9 @@ from textgen_eval.tuning.timeout import TrialTimeout, time_limit
 
 OVERHEAD = "tge:overhead"
 WALL = "tge:wall"
+#: A configuration that ran out of memory this many times is a failed configuration (it asks for more
+#: memory than the machine has), not a fault to retry forever.
+MEMORY_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,22 @@ def run_worker(
     return report
 
 
+def _requeue_after_fault(
+    study: Any, frozen: Any, label: str, fault: str, on_event: Callable[[str], None]
+) -> None:
+    """Fail the trial as ``environment`` and queue its copy (issue 34, item 4).
+
+    Recording may itself hit the full disk: the trial then stays RUNNING with a dead worker, and the
+    next worker's orphan check re-queues it (``queue.recover_orphans``) — the same outcome, later.
+    """
+    try:
+        queue.fail_and_requeue(study, frozen, "environment", f"{fault}; re-queued")
+    except OSError:
+        on_event(f"{label}: {fault}; could not record it either (the next worker re-queues the trial)")
+        return
+    on_event(f"{label}: {fault}; re-queued")
+
+
 def _record_params(trial: Any, params: Mapping[str, Value], dists: Mapping[str, Any]) -> None:
     """Suggest the queued values so Optuna (and optuna-dashboard) sees typed parameters."""
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
@@ -225,7 +245,16 @@ def _run_trial(
     except DivergenceError as exc:
         status, error = "diverged", str(exc)
     except Exception as exc:
+        fault = environment_fault(exc)
+        if fault is not None and not (fault == OUT_OF_MEMORY and request.attempt >= MEMORY_ATTEMPTS):
+            _requeue_after_fault(study, frozen, label, fault, on_event)
+            raise EnvironmentFault(
+                f"{label}: {fault}; the trial is re-queued, not failed: free the space or memory and "
+                "continue with --resume"
+            ) from exc
         status, error = "error", f"{type(exc).__name__}: {exc}"
+        if fault is not None:
+            status, error = "error", f"{fault} in {request.attempt} attempts: {type(exc).__name__}: {exc}"
         storage.set_trial_user_attr(tid, "tge:traceback", traceback.format_exc()[-4000:])
     work = time.perf_counter() - work_start
     if outcome is not None:
