@@ -12,7 +12,7 @@ import pytest
 
 from textgen_eval.core.errors import InputError
 from textgen_eval.tuning.journal import recover_journal
-from textgen_eval.tuning.storage import parse_storage
+from textgen_eval.tuning.storage import open_storage, parse_storage
 
 
 def test_a_damaged_middle_line_or_random_bytes_are_refused_and_the_file_kept(tmp_path: Path) -> None:
@@ -46,3 +46,15 @@ def test_a_directory_or_a_symlink_loop_as_the_journal_is_named(tmp_path: Path) -
     b.symlink_to(a)
     with pytest.raises(InputError, match="symlink loop"):
         parse_storage(str(a))
+
+
+def test_an_endless_device_or_a_fifo_as_the_journal_is_refused_without_reading_it(tmp_path: Path) -> None:
+    """Issue 34, item 4: reading storage through an endless device stops at a bound — here before
+    the first byte: a journal must be a regular file, and opening a FIFO would block forever."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    link = tmp_path / "study.journal"
+    link.symlink_to("/dev/zero")
+    for path in ("/dev/zero", "/dev/urandom", fifo, link):
+        with pytest.raises(InputError, match=r"not a regular file \(a device, FIFO or socket\)"):
+            open_storage(parse_storage(str(path)), heartbeat_interval=None)

@@ -74,13 +74,12 @@ def recover_journal(path: str | os.PathLike[str]) -> str | None:
     path = Path(path)
     if not path.is_file():
         if os.path.lexists(path):  # there, but not a file a journal can be: say what it is
-            kind = (
-                "a directory"
-                if path.is_dir()
-                else "a symlink loop or a broken link"
-                if path.is_symlink()
-                else ("not a regular file")
-            )
+            if path.is_dir():
+                kind = "a directory"
+            elif not path.exists():  # lexists but not exists: the link leads nowhere
+                kind = "a symlink loop or a broken link"
+            else:  # never opened: a FIFO blocks, a device never ends
+                kind = "not a regular file (a device, FIFO or socket)"
             raise InputError(f"{path}: the trial journal is {kind}; expected a journal file (or a new path)")
         return None
     with FlockLock(path):
