@@ -163,14 +163,20 @@ def test_meta_eval_labels_that_mean_nothing_are_refused_before_anything_is_writt
     [("lstm-lm", "model.hidden_size=1000000000", "overflows 64 bits); reduce the sizes (model.hidden_size"),
      ("lstm-lm", "model.hidden_size=200000", "set by model.hidden_size = 200,000"),
      ("transformer-lm", "model.n_embd=400000", "set by model.n_embd = 400,000"),
-     ("seqgan-rollout", "model.hidden_size=300000", "the largest tensor is gen.rnn.lstm.weight_hh_l0")],
+     ("seqgan-rollout", "model.hidden_size=300000", "the largest tensor is gen.rnn.lstm.weight_hh_l0"),
+     ("seqgan-rollout", "gan.rollouts=1000000000", "gan.rollouts = 1,000,000,000, train.batch_size = 64"),
+     ("rankgan", "gan.rollouts=100000000", "rollouts (64 samples × "),
+     ("leakgan", "gan.rollouts=1000000000", "lower gan.rollouts = 1,000,000,000"),
+     ("lstm-vae", "vae.iw_samples=1000000000", "lower vae.iw_samples = 1,000,000,000"),
+     ("hybrid-vae", "vae.iw_samples=100000000", "NLL (64 sentences × 100,000,000 samples)")],
 )  # fmt: skip
 def test_a_model_the_machine_cannot_hold_is_refused_with_its_size_before_anything_is_written(
     tge, tiny_bundle: Path, tmp_path: Path, model: str, setting: str, message: str
 ) -> None:
     """Issue 34, item 2: sizes of 10⁵–10⁹ were found by the allocator (an internal error, exit 1);
     now the network is built on the meta device first and refused naming the estimate and the
-    setting."""
+    setting. Per-batch counts too: a bad ``gan.rollouts`` left a run directory with a checkpoint,
+    and ``vae.iw_samples = 10⁹`` trained fine and broke ``tge evaluate`` later."""
     out = tmp_path / "run"
     run = tge("train", model, "--data", tiny_bundle, "--out", out, "--set", setting, "--no-progress")
     assert run.code == 2 and message in run.err and "Traceback" not in run.err, run.err

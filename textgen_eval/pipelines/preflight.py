@@ -17,6 +17,7 @@ from dataclasses import fields, is_dataclass
 from typing import Any
 
 from textgen_eval.core.errors import ConfigError
+from textgen_eval.core.memory import WorkingSet
 
 #: Bytes per parameter that training holds at least: float32 weights, gradients, Adam's m and v.
 BYTES_PER_PARAMETER = 16
@@ -86,3 +87,16 @@ def check_fits(name: str, module_builder: Any, configs: Mapping[str, Any], *, av
         f"Adam's moments), more than the {available / 2**30:,.1f} GiB this machine has available; the "
         f"largest tensor is {big_name} {tuple(big.shape)}{blame}"
     )
+
+
+def check_working_sets(name: str, sets: Sequence[WorkingSet], *, available: int | None) -> None:
+    """Refuse the first per-batch working set (:mod:`textgen_eval.core.memory`) larger than
+    ``available`` bytes, naming the settings that size it."""
+    if available is None:
+        return
+    for ws in sets:
+        if ws.bytes > available:
+            raise ConfigError(
+                f"{name}: {ws.what} need at least {ws.bytes / 2**30:,.1f} GiB at once, more than the "
+                f"{available / 2**30:,.1f} GiB this machine has available; lower {', '.join(ws.settings)}"
+            )

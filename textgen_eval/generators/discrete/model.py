@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from textgen_eval.core.errors import ConfigError
+from textgen_eval.core.memory import WorkingSet, logits_rows
 from textgen_eval.core.protocols import TokenScores
 from textgen_eval.core.space import SearchSpace
 from textgen_eval.core.training import TaskRunner, TrainResult
@@ -136,6 +137,30 @@ class DiscreteGAN(AutoregressiveGenerator):
     def interleaved_mle_steps(self) -> int:
         """MLE updates after every adversarial iteration (0: none)."""
         return 0
+
+    def rollout_prefixes(self, length: int) -> int:
+        """Prefixes of a ``length``-token sample that the credit assignment completes with
+        ``gan.rollouts`` Monte-Carlo rollouts, all at once (0: no rollouts)."""
+        return length - 1 if self.credit in ("rollout", "rankgan") else 0
+
+    def working_sets(self, longest: int) -> list[WorkingSet]:
+        """The rollouts of one G update: batch × prefixes × rollouts rows, each sampled step by step
+        over the vocabulary (``generators/text/sampler.rollouts``)."""
+        gan: GANConfig = self.configs["gan"]
+        train: GANTrainConfig = self.configs["train"]
+        length = self.max_sample_len(self.configs["model"].max_len)
+        prefixes = self.rollout_prefixes(length)
+        if not prefixes:
+            return []
+        rows = train.batch_size * prefixes * gan.rollouts
+        settings: tuple[str, ...] = (
+            f"gan.rollouts = {gan.rollouts:,}",
+            f"train.batch_size = {train.batch_size:,}",
+        )
+        if self.text_format is None:
+            settings += (f"model.max_len = {length:,}",)
+        what = f"rollouts ({train.batch_size:,} samples × {prefixes:,} prefixes × {gan.rollouts:,})"
+        return [logits_rows(what, rows, len(self.require_vocab()), settings)]
 
     def build_module(self) -> GANPair:
         size = len(self.require_vocab())
@@ -437,6 +462,11 @@ class GuoLeakGAN(DiscreteGAN):
     def interleaved_mle_steps(self) -> int:
         cfg: GuoLeakGANConfig = self.configs["leakgan"]
         return cfg.mle_steps
+
+    def rollout_prefixes(self, length: int) -> int:
+        """The window ends ``every, 2·every, … < length`` (``guo.rollout_scores``)."""
+        cfg: GuoLeakGANConfig = self.configs["leakgan"]
+        return len(range(cfg.rollout_every or cfg.horizon, length, cfg.rollout_every or cfg.horizon))
 
 
 class CoT(SeqGAN):

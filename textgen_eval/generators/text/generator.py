@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from textgen_eval.core.errors import ConfigError, InputError
+from textgen_eval.core.memory import WorkingSet
 from textgen_eval.core.training import TaskRunner, TrainingTask, TrainResult
 from textgen_eval.data.batching import EncodedCorpus, encode_corpus
 from textgen_eval.data.token_ids import TokenIdFormat
@@ -277,6 +278,12 @@ class TokenGenerator(Generator):
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise InputError(f"{path}: not a token-id format ({exc})") from None
             self.text_format = TokenIdFormat.from_dict(data, where=str(path))
+
+    def working_sets(self, longest: int) -> list[WorkingSet]:
+        """Per-batch memory that settings multiply beyond the parameters (none by default), for
+        sentences of at most ``longest`` tokens with EOS; the vocabulary is built
+        (:mod:`textgen_eval.core.memory`)."""
+        return []
 
 
 class AutoregressiveGenerator(TokenGenerator):

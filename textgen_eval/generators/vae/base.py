@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from textgen_eval.core.errors import ConfigError
+from textgen_eval.core.memory import WorkingSet, logits_rows
 from textgen_eval.core.protocols import TokenScores
 from textgen_eval.core.training import (
     RunnerConfig,
@@ -151,8 +152,25 @@ class TextVAE(AutoregressiveGenerator):
         z = torch.randn(size, module.latent_size, generator=generator, device=generator.device)
         return module.latent_decoder(z)
 
+    #: sentences per batch of :meth:`score_texts` (each repeated K times through the decoder)
+    SCORE_BATCH = 64
+
+    def working_sets(self, longest: int) -> list[WorkingSet]:
+        """The importance-weighted bound of one scoring batch: K copies of every sentence through
+        the decoder at once (``bounds.iw_log_likelihood``), logits at every position."""
+        k = self.configs["vae"].iw_samples
+        return [
+            logits_rows(
+                f"importance-weighted NLL ({self.SCORE_BATCH} sentences × {k:,} samples)",
+                self.SCORE_BATCH * k,
+                len(self.require_vocab()),
+                (f"vae.iw_samples = {k:,}",),
+                steps=longest,
+            )
+        ]
+
     def score_texts(
-        self, texts: Sequence[str], *, k: int | None = None, seed: int = 0, batch_size: int = 64
+        self, texts: Sequence[str], *, k: int | None = None, seed: int = 0, batch_size: int = SCORE_BATCH
     ) -> TokenScores:
         """Per-sentence −(IW bound) with ``k`` samples (default ``[vae] iw_samples``): an upper
         bound on the NLL in nats, labelled as such (``estimate="iw"``); seeded."""
