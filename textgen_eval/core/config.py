@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, Union
 
+from typing_extensions import dataclass_transform
+
 from textgen_eval.core.errors import ConfigError, InputError
 from textgen_eval.core.seeding import MAX_SEED
 
@@ -112,6 +114,34 @@ def checked_int(number: int, *, key: str) -> int:
     if abs(number) > MAX_INT:
         raise ConfigError(f"{key}: {number} is too large; expected an integer of at most {MAX_INT}")
     return number
+
+
+def finite_numbers(obj: object) -> None:
+    """Every float setting of the dataclass ``obj`` is finite (``--set`` and config files refuse
+    ``nan``/``inf`` when parsing; this holds the same for a config built in code or by a plugin)."""
+    for f in dataclasses.fields(obj):  # type: ignore[arg-type]
+        value = getattr(obj, f.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{f.name} must be a finite number, got {value}")
+
+
+S = TypeVar("S", bound=type)
+
+
+@dataclass_transform(frozen_default=True)
+def settings(cls: S) -> S:
+    """``@dataclass(frozen=True)`` for a config section, whose ``__post_init__`` first checks that
+    every float setting is finite (:func:`finite_numbers`), then runs the class's own range checks
+    (or the inherited ones). tests/reliability/test_setting_ranges.py walks every section."""
+    own = cls.__dict__.get("__post_init__") or getattr(cls, "__post_init__", None)
+
+    def __post_init__(self: object) -> None:  # noqa: N807 (the dataclass hook)
+        finite_numbers(self)
+        if own is not None:
+            own(self)
+
+    cls.__post_init__ = __post_init__  # type: ignore[attr-defined]
+    return dataclasses.dataclass(frozen=True)(cls)  # type: ignore[return-value]
 
 
 def field_types(cls: type) -> dict[str, Any]:

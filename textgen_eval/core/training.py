@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from textgen_eval.core.config import settings
+
 if TYPE_CHECKING:
     import torch
 
@@ -318,7 +320,7 @@ class TrainResult:
         )
 
 
-@dataclass(frozen=True)
+@settings
 class RunnerConfig:
     """The ``[runner]`` section: settings of the loop, and the one stage of single-stage models.
 

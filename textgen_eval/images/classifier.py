@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -27,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from textgen_eval.core.config import settings
 from textgen_eval.core.errors import ConfigError, InputError
 from textgen_eval.core.model import Model
 from textgen_eval.core.space import SearchSpace, choice, loguniform, uniform
@@ -45,7 +45,7 @@ from textgen_eval.images.bayes import BayesLinear, GaussianPrior, ScaleMixturePr
 from textgen_eval.images.sghmc import SGHMC
 
 
-@dataclass(frozen=True)
+@settings
 class BNNConfig:
     """The ``[model]`` section: an MLP ``hidden`` widths, ReLU, ``classes`` outputs, and how its
     weights are inferred (``map``, ``bbb``, ``sghmc``); the prior N(0, ``prior_scale``²) (or, for
@@ -72,7 +72,7 @@ class BNNConfig:
             raise ValueError(f"eval_samples must be ≥ 1, got {self.eval_samples}")
 
 
-@dataclass(frozen=True)
+@settings
 class ClassifierTrainConfig:
     """The ``[train]`` section of ``map`` and ``bbb``: Adam's ``lr``, ``weight_decay`` (MAP's
     Gaussian prior), ``batch_size`` (SG-HMC's minibatch too)."""
@@ -86,7 +86,7 @@ class ClassifierTrainConfig:
             raise ValueError("lr must be a positive number, weight_decay ≥ 0 and batch_size ≥ 1")
 
 
-@dataclass(frozen=True)
+@settings
 class SamplerConfig:
     """The ``[sampler]`` section of ``sghmc`` (pybnn's parameterisation: per-datum ``lr`` ℓ and
     momentum decay ``friction`` α), ``temperature`` T, ``burn_in`` steps, one kept sample every

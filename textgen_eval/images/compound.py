@@ -22,13 +22,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from textgen_eval.core.config import settings
 from textgen_eval.core.space import SearchSpace, choice, loguniform, uniform
 from textgen_eval.core.training import StepContext
 from textgen_eval.images.bayes import (
@@ -44,7 +44,7 @@ from textgen_eval.images.nets import Encoding, LatentNet, LayerPass, Noise, Pass
 from textgen_eval.images.task import LatentImageTask
 
 
-@dataclass(frozen=True)
+@settings
 class CompoundConfig:
     """The ``[model]`` section of ``compound-vae`` (defaults: the paper's MNIST setup, §3.1)."""
 

@@ -6,13 +6,14 @@ its code differ the choice is recorded in docs/training.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from textgen_eval.core.config import settings
 
 Activation = Literal["leaky_relu", "relu", "tanh"]
 
 
-@dataclass(frozen=True)
+@settings
 class LatentConfig:
     """The ``[model]`` section of ``vae`` and ``ladder-vae``.
 
@@ -99,7 +100,7 @@ class LatentConfig:
         return self.hidden[: self.layers]
 
 
-@dataclass(frozen=True)
+@settings
 class LadderConfig(LatentConfig):
     """``ladder-vae``'s ``[model]``: the paper's five-layer probabilistic ladder with batch norm."""
 
@@ -108,7 +109,7 @@ class LadderConfig(LatentConfig):
     batch_norm: bool = True
 
 
-@dataclass(frozen=True)
+@settings
 class ImageTrainConfig:
     """The ``[train]`` section.
 

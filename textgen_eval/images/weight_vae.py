@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -30,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from textgen_eval.core.config import settings
 from textgen_eval.core.errors import ConfigError, InputError
 from textgen_eval.core.model import Model
 from textgen_eval.core.protocols import CompressionReport
@@ -55,7 +55,7 @@ from textgen_eval.images.compression import (
 )
 
 
-@dataclass(frozen=True)
+@settings
 class WeightVAEConfig:
     """The ``[model]`` section (defaults: IMAGES.md §6 and its K1 experiment)."""
 

@@ -6,13 +6,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
+from textgen_eval.core.config import settings
 from textgen_eval.generators.lstm_lm.config import LSTMLMConfig
 
 
-@dataclass(frozen=True)
+@settings
 class GANGeneratorConfig(LSTMLMConfig):
     """The one-layer LSTM generator (Semeniuta 2019 §5.6.4, L1392), the LM's network: a saved
     ``lstm-lm`` of the same sizes initialises it (``gan.init_from``). ``max_len`` is also the
@@ -24,7 +24,7 @@ class GANGeneratorConfig(LSTMLMConfig):
     hidden_size: int = 128
 
 
-@dataclass(frozen=True)
+@settings
 class LeakGeneratorConfig(GANGeneratorConfig):
     """The thesis' LeakGAN generator (§5.4.2, L1177–1187): the next-token distribution is a
     one-layer MLP over D's state h_d (``leak``), G's own LSTM state h_g (``noleak``) or [h_g; h_d]
@@ -45,7 +45,7 @@ class LeakGeneratorConfig(GANGeneratorConfig):
             raise ValueError("the LeakGAN generator is a one-layer LSTM without tied embeddings")
 
 
-@dataclass(frozen=True)
+@settings
 class DiscriminatorConfig:
     """The recurrent discriminator of every variant (GENERATORS.md §5 proposal): an LSTM with a
     real/fake probability at every prefix (per-step D, whose state is LeakGAN's h_d), read at the
@@ -64,7 +64,7 @@ class DiscriminatorConfig:
                 raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
 
 
-@dataclass(frozen=True)
+@settings
 class GANTrainConfig:
     """Optimisers: Adam for MLE pretraining, and Adam for G and for D in the adversarial phase,
     tuned separately (Semeniuta 2019 §5.6.2).
@@ -98,7 +98,7 @@ class GANTrainConfig:
             raise ValueError("batch sizes must be ≥ 1")
 
 
-@dataclass(frozen=True)
+@settings
 class GANConfig:
     """Stages and credit assignment.
 
@@ -148,7 +148,7 @@ class GANConfig:
             raise ValueError(f"baseline_decay must be in [0, 1), got {self.baseline_decay}")
 
 
-@dataclass(frozen=True)
+@settings
 class MaliGANConfig:
     """MaliGAN's importance weights (Che et al. 2017; PEERS.md §3.1).
 
@@ -168,7 +168,7 @@ class MaliGANConfig:
             raise ValueError(f"eps must be in (0, 0.5), got {self.eps}")
 
 
-@dataclass(frozen=True)
+@settings
 class CNNConfig:
     """The CNN sentence encoder of RankGAN's ranker (Lin et al. 2017, §2.2) and of the original
     LeakGAN's discriminator, whose features leak to its generator (Guo et al. 2018, §3.1):
@@ -205,7 +205,7 @@ class CNNConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
 
-@dataclass(frozen=True)
+@settings
 class RankGANConfig:
     """RankGAN's ranking (Lin et al. 2017, eqs. 2–4; PEERS.md §3.2): the rank score of a sentence
     s is R(s | U, C) = mean over u ∈ U of exp(γ·cos(y_s, y_u)) / Σ_{s' ∈ C ∪ {s}} exp(γ·cos(y_s', y_u)).
@@ -233,7 +233,7 @@ class RankGANConfig:
                 raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
 
 
-@dataclass(frozen=True)
+@settings
 class GuoLeakGANConfig:
     """The original LeakGAN's hierarchy and rewards (Guo et al. 2018; PEERS.md §3.7).
 
@@ -272,7 +272,7 @@ class GuoLeakGANConfig:
             raise ValueError(f"delta must be a positive finite number, got {self.delta}")
 
 
-@dataclass(frozen=True)
+@settings
 class MediatorConfig:
     """CoT's mediator (Lu et al. 2019): a one-layer LSTM language model fitted to the mixture
     ½(P + G). The paper and its code make it twice the generator's size (code: 64/64 for a 32/32
@@ -297,7 +297,7 @@ class MediatorConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
 
-@dataclass(frozen=True)
+@settings
 class CoTTrainConfig(GANTrainConfig):
     """CoT's rates (Lu et al. 2019, its code): Adam 1e-3 for the generator, 3e-3 for the mediator
     (``d_lr``); no gradient clipping. (Its Adam β₂ = 0.95 is not offered: β₂ is 0.999 here.)"""
@@ -307,7 +307,7 @@ class CoTTrainConfig(GANTrainConfig):
     g_grad_clip: float | None = None
 
 
-@dataclass(frozen=True)
+@settings
 class CoTConfig(GANConfig):
     """CoT's schedule: no MLE pretraining, no mediator pretraining, and iterations of one generator
     step and one mediator step (``d_steps`` = 1); 2,000 iterations at CPU scale (the code: 200,000;
@@ -320,7 +320,7 @@ class CoTConfig(GANConfig):
     eval_every: int = 200
 
 
-@dataclass(frozen=True)
+@settings
 class RelGANGeneratorConfig(GANGeneratorConfig):
     """RelGAN's generator (Nie et al. 2019, §2.1): an embedding, a recurrent core and a softmax
     layer; the core is Santoro et al.'s relational memory (``rmc``, RelGAN's) or an LSTM
@@ -347,7 +347,7 @@ class RelGANGeneratorConfig(GANGeneratorConfig):
             raise ValueError("RelGAN's generator is one core without tied embeddings")
 
 
-@dataclass(frozen=True)
+@settings
 class MultiRepConfig:
     """RelGAN's multi-representation CNN discriminator (Nie et al. 2019, §2.3): the (relaxed)
     one-hot rows are embedded (``emb_dim``), the embedding is split into ``num_rep`` narrower
@@ -378,7 +378,7 @@ class MultiRepConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
 
-@dataclass(frozen=True)
+@settings
 class RelaxationConfig:
     """The Gumbel-softmax relaxation shared by RelGAN and GSGAN: the inverse temperature β grows
     from 1 to ``beta_max`` on ``schedule`` over ``beta_horizon`` generator updates (RelGAN's
@@ -409,14 +409,14 @@ class RelaxationConfig:
             raise ValueError(f"beta_horizon must be ≥ 2, got {self.beta_horizon}")
 
 
-@dataclass(frozen=True)
+@settings
 class RelGANConfig(RelaxationConfig):
     """RelGAN's relaxation and loss (Nie et al. 2019; PEERS.md §3.5): RSGAN; β_max 100 (the
     script's default; the paper's table used 1 at length 20 and 2 at 40); N = 5,000, which RelGAN
     hard-codes (so its 3,000-step oracle runs end at β_max^0.6 under exp)."""
 
 
-@dataclass(frozen=True)
+@settings
 class RelGANTrainConfig(GANTrainConfig):
     """RelGAN's rates: Adam 1e-2 for MLE pretraining, 1e-4 for G and D in the adversarial phase."""
 
@@ -425,7 +425,7 @@ class RelGANTrainConfig(GANTrainConfig):
     d_lr: float = 1e-4
 
 
-@dataclass(frozen=True)
+@settings
 class RelGANStagesConfig(GANConfig):
     """RelGAN's schedule: MLE pretraining, no D pretraining, then iterations of 1 G and 5 D steps
     (each D step on a random real batch and a fresh generated one); 1,000 iterations at CPU scale
@@ -437,7 +437,7 @@ class RelGANStagesConfig(GANConfig):
     eval_every: int = 100
 
 
-@dataclass(frozen=True)
+@settings
 class GSGANConfig(RelaxationConfig):
     """GSGAN's relaxation (Kusner & Hernández-Lobato 2016; PEERS.md §3.4): the Gumbel-softmax
     y_t = softmax((o_t + g_t)/τ) is fed back as the next input (its mixture of embeddings) and
@@ -455,7 +455,7 @@ class GSGANConfig(RelaxationConfig):
             raise ValueError("gsgan: loss wgan-gp is RelGAN's option (its critic reads fixed-width rows)")
 
 
-@dataclass(frozen=True)
+@settings
 class TextGANConfig:
     """TextGAN (Zhang et al. 2017; PEERS.md §3.3): the latent code, the soft-argmax of the
     adversarial path, the MMD objective and the reconstruction term.

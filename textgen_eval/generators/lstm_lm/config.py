@@ -4,16 +4,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
+from textgen_eval.core.config import settings
 from textgen_eval.data.vocab import check_vocab_settings
 from textgen_eval.generators.text.optim import TrainConfig, make_optimizer
 
 __all__ = ["LSTMLMConfig", "TrainConfig", "make_optimizer"]
 
 
-@dataclass(frozen=True)
+@settings
 class LSTMLMConfig:
     """Architecture and vocabulary.
 

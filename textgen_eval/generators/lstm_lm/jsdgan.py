@@ -13,13 +13,13 @@ which makes its estimator not the paper's; it is this model's default, labelled 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from textgen_eval.core.config import settings
 from textgen_eval.core.space import SearchSpace, loguniform
 from textgen_eval.core.training import RunnerConfig, StepContext
 from textgen_eval.data.batching import EncodedCorpus
@@ -27,7 +27,7 @@ from textgen_eval.generators.lstm_lm.config import LSTMLMConfig, TrainConfig
 from textgen_eval.generators.lstm_lm.model import LMTask, LSTMLanguageModel, token_nll
 
 
-@dataclass(frozen=True)
+@settings
 class JSDGANConfig:
     """Attributes:
     normalise: ``minmax`` (TextGAN-PyTorch's: q ← (q − min q)/max(max q − min q, 1e-78), then

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
+
+from textgen_eval.core.config import settings
 
 if TYPE_CHECKING:
     import torch
 
 
-@dataclass(frozen=True)
+@settings
 class TrainConfig:
     """Optimisation settings of one network: optimizer, learning rate, batch sizes.
 

@@ -4,12 +4,11 @@ the loop is configured by ``[runner]``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from textgen_eval.core.config import settings
 from textgen_eval.data.vocab import check_vocab_settings
 
 
-@dataclass(frozen=True)
+@settings
 class TransformerLMConfig:
     """A causal transformer with GPT-2's architecture (Radford et al. 2019: pre-layer-norm blocks
     of masked multi-head self-attention and a 4×-wide GELU MLP, learned absolute positions, the

@@ -3,16 +3,16 @@ batches), ``[vae]`` (KL schedule, word dropout, importance samples)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
+from textgen_eval.core.config import settings
 from textgen_eval.data.vocab import check_vocab_settings
 from textgen_eval.generators.text.optim import TrainConfig
 
 __all__ = ["HybridObjectiveConfig", "HybridVAEConfig", "LSTMVAEConfig", "TrainConfig", "VAEConfig"]
 
 
-@dataclass(frozen=True)
+@settings
 class LSTMVAEConfig:
     """Architecture and vocabulary (Bowman et al. 2016; Semeniuta 2019 §5.3.1, Fig. 5.1).
 
@@ -40,7 +40,7 @@ class LSTMVAEConfig:
                 raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
 
 
-@dataclass(frozen=True)
+@settings
 class VAEConfig:
     """The objective.
 
@@ -84,7 +84,7 @@ class VAEConfig:
         return linear_anneal(step, start=self.kl_start, end=self.kl_end)
 
 
-@dataclass(frozen=True)
+@settings
 class HybridVAEConfig:
     """The hybrid convolutional-deconvolutional VAE (Semeniuta 2019 §5.3.2–5.3.4, Figs. 5.2–5.3).
 
@@ -142,7 +142,7 @@ class HybridVAEConfig:
         return self.length - 1
 
 
-@dataclass(frozen=True)
+@settings
 class HybridObjectiveConfig(VAEConfig):
     """The hybrid's objective: the VAE's plus α, the weight of the auxiliary reconstruction term
     J_aux = −E_q[Σ_t log p(x_t|z)] read from the last deconvolution (eqs. 5.3.2–5.3.4); it is a

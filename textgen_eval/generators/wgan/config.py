@@ -8,9 +8,9 @@ Every default is tagged in docs/training.md: [42] = Gulrajani et al. 2017's rele
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
+from textgen_eval.core.config import settings
 from textgen_eval.data.vocab import check_vocab_settings
 
 
@@ -21,7 +21,7 @@ def _positive(obj: object, *names: str) -> None:
             raise ValueError(f"{name} must be ≥ 1, got {value}")
 
 
-@dataclass(frozen=True)
+@settings
 class SequenceConfig:
     """The fixed-length token matrix both WGANs generate and the critic reads.
 
@@ -53,7 +53,7 @@ class SequenceConfig:
         return self.seq_len - 1
 
 
-@dataclass(frozen=True)
+@settings
 class ConvDeconvConfig(SequenceConfig):
     """The Conv-Deconv generator (Semeniuta 2019 §5.4.1, L1157, L1163).
 
@@ -80,9 +80,11 @@ class ConvDeconvConfig(SequenceConfig):
         _positive(self, "channels", "layers", "kernel_size")
         if self.kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd (length-preserving padding), got {self.kernel_size}")
+        if self.residual_scale < 0:
+            raise ValueError(f"residual_scale must be ≥ 0, got {self.residual_scale}")
 
 
-@dataclass(frozen=True)
+@settings
 class ConvLSTMConfig(SequenceConfig):
     """The Conv-LSTM generator (Semeniuta 2019 §5.4.1, L1163): a one-layer LSTM whose next input
     is the expected embedding Σ_v p_t(v)·E_v of its own softmax (differentiable end to end).
@@ -103,7 +105,7 @@ class ConvLSTMConfig(SequenceConfig):
         _positive(self, "emb_dim", "hidden_size")
 
 
-@dataclass(frozen=True)
+@settings
 class CriticConfig:
     """The convolutional critic both models share (Semeniuta 2019 §5.4.1: "a stack of 1-D
     convolutions"; layout of [42]): 1×1 conv V → ``channels``, ``blocks`` residual blocks, flatten,
@@ -126,9 +128,11 @@ class CriticConfig:
             raise ValueError(f"blocks must be ≥ 0, got {self.blocks}")
         if self.kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd, got {self.kernel_size}")
+        if self.residual_scale < 0:
+            raise ValueError(f"residual_scale must be ≥ 0, got {self.residual_scale}")
 
 
-@dataclass(frozen=True)
+@settings
 class WGANTrainConfig:
     """Two Adam optimizers, tuned separately (Semeniuta 2019 §5.6.2).
 
@@ -155,7 +159,7 @@ class WGANTrainConfig:
         _positive(self, "batch_size", "eval_batch_size")
 
 
-@dataclass(frozen=True)
+@settings
 class WGANConfig:
     """The objective and its schedule.
 
