@@ -184,6 +184,25 @@ def test_a_model_the_machine_cannot_hold_is_refused_with_its_size_before_anythin
 
 
 @pytest.mark.parametrize(
+    ("model", "data", "setting", "message"),
+    [("vae", "mnist-binarized", "model.hidden=3000000", "set by model.hidden = (3,000,000)"),
+     ("ladder-vae", "mnist-binarized", "model.hidden=[3000000,256,128,64,32]", "(3,000,000, 256"),
+     ("compound-vae", "mnist-binarized", "model.hidden=3000000", "set by model.hidden = 3,000,000"),
+     ("bnn", "mnist", "model.hidden=[3000000000]", "set by model.hidden = (3,000,000,000)"),
+     ("weight-vae", "mnist", "model.chunk=1000000000", "set by model.chunk = 1,000,000,000")],
+)  # fmt: skip
+def test_an_image_model_the_machine_cannot_hold_is_refused_naming_the_setting(
+    tge, tmp_path: Path, model: str, data: str, setting: str, message: str
+) -> None:
+    """Issue 34, item 2: image models were refused only by the allocator ("out of memory", no
+    setting named); their networks are now built on the meta device for the data's image shape."""
+    out = tmp_path / "run"
+    run = tge("train", model, "--data", data, "--out", out, "--set", setting, "--no-progress")
+    assert run.code == 2 and message in run.err and "GiB" in run.err and "Traceback" not in run.err, run.err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
     "command",
     [["train", "lstm-lm", "--data", "{bundle}", "--max-steps", "1", "--no-progress", "--out"],
      ["tune", "lstm-lm", "--data", "{bundle}", "--budget", "1", "--retrain", "1", "--out"],

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
@@ -71,6 +71,12 @@ class Model(ABC, Generic[DataT]):
 
     @abstractmethod
     def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+    def network_builder(self, train: DataT) -> Callable[[], Any] | None:
+        """What training on ``train`` would build, as a function the memory preflight calls on
+        PyTorch's ``meta`` device (:mod:`textgen_eval.pipelines.preflight`); ``None``: not checked.
+        Text generators are checked through their vocabulary instead (``pipelines.train.preflight``)."""
+        return None
 
     def save_extra(self, directory: Path) -> None:
         """Write non-tensor artefacts (e.g. the vocabulary) next to the weights."""

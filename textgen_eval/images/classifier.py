@@ -18,7 +18,7 @@ training images the optimizer's step is η = √(ℓ/N) and its friction C = α/
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -291,6 +291,9 @@ class BayesianClassifier(Model[ImageSplit]):
         self.net: nn.Sequential | None = None
         self.samples = torch.zeros(0)
         self.dim = 0
+
+    def network_builder(self, train: ImageSplit) -> Callable[[], nn.Sequential]:
+        return lambda: build_mlp(self.cfg, train.dim)
 
     def fit(
         self, train: ImageSplit, valid: ImageSplit | None, runner: TaskRunner, *, resume: bool = False

@@ -10,7 +10,7 @@ and unit, posterior means, and ancestral samples.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -60,6 +60,9 @@ class LatentImageModel(Model[ImageSplit]):
     def build_net(self, shape: tuple[int, int, int]) -> LatentNet:
         """A fresh net for images of ``shape`` (the compound VAE overrides this)."""
         return build_net(self.cfg, shape)
+
+    def network_builder(self, train: ImageSplit) -> Callable[[], LatentNet]:
+        return lambda: self.build_net(train.shape)
 
     def make_task(
         self, train: ImageSplit, valid: ImageSplit | None, runner_config: RunnerConfig

@@ -21,7 +21,7 @@ ratio.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -259,6 +259,10 @@ class WeightVAE(Model[ImageSplit]):
         self.cfg: WeightVAEConfig = self.configs["model"]
         self.module: TargetAndVAE | None = None
         self.seed = 0
+
+    def network_builder(self, train: ImageSplit) -> Callable[[], ChunkVAE]:
+        """The chunk VAE (the target classifier's own sizes are fixed by ``model.target_arch``)."""
+        return lambda: ChunkVAE(self.cfg)
 
     def fit(
         self, train: ImageSplit, valid: ImageSplit | None, runner: TaskRunner, *, resume: bool = False

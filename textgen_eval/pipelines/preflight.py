@@ -39,18 +39,24 @@ def available_memory() -> int | None:
 
 
 def sized_settings(configs: Mapping[str, Any], dims: Sequence[int]) -> list[str]:
-    """``section.field = value`` for the integer settings whose value (or a gate multiple of it:
-    ×3, ×4) is one of ``dims`` — the settings that made the largest tensor that large."""
+    """``section.field = value`` for the integer settings (or per-layer tuples of them) whose value
+    (or a gate multiple of it: ×3, ×4) is one of ``dims`` — the settings that made the largest
+    tensor that large."""
     out = []
     for section, cfg in configs.items():
         if not is_dataclass(cfg):
             continue
         for f in fields(cfg):
             value = getattr(cfg, f.name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-                continue
-            if any(d in (value, 3 * value, 4 * value) for d in dims):
-                out.append(f"{section}.{f.name} = {value:,}")
+            numbers = value if isinstance(value, tuple) else (value,)  # per-layer sizes: (512, 256, …)
+            sizes = [n for n in numbers if isinstance(n, int) and not isinstance(n, bool) and n >= 2]
+            if any(d in (n, 3 * n, 4 * n) for n in sizes for d in dims):
+                shown = (
+                    f"{value:,}"
+                    if not isinstance(value, tuple)
+                    else f"({', '.join(f'{n:,}' for n in value)})"
+                )
+                out.append(f"{section}.{f.name} = {shown}")
     return out
 
 

@@ -189,20 +189,24 @@ def _build(kind: str, configs: Mapping[str, Any], data: TrainingData) -> Model[A
 
 
 def preflight(model: Model[Any], data: TrainingData) -> None:
-    """A text generator whose network, or one of whose per-batch working sets (rollouts, importance
+    """A model whose network, or one of whose per-batch working sets (rollouts, importance
     samples), cannot fit in this machine's memory is refused before anything is written
-    (:mod:`textgen_eval.pipelines.preflight`). ``model`` is a probe, not the
-    model that trains: its vocabulary is built here from the data, as training would build it, so
-    the network's shapes are the real ones."""
+    (:mod:`textgen_eval.pipelines.preflight`). ``model`` is a probe, not the model that trains: a
+    text generator's vocabulary is built here from the data, as training would build it, and an
+    image model's net is built for the data's image shape, so the network's shapes are the real ones."""
     from textgen_eval.generators.text.generator import TokenGenerator
     from textgen_eval.pipelines.preflight import available_memory, check_fits, check_working_sets
 
+    available = available_memory()
+    network = model.network_builder(data.train)
+    if network is not None:
+        check_fits(model.name, network, model.configs, available=available)
+        return
     builder = getattr(model, "build_net", None) or getattr(model, "build_module", None)
     if not isinstance(model, TokenGenerator) or builder is None:
         return
     if model.vocab is None:
         model.prepare_corpora(list(data.train), None if data.valid is None else list(data.valid))
-    available = available_memory()
     check_fits(model.name, builder, model.configs, available=available)
     fmt = data.text_format
     longest = fmt.length + 1 if fmt is not None else max((len(s.split()) for s in data.train), default=0) + 1
