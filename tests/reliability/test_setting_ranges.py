@@ -314,3 +314,23 @@ def test_every_float_setting_of_every_registered_model_is_finite_and_bounded_bel
                     continue
                 accepted.append(f"{section}.{field.name} = {value} ({cls.__name__})")
     assert accepted == [], accepted
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [("model.hidden_size=1000000000", "reduce the sizes (model.hidden_size = 1,000,000,000)"),
+     ("model.hidden_size=200000", "set by model.hidden_size = 200,000")],
+)  # fmt: skip
+def test_a_reference_lm_recipe_the_machine_cannot_hold_is_refused_before_it_trains(
+    tge, tiny_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str, message: str
+) -> None:
+    """Issue 34, item 2: ``--lm-recipe-set`` sizes of 10⁹ were found by the allocator after the
+    "training the reference LM" note; now the recipe's LM is built on the meta device first."""
+    samples = tmp_path / "s.txt"
+    samples.write_text("a man rides a horse\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("TGE_CACHE_DIR", str(cache))
+    run = tge("evaluate", samples, "--bundle", tiny_bundle, "-m", "lm-score", "--lm-recipe-set", setting)
+    assert run.code == 2 and "the reference LM (--lm-recipe-set)" in run.err and message in run.err, run.err
+    assert "training the reference LM" not in run.err
+    assert [p.name for p in (cache / "reference-lm").iterdir() if not p.name.endswith(".lock")] == []

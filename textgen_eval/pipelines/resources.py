@@ -26,6 +26,7 @@ from textgen_eval.core.training import CHECKPOINT
 from textgen_eval.core.verified_cache import META, Built, CacheEntry, load_or_build
 from textgen_eval.data.bundles import Bundle
 from textgen_eval.data.sources import read_texts
+from textgen_eval.data.vocab import Vocab
 from textgen_eval.generators.lstm_lm.model import LSTMLanguageModel, corpus_nll
 from textgen_eval.metrics.featurizers import make_featurizer
 from textgen_eval.metrics.lm_scorers import make_scorer
@@ -144,6 +145,7 @@ class ReferenceResources:
         same weights as an uninterrupted build (the runner's resume is exact)."""
         recipe = self.reference_recipe
         texts = self.texts
+        _check_recipe_fits("the reference LM", recipe, texts.train, texts.valid, None)
         entry = target.parent / self.cache_key()
         resume = (partial / CHECKPOINT).is_file()
         tokens = sum(len(t.split()) for t in texts.train)
@@ -218,6 +220,7 @@ class ReferenceResources:
         recipe = self.reverse_recipe
         texts = self.texts
         runner_cfg = replace(recipe.runner, seed=seed)
+        _check_recipe_fits("the reverse LM", recipe, samples, texts.valid, reference.vocab)
         model = LSTMLanguageModel({"model": recipe.model, "train": recipe.train}, vocab=reference.vocab)
         result = model.fit(
             list(samples), texts.valid, Runner(runner_cfg, callbacks=self._callbacks("reverse LM"))
@@ -341,3 +344,18 @@ class ReferenceLM:
 
     def features(self, texts: Sequence[str], *, role: str = "samples") -> Any:
         return self.model.features(texts, role=role)
+
+
+def _check_recipe_fits(
+    what: str, recipe: Recipe, train: Sequence[str], valid: Sequence[str] | None, vocab: Vocab | None
+) -> None:
+    """Refuse a recipe (``--lm-recipe-set model.hidden_size=10⁹``) whose LM this machine cannot hold,
+    before it trains or writes its cache entry (:mod:`textgen_eval.pipelines.preflight`)."""
+    from textgen_eval.pipelines.preflight import available_memory, check_fits
+
+    probe = LSTMLanguageModel({"model": recipe.model, "train": recipe.train}, vocab=vocab)
+    if probe.vocab is None:
+        probe.prepare_corpora(list(train), None if valid is None else list(valid))
+    check_fits(
+        f"{what} (--lm-recipe-set)", probe.build_net, {"model": recipe.model}, available=available_memory()
+    )
