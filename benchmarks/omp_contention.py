@@ -15,8 +15,13 @@ machine). Configurations:
   decides the same way);
 - ``1-thread``: ``OMP_NUM_THREADS=1``.
 
+``--late`` adds the case of issue 33, item 6: the job starts on an idle machine (so ``tge`` keeps
+OpenMP's defaults) and a competing torch job starts one second later; the job's own CPU seconds
+(user + system, every thread) are reported beside its wall time, against its CPU seconds idle.
+``--spins 10000,30000`` adds configurations with those fixed ``GOMP_SPINCOUNT`` values.
+
 Prints a Markdown table; ratios compare configurations measured in the same run.
-Usage: ``python benchmarks/omp_contention.py [--steps 40] [--repeats 3]``.
+Usage: ``python benchmarks/omp_contention.py [--steps 40] [--repeats 3] [--late] [--spins N,...]``.
 """
 
 from __future__ import annotations
@@ -46,15 +51,16 @@ def step():
 for _ in range(2):
     step()
 t = time.perf_counter()
+c = time.process_time()
 for _ in range(STEPS):
     step()
-print(time.perf_counter() - t)
+print(time.perf_counter() - t, time.process_time() - c)
 """
 
 SPIN = "import time\nt = time.time()\nwhile time.time() - t < 600: pass\n"
 
 
-def configurations() -> dict[str, dict[str, str]]:
+def configurations(spins: list[int] = ()) -> dict[str, dict[str, str]]:  # type: ignore[assignment]
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
     chosen = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS")
     clean = {k: v for k, v in os.environ.items() if k not in chosen}
@@ -67,13 +73,50 @@ def configurations() -> dict[str, dict[str, str]]:
             "PYTHONPATH": os.path.join(os.path.dirname(__file__), ".."),
         },
         "1-thread": {**clean, "OMP_NUM_THREADS": "1"},
+        **{f"spin {n:,}": {**clean, "GOMP_SPINCOUNT": str(n)} for n in spins},
     }
 
 
+def job_code(env: dict[str, str], steps: int) -> str:
+    return (TGE_PREFIX if env.get("TGE_BENCH_PREFIX") else "") + JOB.replace("STEPS", str(steps))
+
+
 def run_job(env: dict[str, str], steps: int) -> float:
-    code = (TGE_PREFIX if env.get("TGE_BENCH_PREFIX") else "") + JOB.replace("STEPS", str(steps))
+    return run_job_cpu(env, steps)[0]
+
+
+def run_job_cpu(env: dict[str, str], steps: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the job's process) of ``steps`` timed updates."""
+    code = job_code(env, steps)
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    return float(proc.stdout.strip())
+    wall, cpu = proc.stdout.split()
+    return float(wall), float(cpu)
+
+
+def with_late_competitor(env: dict[str, str], steps: int) -> tuple[float, float]:
+    """The job starts alone; a competing torch job (tge's start-up choice, which sees the job's
+    load) starts one second later, while the job is in its timed steps."""
+    job = subprocess.Popen(
+        [sys.executable, "-c", job_code(env, steps)], env=env, stdout=subprocess.PIPE, text=True
+    )
+    time.sleep(1.0)
+    competitor_env = {
+        **env,
+        "TGE_BENCH_PREFIX": "1",
+        "PYTHONPATH": os.path.join(os.path.dirname(__file__), ".."),
+    }
+    competitor = subprocess.Popen(
+        [sys.executable, "-c", job_code(competitor_env, 1_000_000)],
+        env=competitor_env,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        out, _ = job.communicate()
+    finally:
+        competitor.kill()
+        competitor.wait()
+    wall, cpu = out.split()
+    return float(wall), float(cpu)
 
 
 def beside(competitor: list[str], env: dict[str, str], job_env: dict[str, str], steps: int) -> float:
@@ -90,8 +133,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--late", action="store_true", help="only the late-competitor case, CPU seconds")
+    parser.add_argument("--spins", default="", help="extra fixed GOMP_SPINCOUNT values, comma-separated")
     args = parser.parse_args()
-    configs = configurations()
+    configs = configurations([int(n) for n in args.spins.split(",") if n])
+    if args.late:
+        late(configs, args.steps, args.repeats)
+        return
     rows: dict[str, dict[str, list[float]]] = {n: {"idle": [], "busy": [], "torch": []} for n in configs}
     forever = JOB.replace("STEPS", "1000000")
     for _ in range(args.repeats):  # interleaved, so drifts in machine load hit every configuration
@@ -113,6 +161,34 @@ def main() -> None:
         print(
             f"| {name} | {m['idle']:.2f} | {base / m['idle']:.2f} | {m['busy']:.2f} | {base / m['busy']:.2f} "
             f"| {m['torch']:.2f} | {base / m['torch']:.2f} |"
+        )
+
+
+def late(configs: dict[str, dict[str, str]], steps: int, repeats: int) -> None:
+    rows: dict[str, dict[str, list[float]]] = {
+        n: {"idle_wall": [], "idle_cpu": [], "wall": [], "cpu": []} for n in configs
+    }
+    for _ in range(repeats):
+        for name, env in configs.items():
+            wall, cpu = run_job_cpu(env, steps)
+            rows[name]["idle_wall"].append(wall)
+            rows[name]["idle_cpu"].append(cpu)
+            wall, cpu = with_late_competitor(env, steps)
+            rows[name]["wall"].append(wall)
+            rows[name]["cpu"].append(cpu)
+    med = {n: {k: statistics.median(v) for k, v in r.items()} for n, r in rows.items()}
+    base = med["default"]["idle_wall"]
+    print(f"{steps} steps, median of {repeats} runs; a competing torch job starts 1 s after the job")
+    print()
+    print(
+        "| setting | idle wall (s) | idle speed vs default | idle CPU (s) "
+        "| late-load wall (s) | late-load CPU (s) | CPU × idle |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, m in med.items():
+        print(
+            f"| {name} | {m['idle_wall']:.2f} | {base / m['idle_wall']:.2f} | {m['idle_cpu']:.2f} "
+            f"| {m['wall']:.2f} | {m['cpu']:.2f} | {m['cpu'] / m['idle_cpu']:.2f} |"
         )
 
 

@@ -22,38 +22,11 @@ def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("tge-cache")
 
 
-@pytest.fixture(scope="session")
-def _quick_default_encoder(session_cache: Path) -> None:
-    """The default FD featurizer is the NLI sentence encoder, whose full recipe trains for about
-    4 minutes. The test session's cache holds, under the default recipe's entry, the same
-    architecture trained on 1,000 pairs for one epoch (~6 s), so every test and every subprocess
-    that scores FD with the default featurizer loads it instead of training. A test double: FD
-    values in tests are not the product's numbers. tests/metrics/test_nli_encoder.py tests the
-    real training path, the cache and the recipe; docs/reproductions.md measures the real one."""
-    import dataclasses
-    import os
-
-    from textgen_eval.metrics.nli_encoder import EncoderRecipe, load_or_train, train_encoder
-
-    def quick(pairs, recipe, checkpoint=None, **_):  # type: ignore[no-untyped-def]
-        return train_encoder(pairs, dataclasses.replace(recipe, epochs=1, max_pairs=1000))
-
-    previous = os.environ.get("TGE_CACHE_DIR")
-    os.environ["TGE_CACHE_DIR"] = str(session_cache)
-    try:
-        load_or_train(EncoderRecipe(), train=quick)
-    finally:
-        if previous is None:
-            del os.environ["TGE_CACHE_DIR"]
-        else:
-            os.environ["TGE_CACHE_DIR"] = previous
-
-
 @pytest.fixture(autouse=True)
-def _isolated_cache(
-    session_cache: Path, monkeypatch: pytest.MonkeyPatch, _quick_default_encoder: None
-) -> None:
-    """Tests never touch the user's cache; they share one cache per session."""
+def _isolated_cache(session_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never touch the user's cache; they share one cache per session. FD's default NLI
+    encoder and the bundled corpora's reference LMs load from the shipped files (data/models/), so
+    FD values in tests are the product's numbers (tests/metrics/test_shipped_models.py)."""
     monkeypatch.setenv("TGE_CACHE_DIR", str(session_cache))
 
 

@@ -101,18 +101,28 @@ def load_or_build(
     *,
     what: str,
     notes: list[str] | None = None,
+    shipped: Path | None = None,
 ) -> tuple[T, str]:
-    """The artefact of ``entry`` and ``"warm"``, or — building it once across processes —
-    ``"built"``. ``load(directory, meta)`` reads a verified entry (raising :class:`InputError`,
-    ``OSError``, ``ValueError``, ``KeyError`` or ``TypeError`` for one it cannot read);
-    ``build(partial, target)`` writes the files into ``target`` (checkpoints in ``partial``)."""
+    """The artefact of ``entry``: ``"shipped"`` when ``shipped`` (an entry of the same key that
+    ships with the package, :mod:`textgen_eval.data.shipped`) passes its check and loads, else
+    ``"warm"`` from the cache, or — building it once across processes — ``"built"``.
+    ``load(directory, meta)`` reads a verified entry (raising :class:`InputError`, ``OSError``,
+    ``ValueError``, ``KeyError`` or ``TypeError`` for one it cannot read); ``build(partial,
+    target)`` writes the files into ``target`` (checkpoints in ``partial``)."""
 
-    def attempt() -> T:
-        meta = read_meta(entry.path)
+    def attempt(directory: Path = entry.path) -> T:
+        meta = read_meta(directory)
         try:
-            return load(entry.path, meta)
+            return load(directory, meta)
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             raise InputError(f"its files do not load ({type(exc).__name__}: {exc})") from None
+
+    if shipped is not None:
+        try:
+            return attempt(shipped), "shipped"
+        except InputError as exc:  # never trusted: the cache's copy, or a build, takes its place
+            if notes is not None:
+                notes.append(f"the shipped {what} {shipped} failed its check and is not used ({exc})")
 
     if entry.path.exists():
         with contextlib.suppress(InputError):

@@ -25,6 +25,7 @@ from textgen_eval.core.protocols import Featurizer, HasVocabulary, SequenceScore
 from textgen_eval.core.training import CHECKPOINT
 from textgen_eval.core.verified_cache import META, Built, CacheEntry, load_or_build
 from textgen_eval.data.bundles import Bundle
+from textgen_eval.data.shipped import shipped_entry
 from textgen_eval.data.sources import read_texts
 from textgen_eval.data.vocab import Vocab
 from textgen_eval.generators.lstm_lm.model import LSTMLanguageModel, corpus_nll
@@ -104,15 +105,14 @@ class ReferenceResources:
     # -- the reference LM ------------------------------------------------------------------------
 
     def cache_key(self) -> str:
-        import torch
-
+        """The bundle, its training data and the recipe — not the package or torch version, so a
+        release retrains nothing and the shipped reference LMs (:mod:`textgen_eval.data.shipped`)
+        are used while their key is this one."""
         blob = json.dumps(
             {
                 "train": self.texts.train_digest,
                 "valid": self.texts.valid_policy,
                 "recipe": self.reference_recipe.id,
-                "version": __version__,
-                "torch": ".".join(torch.__version__.split(".")[:2]),
             },
             sort_keys=True,
         )
@@ -132,9 +132,15 @@ class ReferenceResources:
                 raise InputError(f"{path}: holds a {model.name}, not the reference LM")
             return model
 
-        entry = CacheEntry(cache_dir() / "reference-lm", self.cache_key())
+        key = self.cache_key()
+        entry = CacheEntry(cache_dir() / "reference-lm", key)
         model, self.cache_state = load_or_build(
-            entry, load, self._build, what="reference LM", notes=self.notes
+            entry,
+            load,
+            self._build,
+            what="reference LM",
+            notes=self.notes,
+            shipped=shipped_entry("reference-lm", key),
         )
         return model
 
