@@ -252,9 +252,8 @@ def _run_trial(
                 f"{label}: {fault}; the trial is re-queued, not failed: free the space or memory and "
                 "continue with --resume"
             ) from exc
-        status, error = "error", f"{type(exc).__name__}: {exc}"
-        if fault is not None:
-            status, error = "error", f"{fault} in {request.attempt} attempts: {type(exc).__name__}: {exc}"
+        repeated = f"{fault} in {request.attempt} attempts: " if fault is not None else ""
+        status, error = "error", f"{repeated}{type(exc).__name__}: {exc}"
         storage.set_trial_user_attr(tid, "tge:traceback", traceback.format_exc()[-4000:])
     work = time.perf_counter() - work_start
     if outcome is not None:
