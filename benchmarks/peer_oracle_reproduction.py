@@ -1,0 +1,261 @@
+"""The peers' policy-gradient GANs on SeqGAN's oracle: MaliGAN, DPGAN, RankGAN, Guo et al.'s LeakGAN.
+
+    python benchmarks/peer_oracle_reproduction.py --out runs/peers-oracle --mle runs/oracle \
+        [--models maligan dpgan rankgan leakgan] [--seeds 0 1 2] [--jobs 2]
+    python benchmarks/peer_oracle_reproduction.py --out runs/peers-oracle --table   # the table only
+
+PEERS.md §2.3 gives the budgets behind the peers' oracle runs; on 2 CPU cores none of them fits a
+session, so every budget here is shortened and the table says by how much (``BUDGETS``). The
+generators of MaliGAN, DPGAN and RankGAN are the 32/32 LSTM the peers use, initialised from
+``oracle_reproduction.py``'s 120-epoch MLE runs (``--mle``: its ``mle-s{seed}`` directories, made
+by ``python benchmarks/oracle_reproduction.py --out DIR --stage mle`` when absent): the peers
+pretrain 80 (TextGAN-PyTorch's MaliGAN, Texygen's RankGAN) or 120 epochs (TextGAN-PyTorch's
+DPGAN) with the same rate. Guo et al.'s LeakGAN has its own Manager/Worker generator, so it
+pretrains itself, with the synthetic script's sizes (32/32, goal 16, c = 4, its 1,720-map CNN).
+
+NLL-oracle of 9,984 fresh samples at temperature 1 is logged every ``PROBE`` generator updates;
+LeakGAN's published log evaluates at ×1.5 logits, so its run's final generator is also scored at
+temperature 1/1.5 by ``tge evaluate RUN_DIR -m nll-oracle --temperature 0.6667`` (``--table``
+reads both). Every run is an ordinary ``tge train`` run directory (resumable: rerun the command).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from oracle_reproduction import mean_std, train
+
+PROBE = 10
+LEAKGAN_TEMPERATURE = 1 / 1.5
+
+SMALL_G = ["model.emb_dim=32", "model.hidden_size=32", "model.max_len=20", "train.batch_size=64"]
+
+#: Per model: our settings (besides the MLE initialisation) and the peers' budget beside ours.
+BUDGETS: dict[str, tuple[list[str], str]] = {
+    "maligan": (
+        [
+            "train.g_lr=0.01",
+            "train.d_lr=1e-4",
+            "train.g_grad_clip=5.0",
+            "gan.pretrain_d_steps=312",
+            "gan.adversarial_steps=300",
+            "gan.d_steps=1",
+        ],
+        "TextGAN-PyTorch: 80 MLE epochs, D 4 × 2 epochs, 200 × 50 = 10,000 G updates with ~9 D "
+        "batches each; ours: 120 MLE epochs, 312 D batches, 300 G updates (1/33) with 1 D batch each",
+    ),
+    "dpgan": (
+        [
+            "train.g_lr=0.01",
+            "train.d_lr=1e-4",
+            "train.g_grad_clip=5.0",
+            "gan.pretrain_d_steps=312",
+            "gan.adversarial_steps=200",
+            "gan.d_steps=3",
+        ],
+        "TextGAN-PyTorch: 120 MLE epochs, D 5 × 3 epochs, 200 G updates with D 4 × 2 epochs each; "
+        "ours: 120 MLE epochs, 312 D batches, 200 G updates (the same) with 3 D batches each",
+    ),
+    "rankgan": (
+        [
+            "train.g_lr=0.01",
+            "train.d_lr=1e-4",
+            "train.g_grad_clip=5.0",
+            "discriminator.emb_dim=64",
+            "discriminator.num_filters=200,200,200",
+            "rankgan.reference_size=16",
+            "rankgan.comparison_size=64",
+            "gan.pretrain_d_steps=312",
+            "gan.adversarial_steps=50",
+            "gan.d_steps=5",
+            "gan.rollouts=16",
+        ],
+        "Texygen: 80 MLE epochs, 80 × 3 D batches, 100 G updates with 16 rollouts and 15 × 3 D "
+        "batches each; ours: 120 MLE epochs, 312 D batches, 50 G updates (1/2) with 16 rollouts "
+        "and 5 D batches each (1/9)",
+    ),
+    "leakgan": (
+        [
+            "discriminator.emb_dim=64",
+            "discriminator.filter_sizes=1,2,3,4,5,6,7,8,9,10,15,20",
+            "discriminator.num_filters=100,200,200,200,200,100,100,100,100,100,160,160",
+            "discriminator.dropout=0.25",
+            "leakgan.horizon=4",
+            "leakgan.goal_size=16",
+            "leakgan.delta=16.0",
+            "leakgan.mle_steps=1",
+            "train.mle_lr=0.0015",
+            "train.g_lr=0.0015",
+            "train.d_lr=5e-5",
+            "train.g_grad_clip=5.0",
+            "gan.pretrain_epochs=10",
+            "gan.pretrain_d_steps=150",
+            "gan.adversarial_steps=20",
+            "gan.d_steps=5",
+            "gan.rollouts=4",
+        ],
+        "Guo et al.'s synthetic script: 80 G pretraining epochs interleaved with 150 D epochs, up "
+        "to 800 adversarial steps (its log: 90) with 4 rollouts and 5 × 3 D epochs each; ours: 10 "
+        "G epochs (1/8) after 150 D batches (~1 epoch), 20 adversarial steps (1/4.5 of the log) "
+        "with 4 rollouts, 5 D batches and 1 MLE batch each",
+    ),
+}
+
+#: LeakGAN's synthetic-data README (PEERS.md §2.1), evaluated at ×1.5 logits.
+LEAKGAN_PUBLISHED = {"pretrain end": 8.35, "adversarial 0": 8.24, "adversarial 90": 7.01, "best (45)": 6.71}
+
+
+def settings(model: str, seed: int, mle: Path) -> list[str]:
+    ours = list(SMALL_G) + BUDGETS[model][0] + [f"runner.probe_every={PROBE}", "gan.eval_every=100000"]
+    if model != "leakgan":
+        ours += [f"gan.init_from={mle / f'mle-s{seed}' / 'model'}", "gan.pretrain_epochs=0"]
+    return ours
+
+
+def oracle_points(run: Path) -> dict[tuple[str, int], float]:
+    """(stage, generator updates or epochs done) → NLL-oracle at temperature 1, from log.jsonl."""
+    out: dict[tuple[str, int], float] = {}
+    path = run / "log.jsonl"
+    if not path.is_file():
+        return out
+    for line in path.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if record.get("event") != "oracle" or record.get("temperature", 1.0) != 1.0:
+            continue
+        if record["stage"] == "adversarial":
+            out[("adversarial", int(record["updates"]))] = record["nll_oracle"]
+        elif record["stage"] == "before training":
+            out[("start", 0)] = record["nll_oracle"]
+        elif record.get("index") is not None:
+            out[(record["stage"], int(record["index"]) + 1)] = record["nll_oracle"]
+    return out
+
+
+def evaluate(run: Path, temperature: float, threads: int, dest: Path | None = None) -> dict[str, float]:
+    """`tge evaluate RUN_DIR` at one temperature: nll-oracle (9,984 samples), nll-test, nll-train,
+    kept in ``dest`` (default: the run directory) as ``final-t{temperature}.json``."""
+    dest = dest or run
+    dest.mkdir(parents=True, exist_ok=True)
+    cache = dest / f"final-t{temperature:.4f}.json"
+    if cache.is_file():
+        return dict(json.loads(cache.read_text(encoding="utf-8")))
+    cmd = [sys.executable, "-m", "textgen_eval", "evaluate", str(run), "-m", "nll-oracle,nll-test,nll-train"]
+    cmd += ["--samples", "9984", "--temperature", f"{temperature:.6f}", "--format", "json"]
+    cmd += ["-o", str(cache.with_suffix(".raw")), "--threads", str(threads), "--no-progress"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with open(dest.with_suffix(".eval.log"), "a", encoding="utf-8") as log:
+        if subprocess.call(cmd, stdout=log, stderr=log, env=env):
+            return {}
+    raw = json.loads(cache.with_suffix(".raw").read_text(encoding="utf-8"))
+    values = {score["name"]: score["value"] for score in raw["metrics"]}
+    cache.write_text(json.dumps(values), encoding="utf-8")
+    return values
+
+
+def finals(out: Path, model: str, seeds: list[int], temperature: float) -> list[dict[str, float]]:
+    """The final scores of the seeds' runs that have them, at one temperature."""
+    paths = [out / f"{model}-s{s}" / f"final-t{temperature:.4f}.json" for s in seeds]
+    return [json.loads(p.read_text(encoding="utf-8")) for p in paths if p.is_file()]
+
+
+def table(out: Path, models: list[str], seeds: list[int]) -> str:
+    rows = ["| model | point | ours, nats/token (mean ± std) | seeds |", "|---|---|---|---|"]
+    for temperature in (1.0, LEAKGAN_TEMPERATURE):  # the MLE generators the three LSTM GANs start from
+        found = finals(out, "mle", seeds, temperature)
+        for metric in ("nll-oracle", "nll-test", "nll-train"):
+            values = [f[metric] for f in found if metric in f]
+            if values:
+                rows.append(
+                    f"| mle (120 epochs) | {metric}, temperature {temperature:.4g} | {mean_std(values)} "
+                    f"| {len(values)} |"
+                )
+    for model in models:
+        curves = [oracle_points(out / f"{model}-s{s}") for s in seeds]
+        for key in sorted(
+            {k for c in curves for k in c}, key=lambda k: (k[0] != "start", k[0] == "adversarial", k[1])
+        ):
+            values = [c[key] for c in curves if key in c]
+            rows.append(f"| {model} | {key[0]} {key[1]} | {mean_std(values)} | {len(values)} |")
+        for temperature in (1.0, LEAKGAN_TEMPERATURE) if model == "leakgan" else (1.0,):
+            found = finals(out, model, seeds, temperature)
+            for metric in ("nll-oracle", "nll-test", "nll-train"):
+                values = [f[metric] for f in found if metric in f]
+                if values:
+                    rows.append(
+                        f"| {model} | final {metric}, temperature {temperature:.4g} | {mean_std(values)} "
+                        f"| {len(values)} |"
+                    )
+    return "\n".join(rows)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--mle", type=Path, help="oracle_reproduction.py's --out (its mle-s{seed} runs)")
+    parser.add_argument("--models", nargs="+", choices=sorted(BUDGETS), default=list(BUDGETS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each when > 1)")
+    parser.add_argument("--table", action="store_true", help="print the table of finished runs and exit")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.table:
+        print(table(args.out, args.models, args.seeds))
+        return 0
+    needs_mle = [m for m in args.models if m != "leakgan"]
+    if needs_mle and args.mle is None:
+        parser.error("--mle DIR is required for " + ", ".join(needs_mle))
+    if needs_mle:
+        missing = [s for s in args.seeds if not (args.mle / f"mle-s{s}" / "result.json").is_file()]
+        if missing:
+            script = Path(__file__).resolve().parent / "oracle_reproduction.py"
+            cmd = [
+                sys.executable,
+                str(script),
+                "--out",
+                str(args.mle),
+                "--stage",
+                "mle",
+                "--jobs",
+                str(args.jobs),
+            ]
+            if subprocess.call([*cmd, "--seeds", *map(str, missing)]):
+                return 1
+    threads = 1 if args.jobs > 1 else os.cpu_count() or 1
+    if needs_mle:  # the starting generators, scored like the runs (and at LeakGAN's temperature)
+        for seed in args.seeds:
+            for temperature in (1.0, LEAKGAN_TEMPERATURE):
+                if not evaluate(args.mle / f"mle-s{seed}", temperature, threads, args.out / f"mle-s{seed}"):
+                    return 1
+    jobs = [(m, s) for m in args.models for s in args.seeds]
+
+    def run(job: tuple[str, int]) -> int:
+        model, seed = job
+        path = args.out / f"{model}-s{seed}"
+        code = train(model, path, seed, settings(model, seed, args.mle or args.out), threads)
+        if code:
+            return code
+        for temperature in (1.0, LEAKGAN_TEMPERATURE) if model == "leakgan" else (1.0,):
+            if not evaluate(path, temperature, threads):
+                return 1
+        return 0
+
+    with ThreadPoolExecutor(args.jobs) as pool:
+        codes = list(pool.map(run, jobs))
+    failed = [f"{m}-s{s}" for (m, s), c in zip(jobs, codes) if c]
+    if failed:
+        print(f"failed: {', '.join(failed)} (logs beside the run directories)", file=sys.stderr)
+        return 1
+    print(table(args.out, args.models, args.seeds))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
