@@ -52,3 +52,13 @@ def test_licence_citation_and_changelog_exist_and_agree_with_the_package() -> No
     changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     assert f"## {__version__}" in changelog  # the released version is described
     assert 'license = { text = "MIT" }' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+
+
+def test_the_readme_example_output_is_the_released_versions() -> None:
+    """The README's example table is re-measured at each release (CHANGELOG.md): every signature in
+    it carries the package's version."""
+    from textgen_eval import __version__
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    versions = re.findall(r"\|v:([0-9][^\s|]*)", readme)
+    assert len(versions) >= 6 and set(versions) == {__version__}, versions
