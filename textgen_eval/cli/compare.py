@@ -80,13 +80,14 @@ def compare(
     no_progress: bool,
 ) -> None:
     """Compare generators with the thesis' protocol (Semeniuta 2019, §5.6.2): every MODEL (default:
-    the preset's; the cpu preset has the nine rows of Table 5.4) gets the same random-search budget
+    the preset's; the cpu preset has the nine rows of Table 5.4, the peers' nine models and the
+    transformer LM) gets the same random-search budget
     with FD as the objective, its best configuration is retrained with several seeds, and one
     report gives every metric as mean ± std (Table 5.4), the best-30 objective plot (Fig. 5.11) and
     objective-vs-hyperparameter plots. Resumable: give the same command again, or --resume OUT.
 
     \b
-    tge compare --data coco --out runs/compare                    # the cpu preset (sized for ~2 h)
+    tge compare --data coco --out runs/compare                    # the cpu preset: many hours
     tge compare lstm-lm seqgan-reinforce --data coco --budget 4 --out runs/two
     tge compare --resume runs/compare                             # after Ctrl-C or a crash
     tge compare --data snli4k --preset examples/compare/thesis.toml --storage postgresql://... --out runs/t

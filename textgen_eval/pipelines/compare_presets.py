@@ -180,7 +180,9 @@ def parse_preset(data: Mapping[str, Any], *, name: str, base: Path | None, diges
 
 
 #: The CPU preset: all nine Table 5.4 rows on the bundled COCO captions, sized for about two hours
-#: on 2 cores with ``--workers 2 --threads 1`` (measured: 1 h 54 min, docs/reproductions.md). Every
+#: on 2 cores with ``--workers 2 --threads 1`` (measured: 1 h 54 min, docs/reproductions.md), then
+#: the peers' rows and the transformer LM, which take longer (RelGAN's trial alone ~72 CPU-minutes:
+#: docs/performance.md). Every
 #: model keeps its CPU-scale default search space (docs/tuning.md) with two changes, both from a
 #: first run of the defaults (budget 6, 3 seeds, 500 samples), which needed 2 h 15 min for its
 #: first six models (docs/tuning.md has the times):
