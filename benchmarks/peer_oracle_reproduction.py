@@ -197,6 +197,34 @@ def table(out: Path, models: list[str], seeds: list[int]) -> str:
     return "\n".join(rows)
 
 
+def summary(out: Path, models: list[str], seeds: list[int]) -> str:
+    """One row per model: NLL-oracle at the adversarial phase's start, its per-seed best (and where)
+    and its end, then the final generator's held-out and training NLL (mean ± std over seeds)."""
+    rows = [
+        "| model | NLL-oracle, adversarial start | best in the phase (update) | end | nll-test | nll-train |",
+        "|---|---|---|---|---|---|",
+    ]
+    for model in models:
+        points = [oracle_points(out / f"{model}-s{s}") for s in seeds]
+        curves = [{k[1]: v for k, v in p.items() if k[0] == "adversarial"} for p in points]
+        curves = [c for c in curves if c]
+        if not curves:
+            continue
+        first = [c[min(c)] for c in curves]
+        best = [min(c.items(), key=lambda kv: kv[1]) for c in curves]
+        last = [c[max(c)] for c in curves]
+        where = ", ".join(str(b[0]) for b in best)
+        found = finals(out, model, seeds, 1.0)
+        test = mean_std([f["nll-test"] for f in found if "nll-test" in f])
+        train = mean_std([f["nll-train"] for f in found if "nll-train" in f])
+        lowest = mean_std([b[1] for b in best])
+        rows.append(
+            f"| {model} ({len(curves)} seeds) | {mean_std(first)} | {lowest} ({where}) "
+            f"| {mean_std(last)} | {test} | {train} |"
+        )
+    return "\n".join(rows)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
@@ -209,6 +237,8 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     if args.table:
         print(table(args.out, args.models, args.seeds))
+        print()
+        print(summary(args.out, args.models, args.seeds))
         return 0
     needs_mle = [m for m in args.models if m != "leakgan"]
     if needs_mle and args.mle is None:
