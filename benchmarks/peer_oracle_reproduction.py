@@ -167,17 +167,27 @@ def finals(out: Path, model: str, seeds: list[int], temperature: float) -> list[
     return [json.loads(p.read_text(encoding="utf-8")) for p in paths if p.is_file()]
 
 
-def table(out: Path, models: list[str], seeds: list[int]) -> str:
-    rows = ["| model | point | ours, nats/token (mean ± std) | seeds |", "|---|---|---|---|"]
-    for temperature in (1.0, LEAKGAN_TEMPERATURE):  # the MLE generators the three LSTM GANs start from
-        found = finals(out, "mle", seeds, temperature)
-        for metric in METRICS if temperature == 1.0 else METRICS[:1]:  # the likelihoods ignore T
+def temperatures(model: str) -> tuple[float, ...]:
+    """Temperatures a model's final generator is scored at: LeakGAN's log's ×1.5 too."""
+    return (1.0, LEAKGAN_TEMPERATURE) if model in ("leakgan", "mle") else (1.0,)
+
+
+def final_rows(out: Path, model: str, label: str, point: str, seeds: list[int]) -> list[str]:
+    """Table rows of the final scores; the likelihoods once (they do not depend on the temperature)."""
+    rows = []
+    for temperature in temperatures(model):
+        found = finals(out, model, seeds, temperature)
+        for metric in METRICS if temperature == 1.0 else METRICS[:1]:
             values = [f[metric] for f in found if metric in f]
             if values:
-                rows.append(
-                    f"| mle (120 epochs) | {metric}, temperature {temperature:.4g} | {mean_std(values)} "
-                    f"| {len(values)} |"
-                )
+                where = f"{point}{metric}, temperature {temperature:.4g}"
+                rows.append(f"| {label} | {where} | {mean_std(values)} | {len(values)} |")
+    return rows
+
+
+def table(out: Path, models: list[str], seeds: list[int]) -> str:
+    rows = ["| model | point | ours, nats/token (mean ± std) | seeds |", "|---|---|---|---|"]
+    rows += final_rows(out, "mle", "mle (120 epochs)", "", seeds)  # the LSTM GANs' starting generators
     for model in models:
         curves = [oracle_points(out / f"{model}-s{s}") for s in seeds]
         for key in sorted(
@@ -185,15 +195,7 @@ def table(out: Path, models: list[str], seeds: list[int]) -> str:
         ):
             values = [c[key] for c in curves if key in c]
             rows.append(f"| {model} | {key[0]} {key[1]} | {mean_std(values)} | {len(values)} |")
-        for temperature in (1.0, LEAKGAN_TEMPERATURE) if model == "leakgan" else (1.0,):
-            found = finals(out, model, seeds, temperature)
-            for metric in METRICS if temperature == 1.0 else METRICS[:1]:
-                values = [f[metric] for f in found if metric in f]
-                if values:
-                    rows.append(
-                        f"| {model} | final {metric}, temperature {temperature:.4g} | {mean_std(values)} "
-                        f"| {len(values)} |"
-                    )
+        rows += final_rows(out, model, model, "final ", seeds)
     return "\n".join(rows)
 
 
@@ -240,29 +242,20 @@ def main() -> int:
         print()
         print(summary(args.out, args.models, args.seeds))
         return 0
+    threads = 1 if args.jobs > 1 else os.cpu_count() or 1
     needs_mle = [m for m in args.models if m != "leakgan"]
-    if needs_mle and args.mle is None:
-        parser.error("--mle DIR is required for " + ", ".join(needs_mle))
     if needs_mle:
+        if args.mle is None:
+            parser.error("--mle DIR is required for " + ", ".join(needs_mle))
         missing = [s for s in args.seeds if not (args.mle / f"mle-s{s}" / "result.json").is_file()]
         if missing:
             script = Path(__file__).resolve().parent / "oracle_reproduction.py"
-            cmd = [
-                sys.executable,
-                str(script),
-                "--out",
-                str(args.mle),
-                "--stage",
-                "mle",
-                "--jobs",
-                str(args.jobs),
-            ]
-            if subprocess.call([*cmd, "--seeds", *map(str, missing)]):
+            cmd = [sys.executable, str(script), "--out", str(args.mle), "--stage", "mle"]
+            cmd += ["--jobs", str(args.jobs), "--seeds", *map(str, missing)]
+            if subprocess.call(cmd):
                 return 1
-    threads = 1 if args.jobs > 1 else os.cpu_count() or 1
-    if needs_mle:  # the starting generators, scored like the runs (and at LeakGAN's temperature)
-        for seed in args.seeds:
-            for temperature in (1.0, LEAKGAN_TEMPERATURE):
+        for seed in args.seeds:  # the starting generators, scored like the runs
+            for temperature in temperatures("mle"):
                 if not evaluate(args.mle / f"mle-s{seed}", temperature, threads, args.out / f"mle-s{seed}"):
                     return 1
     jobs = [(m, s) for m in args.models for s in args.seeds]
@@ -273,7 +266,7 @@ def main() -> int:
         code = train(model, path, seed, settings(model, seed, args.mle or args.out), threads)
         if code:
             return code
-        for temperature in (1.0, LEAKGAN_TEMPERATURE) if model == "leakgan" else (1.0,):
+        for temperature in temperatures(model):
             if not evaluate(path, temperature, threads):
                 return 1
         return 0
