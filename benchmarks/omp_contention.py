@@ -10,18 +10,21 @@ machine). Configurations:
 - ``default``: torch's OpenMP defaults (the worker threads spin while waiting);
 - ``passive``: ``OMP_WAIT_POLICY=PASSIVE`` (threads sleep at once);
 - ``tge``: what a ``tge`` process now does (:mod:`textgen_eval.core.threads`): the job calls
-  ``configure_openmp()`` before importing torch, so it spins briefly when it finds the CPU busy and
-  keeps OpenMP's defaults when idle (the competing torch job, started first on an idle machine,
-  decides the same way);
+  ``configure_openmp()`` before importing torch, which bounds the spinning (``GOMP_SPINCOUNT=1000``)
+  whatever the load (until issue 33 it chose at start-up: bounded on a busy CPU, defaults on an
+  idle one);
 - ``1-thread``: ``OMP_NUM_THREADS=1``.
 
-``--late`` adds the case of issue 33, item 6: the job starts on an idle machine (so ``tge`` keeps
-OpenMP's defaults) and a competing torch job starts one second later; the job's own CPU seconds
-(user + system, every thread) are reported beside its wall time, against its CPU seconds idle.
+``--late`` measures the case of issue 33, item 6 instead: the job starts on an idle machine and a
+competing torch job starts one second later (``--competitor same``: with the job's setting, two
+``tge`` runs; ``default``: with OpenMP's defaults, a user's own script); the job's own CPU seconds
+(user + system, every thread) are reported beside its wall time, against its CPU seconds idle,
+median and worst of the repeats.
 ``--spins 10000,30000`` adds configurations with those fixed ``GOMP_SPINCOUNT`` values.
 
 Prints a Markdown table; ratios compare configurations measured in the same run.
-Usage: ``python benchmarks/omp_contention.py [--steps 40] [--repeats 3] [--late] [--spins N,...]``.
+Usage: ``python benchmarks/omp_contention.py [--steps 40] [--repeats 3] [--late] [--spins N,...]
+[--hidden 256] [--vocab 5000] [--only NAME,...]``.
 """
 
 from __future__ import annotations
@@ -39,8 +42,8 @@ JOB = r"""
 import time, torch
 from torch import nn
 torch.manual_seed(0)
-V, H, B, T = 5000, 256, 64, 20
-emb, rnn, out = nn.Embedding(V, 128), nn.LSTM(128, H, batch_first=True), nn.Linear(H, V)
+V, H, B, T = VOCAB, HIDDEN, 64, 20
+emb, rnn, out = nn.Embedding(V, min(H, 128)), nn.LSTM(min(H, 128), H, batch_first=True), nn.Linear(H, V)
 params = [*emb.parameters(), *rnn.parameters(), *out.parameters()]
 opt = torch.optim.Adam(params, lr=1e-3)
 x = torch.randint(0, V, (B, T + 1))
@@ -73,12 +76,21 @@ def configurations(spins: list[int] = ()) -> dict[str, dict[str, str]]:  # type:
             "PYTHONPATH": os.path.join(os.path.dirname(__file__), ".."),
         },
         "1-thread": {**clean, "OMP_NUM_THREADS": "1"},
-        **{f"spin {n:,}": {**clean, "GOMP_SPINCOUNT": str(n)} for n in spins},
+        **{f"spin {n}": {**clean, "GOMP_SPINCOUNT": str(n)} for n in spins},
     }
 
 
+#: The model's size: ``--hidden``/``--vocab`` (the defaults are the size of issue 9's measurements;
+#: ``--hidden 64 --vocab 2000`` is the size of ``benchmarks/tuning.py``'s trials, where a short spin
+#: costs most, because a step is many small parallel regions).
+SIZE = {"HIDDEN": "256", "VOCAB": "5000"}
+
+
 def job_code(env: dict[str, str], steps: int) -> str:
-    return (TGE_PREFIX if env.get("TGE_BENCH_PREFIX") else "") + JOB.replace("STEPS", str(steps))
+    code = JOB.replace("STEPS", str(steps))
+    for name, value in SIZE.items():
+        code = code.replace(name, value)
+    return (TGE_PREFIX if env.get("TGE_BENCH_PREFIX") else "") + code
 
 
 def run_job(env: dict[str, str], steps: int) -> float:
@@ -93,18 +105,15 @@ def run_job_cpu(env: dict[str, str], steps: int) -> tuple[float, float]:
     return float(wall), float(cpu)
 
 
-def with_late_competitor(env: dict[str, str], steps: int) -> tuple[float, float]:
-    """The job starts alone; a competing torch job (tge's start-up choice, which sees the job's
-    load) starts one second later, while the job is in its timed steps."""
+def with_late_competitor(
+    env: dict[str, str], steps: int, competitor_env: dict[str, str]
+) -> tuple[float, float]:
+    """The job starts alone; a competing torch job with ``competitor_env`` starts one second later,
+    while the job is in its timed steps."""
     job = subprocess.Popen(
         [sys.executable, "-c", job_code(env, steps)], env=env, stdout=subprocess.PIPE, text=True
     )
     time.sleep(1.0)
-    competitor_env = {
-        **env,
-        "TGE_BENCH_PREFIX": "1",
-        "PYTHONPATH": os.path.join(os.path.dirname(__file__), ".."),
-    }
     competitor = subprocess.Popen(
         [sys.executable, "-c", job_code(competitor_env, 1_000_000)],
         env=competitor_env,
@@ -135,13 +144,25 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--late", action="store_true", help="only the late-competitor case, CPU seconds")
     parser.add_argument("--spins", default="", help="extra fixed GOMP_SPINCOUNT values, comma-separated")
+    parser.add_argument("--hidden", type=int, default=256, help="the LSTM's hidden size")
+    parser.add_argument("--vocab", type=int, default=5000, help="the vocabulary size")
+    parser.add_argument("--only", default="", help="run only these configurations, comma-separated")
+    parser.add_argument(
+        "--competitor",
+        choices=("same", "default"),
+        default="same",
+        help="--late: the competitor's setting (the job's own, or OpenMP's defaults)",
+    )
     args = parser.parse_args()
+    SIZE.update(HIDDEN=str(args.hidden), VOCAB=str(args.vocab))
     configs = configurations([int(n) for n in args.spins.split(",") if n])
+    if args.only:
+        configs = {n: e for n, e in configs.items() if n in args.only.split(",") or n == "default"}
     if args.late:
-        late(configs, args.steps, args.repeats)
+        late(configs, args.steps, args.repeats, args.competitor)
         return
     rows: dict[str, dict[str, list[float]]] = {n: {"idle": [], "busy": [], "torch": []} for n in configs}
-    forever = JOB.replace("STEPS", "1000000")
+    forever = job_code({}, 1_000_000)
     for _ in range(args.repeats):  # interleaved, so drifts in machine load hit every configuration
         for name, env in configs.items():
             rows[name]["idle"].append(run_job(env, args.steps))
@@ -164,7 +185,9 @@ def main() -> None:
         )
 
 
-def late(configs: dict[str, dict[str, str]], steps: int, repeats: int) -> None:
+def late(configs: dict[str, dict[str, str]], steps: int, repeats: int, competitor: str) -> None:
+    """``competitor``: ``same`` (a second copy of the job with the job's setting: two ``tge`` runs)
+    or ``default`` (a torch job with OpenMP's defaults: a user's own script)."""
     rows: dict[str, dict[str, list[float]]] = {
         n: {"idle_wall": [], "idle_cpu": [], "wall": [], "cpu": []} for n in configs
     }
@@ -173,22 +196,28 @@ def late(configs: dict[str, dict[str, str]], steps: int, repeats: int) -> None:
             wall, cpu = run_job_cpu(env, steps)
             rows[name]["idle_wall"].append(wall)
             rows[name]["idle_cpu"].append(cpu)
-            wall, cpu = with_late_competitor(env, steps)
+            other = env if competitor == "same" else configs["default"]
+            wall, cpu = with_late_competitor(env, steps, other)
             rows[name]["wall"].append(wall)
             rows[name]["cpu"].append(cpu)
     med = {n: {k: statistics.median(v) for k, v in r.items()} for n, r in rows.items()}
     base = med["default"]["idle_wall"]
-    print(f"{steps} steps, median of {repeats} runs; a competing torch job starts 1 s after the job")
+    who = "the same setting" if competitor == "same" else "OpenMP's defaults"
+    print(
+        f"{steps} steps, hidden {SIZE['HIDDEN']}, vocabulary {SIZE['VOCAB']}, median of {repeats} runs; "
+        f"a competing torch job with {who} starts 1 s after the job"
+    )
     print()
     print(
         "| setting | idle wall (s) | idle speed vs default | idle CPU (s) "
-        "| late-load wall (s) | late-load CPU (s) | CPU × idle |"
+        "| late-load wall (s) | late-load CPU (s) | CPU × idle | worst CPU × idle |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, m in med.items():
+        worst = max(rows[name]["cpu"]) / m["idle_cpu"]
         print(
             f"| {name} | {m['idle_wall']:.2f} | {base / m['idle_wall']:.2f} | {m['idle_cpu']:.2f} "
-            f"| {m['wall']:.2f} | {m['cpu']:.2f} | {m['cpu'] / m['idle_cpu']:.2f} |"
+            f"| {m['wall']:.2f} | {m['cpu']:.2f} | {m['cpu'] / m['idle_cpu']:.2f} | {worst:.2f} |"
         )
 
 

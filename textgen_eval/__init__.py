@@ -43,7 +43,7 @@ def _configure_openmp_once() -> None:
     if "torch" not in sys.modules:
         from textgen_eval.core import threads
 
-        threads.configure_openmp(measure=threads.busy_cores)
+        threads.configure_openmp()
 
 
 def __getattr__(name: str) -> Any:

@@ -433,3 +433,21 @@ def test_probe_size_and_frequency_are_settings_that_may_change_on_resume(
     refused = tge("train", "lstm-lm", "--data", oracle_bundle, "--out", tmp_path / "x", "--no-progress",
                   "--set", "runner.probe_every=0")  # fmt: skip
     assert refused.code == 2 and "probe_every must be ≥ 1" in refused.err
+
+
+@pytest.mark.parametrize("name", ["leakgan", "relgan"])
+def test_tune_the_peers_models_with_budget_4_and_2_retrains(
+    name: str, tge, oracle_bundle: Path, tmp_path: Path
+) -> None:
+    """`tge tune leakgan|relgan --budget 4 --retrain 2` (issues 30 and 31, "done when"), at tiny sizes:
+    four search trials drawn from the model's own space, its best retrained with two seeds."""
+    out = tmp_path / "tune"
+    tiny = [a for a in TINY[name] if not a.startswith("gan.d_steps=")]  # searched by both spaces
+    run = tge("tune", name, "--data", oracle_bundle, "--budget", "4", "--retrain", "2", "--samples", "40",
+              "--metrics", "nll-oracle,fd", "--out", out, "--no-progress", *_sets(tiny))  # fmt: skip
+    assert run.code == 0, run.err
+    (data,) = json.loads(tge("report", out, "--format", "json", "--no-real-data").out)["runs"]
+    assert data["generator"] == name and data["trials"]["complete"] == 4
+    assert data["retrain"]["trials"]["complete"] == 2
+    drawn = {json.dumps(row["params"], sort_keys=True) for row in data["search"]}
+    assert len(drawn) == 4  # four configurations drawn from the model's space

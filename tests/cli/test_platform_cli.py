@@ -106,25 +106,23 @@ def test_a_tune_json_written_before_trial_kinds_still_reads() -> None:
     assert TuneSpec.from_dict(spec.to_dict()) == spec
 
 
-def test_openmp_spins_briefly_only_on_a_busy_cpu_and_never_against_the_users_choice(
+def test_openmp_spins_briefly_whatever_the_load_and_never_against_the_users_choice(
     tiny_bundle: Path, tmp_path: Path
 ) -> None:
+    """The bound holds from the start, so a load that arrives later finds it (issue 33, item 6)."""
     from tests.conftest import run_subprocess
-    from textgen_eval.core.threads import SPINCOUNT, busy_cores, openmp_environment
+    from textgen_eval.core.threads import SPINCOUNT, openmp_environment
 
-    assert openmp_environment({}, measure=lambda: 1.2) == {"GOMP_SPINCOUNT": SPINCOUNT}
-    assert openmp_environment({}, measure=lambda: 0.1) == {}  # idle: OpenMP's defaults
-    assert openmp_environment({}, measure=lambda: None) == {}  # no /proc/stat
-    assert openmp_environment({"OMP_WAIT_POLICY": "ACTIVE"}, measure=lambda: 2.0) == {}
-    assert openmp_environment({"GOMP_SPINCOUNT": "5"}, measure=lambda: 2.0) == {}
-    load = busy_cores(0.05)
-    assert load is None or 0.0 <= load <= (os.cpu_count() or 1) + 1e-9
+    assert SPINCOUNT == "1000"  # the measured choice (docs/performance.md); libgomp's default is 300000
+    assert openmp_environment({}) == {"GOMP_SPINCOUNT": SPINCOUNT}
+    assert openmp_environment({"OMP_WAIT_POLICY": "ACTIVE"}) == {}
+    assert openmp_environment({"GOMP_SPINCOUNT": "5"}) == {}
     args = ["train", "lstm-lm", "--data", str(tiny_bundle), "--max-steps", "1", "--no-progress",
             "--set", "model.hidden_size=8"]  # fmt: skip
     run = run_subprocess(*args, "--out", str(tmp_path / "a"), unset=USER_OMP)
     assert run.code == 0, run.err
     threads = json.loads((tmp_path / "a" / "run.json").read_text())["threads"]
-    assert threads["GOMP_SPINCOUNT"] in (None, SPINCOUNT) and threads["OMP_WAIT_POLICY"] is None
+    assert threads["GOMP_SPINCOUNT"] == SPINCOUNT and threads["OMP_WAIT_POLICY"] is None
     mine = run_subprocess(
         *args, "--out", str(tmp_path / "b"), env={"OMP_WAIT_POLICY": "ACTIVE"}, unset=("GOMP_SPINCOUNT",)
     )
@@ -138,8 +136,6 @@ USER_OMP = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
 API_OPENMP = """
 import os, sys
-import textgen_eval.core.threads as threads
-threads.busy_cores = lambda *a: 3.0  # a busy machine
 import textgen_eval
 assert "GOMP_SPINCOUNT" not in os.environ  # importing the package decides nothing (tge --help stays instant)
 textgen_eval.evaluate  # the API: the CLI's OpenMP choice, made before torch is imported
