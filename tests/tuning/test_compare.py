@@ -97,7 +97,7 @@ def test_the_builtin_cpu_preset_is_table_5_4_and_presets_are_validated(tmp_path:
     lm_epochs = SEARCH_SPACE.fixed["runner.max_epochs"]
     for plan in [
         *cpu.models[3 : 9 + len(PEER_PG_GANS)],
-        *(p for p in cpu.models if p.model in ("gsgan", "textgan")),
+        *(p for p in cpu.models if p.model in ("gsgan", "textgan", "relgan")),
     ]:
         assert int(plan.sets["gan.pretrain_epochs"]) == lm_epochs, plan
     for bad, message in (
@@ -248,8 +248,11 @@ def test_the_thesis_scale_preset_builds_every_model_with_its_space(tiny_bundle: 
         assert tune_spec.trial_options["samples"] == 10_000
     cpu = build_compare_spec(load_preset("cpu"), str(tiny_bundle), name="cpu", seed=0)  # validates too
     steps = [t.overrides.get("gan.adversarial_steps") for t in cpu.specs]
-    # the WGANs, and RelGAN, CoT, JSDGAN, the transformer: their own; GSGAN the discrete GANs' 50
-    assert steps == [None] * 3 + ["50"] * 10 + [None, "50", "50", None, None, None]
+    # the WGANs, CoT, JSDGAN, the transformer: their own; RelGAN 100 (its CPU space's 500 took ~72
+    # CPU-minutes a trial), with its β horizon; GSGAN and TextGAN the discrete GANs' 50
+    assert steps == [None] * 3 + ["50"] * 10 + ["100", "50", "50", None, None, None]
+    relgan = cpu.specs[[p.model for p in load_preset("cpu").models].index("relgan")]
+    assert relgan.overrides["relgan.beta_horizon"] == "100"
 
 
 def test_the_protocol_sentence_counts_in_the_singular_for_one() -> None:

@@ -194,6 +194,11 @@ def parse_preset(data: Mapping[str, Any], *, name: str, base: Path | None, diges
 #: * the WGANs run 100 generator iterations instead of 200 (wgan-conv-lstm's trials took 3–9 min).
 _DISCRETE_CPU = {"set": {"gan.pretrain_epochs": 3, "gan.adversarial_steps": 50}}
 _WGAN_CPU = {"set": {"wgan.gen_iters": 100}}
+#: RelGAN: the LM's 3 pretraining epochs as the discrete GANs, and 100 adversarial iterations
+#: instead of its CPU space's 500, with the β schedule's horizon N scaled with them (RelGAN sets N
+#: to its number of adversarial iterations): with 500, one trial took ~72 CPU-minutes, 41 times the
+#: LM's (docs/performance.md); an iteration is 1 G and 5 D steps, about 4 times SeqGAN's.
+_RELGAN_CPU = {"set": {"gan.pretrain_epochs": 3, "gan.adversarial_steps": 100, "relgan.beta_horizon": 100}}
 #: The peers' models follow the nine rows; the four policy-gradient GANs with the discrete GANs'
 #: settings, CoT and JSDGAN with their own CPU spaces.
 CPU = {
@@ -208,6 +213,7 @@ CPU = {
         **{name: _WGAN_CPU for name in TABLE_5_4[1:3]},
         # GSGAN and TextGAN pretrain by MLE like the discrete GANs
         **{name: _DISCRETE_CPU for name in (*TABLE_5_4[3:], *PEER_PG_GANS, "gsgan", "textgan")},
+        "relgan": _RELGAN_CPU,
     },
 }
 
