@@ -46,7 +46,8 @@ def test_a_training_step_raises_the_likelihood_of_the_batch() -> None:
     task.setup(torch.device("cpu"))
     batch = next(iter(task.train_batches("train", 0)))
     ids = torch.from_numpy(batch)
-    before = float(token_nll(task.module, ids)[0].sum())
+    with torch.no_grad():
+        before = float(token_nll(task.module, ids)[0].sum())
     out = task.training_step(batch, StepContext("train", "main", 0, 0, 0, 0, None, None))
     opt = task.optimizers()["main"]
     opt.zero_grad()
