@@ -181,8 +181,8 @@ def parse_preset(data: Mapping[str, Any], *, name: str, base: Path | None, diges
 
 #: The CPU preset: all nine Table 5.4 rows on the bundled COCO captions, sized for about two hours
 #: on 2 cores with ``--workers 2 --threads 1`` (measured: 1 h 54 min, docs/reproductions.md), then
-#: the peers' rows and the transformer LM, which take longer (RelGAN's trial alone ~72 CPU-minutes:
-#: docs/performance.md). Every
+#: the peers' rows and the transformer LM, which take longer (a RelGAN trial ~16 CPU-minutes, a CoT
+#: trial ~11, against the LM's ~1: docs/performance.md). Every
 #: model keeps its CPU-scale default search space (docs/tuning.md) with two changes, both from a
 #: first run of the defaults (budget 6, 3 seeds, 500 samples), which needed 2 h 15 min for its
 #: first six models (docs/tuning.md has the times):
@@ -197,7 +197,7 @@ _WGAN_CPU = {"set": {"wgan.gen_iters": 100}}
 #: RelGAN: the LM's 3 pretraining epochs as the discrete GANs, and 100 adversarial iterations
 #: instead of its CPU space's 500, with the β schedule's horizon N scaled with them (RelGAN sets N
 #: to its number of adversarial iterations): with 500, one trial took ~72 CPU-minutes, 41 times the
-#: LM's (docs/performance.md); an iteration is 1 G and 5 D steps, about 4 times SeqGAN's.
+#: LM's; with 100, 16 CPU-minutes, 14 times (docs/performance.md). An iteration is 1 G and 5 D steps.
 _RELGAN_CPU = {"set": {"gan.pretrain_epochs": 3, "gan.adversarial_steps": 100, "relgan.beta_horizon": 100}}
 #: The peers' models follow the nine rows; the four policy-gradient GANs with the discrete GANs'
 #: settings, CoT and JSDGAN with their own CPU spaces.
