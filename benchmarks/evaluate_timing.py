@@ -46,10 +46,10 @@ def competitor() -> subprocess.Popen[bytes]:
     """A torch training job with OpenMP's defaults (a user's own script, 2 threads), running until
     killed: the job of ``benchmarks/omp_contention.py``."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from omp_contention import job_code
+    from omp_contention import configurations, job_code
 
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
-    code = job_code({}, 1_000_000)
+    env = configurations()["default"]  # this environment without any OpenMP choice
+    code = job_code(env, 1_000_000)
     return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL)
 
 

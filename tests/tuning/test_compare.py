@@ -251,7 +251,7 @@ def test_the_thesis_scale_preset_builds_every_model_with_its_space(tiny_bundle: 
     # the WGANs, CoT, JSDGAN, the transformer: their own; RelGAN 100 (its CPU space's 500 took ~72
     # CPU-minutes a trial), with its β horizon; GSGAN and TextGAN the discrete GANs' 50
     assert steps == [None] * 3 + ["50"] * 10 + ["100", "50", "50", None, None, None]
-    relgan = cpu.specs[[p.model for p in load_preset("cpu").models].index("relgan")]
+    relgan = next(t for t in cpu.specs if t.model == "relgan")
     assert relgan.overrides["relgan.beta_horizon"] == "100"
 
 
