@@ -13,6 +13,8 @@ from scipy import stats
 from torch import nn
 
 from tests.generators.test_discrete_gan import TINY, _task
+from textgen_eval.core.training import StepContext
+from textgen_eval.data.vocab import BOS_ID
 from textgen_eval.generators.discrete.config import MultiRepConfig
 from textgen_eval.generators.discrete.relax import (
     BETA_SCHEDULES,
@@ -20,6 +22,7 @@ from textgen_eval.generators.discrete.relax import (
     gumbel,
     gumbel_relax,
     inverse_temperature,
+    real_above_fake,
 )
 from textgen_eval.generators.discrete.relnets import MultiRepDiscriminator, RelationalMemory, relaxed_sample
 from textgen_eval.generators.discrete.task import D_KIND
@@ -73,6 +76,32 @@ def test_rsgan_with_equal_outputs_gives_ln2_for_both_losses() -> None:
     d = torch.randn(32, generator=torch.Generator().manual_seed(3))
     l_d, l_g = GAN_LOSSES["rsgan"](d, d)
     assert float(l_d) == pytest.approx(math.log(2)) and float(l_g) == pytest.approx(math.log(2))
+
+
+def test_the_logged_margin_is_what_rsgan_trains_and_tells_pairs_apart_when_sigma_d_saturates() -> None:
+    # σ(D) of both real and generated rows near 1 (RSGAN only trains the difference), yet the pairs'
+    # margin still reads D's verdict: σ(10 − 8) for every pair.
+    d_real, d_fake = torch.full((16,), 10.0), torch.full((16,), 8.0)
+    assert float(torch.sigmoid(d_real).mean()) > 0.999 and float(torch.sigmoid(d_fake).mean()) > 0.999
+    assert float(real_above_fake(d_real, d_fake)) == pytest.approx(1 / (1 + math.exp(-2.0)))
+    d = torch.randn(32, generator=torch.Generator().manual_seed(5))
+    assert float(real_above_fake(d, d)) == pytest.approx(0.5)
+    # L_D of RSGAN is the mean −log of the margin's terms: one pair, closed form
+    a, b = torch.tensor([1.3]), torch.tensor([-0.4])
+    l_d, _ = GAN_LOSSES["rsgan"](a, b)
+    assert float(l_d) == pytest.approx(-math.log(float(real_above_fake(a, b))))
+
+
+@pytest.mark.parametrize(("name", "paired"), [("relgan", True), ("gsgan", True), ("textgan", False)])
+def test_a_relaxed_models_d_step_logs_the_pairs_margin_where_rows_are_paired(name: str, paired: bool) -> None:
+    task = _task(TINY[name]())
+    rows = task.real_rows(8, key=(0,))  # (8, L) without BOS; the runner's batches start with it
+    batch = torch.cat([torch.full((8, 1), BOS_ID), rows], dim=1).numpy()
+    logged = task.training_step(batch, StepContext("adversarial", "disc", 0, 0, 0, 0, None, None))
+    assert {"loss", "d_real", "d_fake"} <= set(logged)
+    assert ("d_real_above_fake" in logged) == paired
+    if paired:
+        assert 0.0 < float(logged["d_real_above_fake"]) < 1.0
 
 
 class _TwoStepNet(nn.Module):
@@ -158,7 +187,7 @@ def test_the_wasserstein_option_adds_gulrajanis_penalty_to_the_critic() -> None:
     for weight in (0.0, 10.0):
         task.model.configs["relgan"] = dataclasses.replace(cfg, loss="wgan-gp", gp_weight=weight)
         torch.manual_seed(7)  # the same generated rows and interpolation weights
-        losses[weight], _, _ = relgan_d_loss(task, real)
+        losses[weight] = relgan_d_loss(task, real).loss
     assert float(losses[10.0].detach()) > float(losses[0.0].detach())  # + λ·GP, GP > 0
     losses[10.0].backward()  # double backward through the critic reaches its parameters
     assert all(torch.isfinite(p.grad).all() for p in task.module.disc.parameters() if p.grad is not None)

@@ -97,10 +97,10 @@ def test_d_maximises_the_mmd_and_the_generator_step_leaves_d_untouched() -> None
     real = task.real_rows(8, key=(0,))
     cfg = task.model.configs["textgan"]
     torch.manual_seed(3)
-    with_mmd, _, _ = textgan_d_loss(task, real)
+    with_mmd = textgan_d_loss(task, real).loss
     task.model.configs["textgan"] = type(cfg)(z_dim=cfg.z_dim, mmd_weight=0.0, recon_weight=cfg.recon_weight)
     torch.manual_seed(3)
-    without, _, _ = textgan_d_loss(task, real)
+    without = textgan_d_loss(task, real).loss
     assert float(with_mmd.detach()) < float(without.detach())  # −λ_m·MMD² < 0: D is rewarded for a larger MMD
     task.model.configs["textgan"] = cfg
     out = task.model.adversarial_step(task)

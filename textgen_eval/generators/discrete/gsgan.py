@@ -18,7 +18,14 @@ from torch import Tensor
 from textgen_eval.data.vocab import BOS_ID, EOS_ID, PAD_ID
 from textgen_eval.generators.discrete.config import GSGANConfig
 from textgen_eval.generators.discrete.nets import RecurrentDiscriminator
-from textgen_eval.generators.discrete.relax import GAN_LOSSES, gumbel, gumbel_relax, pad_finished
+from textgen_eval.generators.discrete.relax import (
+    GAN_LOSSES,
+    DStepScores,
+    gumbel,
+    gumbel_relax,
+    pad_finished,
+    real_above_fake,
+)
 from textgen_eval.generators.discrete.relgan import current_beta
 from textgen_eval.generators.discrete.relnets import one_hot_rows
 from textgen_eval.generators.lstm_lm.model import LMNet
@@ -67,8 +74,8 @@ def _parts(task: DiscreteGANTask) -> tuple[LMNet, RecurrentDiscriminator]:
     return gen, disc
 
 
-def gsgan_d_loss(task: DiscreteGANTask, real: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """D's loss on real rows and as many fresh relaxed generated rows."""
+def gsgan_d_loss(task: DiscreteGANTask, real: Tensor) -> DStepScores:
+    """D's loss on real rows and as many fresh relaxed generated rows, paired element-wise."""
     cfg: GSGANConfig = task.model.configs["gsgan"]
     gen, disc = _parts(task)
     beta = current_beta(task, "gsgan")
@@ -80,7 +87,9 @@ def gsgan_d_loss(task: DiscreteGANTask, real: Tensor) -> tuple[Tensor, Tensor, T
     d_real = soft_sequence_logits(disc, one_hot_rows(real, vocab, real.shape[1]), real)
     d_fake = soft_sequence_logits(disc, soft, hard)
     loss, _ = GAN_LOSSES[cfg.loss](d_real, d_fake)
-    return loss, torch.sigmoid(d_real).mean(), torch.sigmoid(d_fake).mean()
+    return DStepScores(
+        loss, torch.sigmoid(d_real).mean(), torch.sigmoid(d_fake).mean(), real_above_fake(d_real, d_fake)
+    )
 
 
 def gsgan_generator_step(task: DiscreteGANTask) -> Mapping[str, Tensor | float]:

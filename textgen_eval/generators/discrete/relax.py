@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -109,6 +110,26 @@ def rsgan_losses(d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, Tensor]:
     softplus(−(D(x_r) − D(x_f))), L_G = mean softplus(−(D(x_f) − D(x_r))), real and generated rows
     paired element-wise. Equal outputs give ln 2 for both."""
     return F.softplus(-(d_real - d_fake)).mean(), F.softplus(-(d_fake - d_real)).mean()
+
+
+class DStepScores(NamedTuple):
+    """A relaxed model's D step: its loss and what is logged beside it. ``d_real``/``d_fake`` are
+    the mean σ(D) of real and generated rows; ``real_above_fake`` is the mean σ(D(x_r) − D(x_f))
+    over the paired rows (:func:`real_above_fake`), or ``None`` where rows are not paired."""
+
+    loss: Tensor
+    d_real: Tensor
+    d_fake: Tensor
+    real_above_fake: Tensor | None
+
+
+def real_above_fake(d_real: Tensor, d_fake: Tensor) -> Tensor:
+    """Mean σ(D(x_r) − D(x_f)) over element-wise paired rows: the relativistic discriminator's
+    probability that a real row is more realistic than its generated partner (Jolicoeur-Martineau
+    2019, eq. 7's C(x_r) − C(x_f)); L_D of RSGAN is the mean −log of its terms. Under RSGAN only
+    this difference is trained, so σ(D(x_r)) and σ(D(x_f)) can both drift to 1 while it stays
+    informative: 0.5 when D cannot tell the pair apart, → 1 as it can."""
+    return torch.sigmoid(d_real - d_fake).mean()
 
 
 def standard_losses(d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, Tensor]:

@@ -15,7 +15,12 @@ import torch
 from torch import Tensor
 
 from textgen_eval.generators.discrete.config import RelaxationConfig, RelGANConfig
-from textgen_eval.generators.discrete.relax import GAN_LOSSES, inverse_temperature
+from textgen_eval.generators.discrete.relax import (
+    GAN_LOSSES,
+    DStepScores,
+    inverse_temperature,
+    real_above_fake,
+)
 from textgen_eval.generators.discrete.relnets import (
     MultiRepDiscriminator,
     RelGANNet,
@@ -50,9 +55,9 @@ def _relaxed_fakes(task: DiscreteGANTask, beta: float, rows: int) -> Tensor:
     return soft  # (rows, L, V)
 
 
-def relgan_d_loss(task: DiscreteGANTask, real: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """D's loss on real rows ``(B, T)`` and a fresh relaxed generated batch; returns it and the
-    mean σ(D) of real and generated rows (over every representation)."""
+def relgan_d_loss(task: DiscreteGANTask, real: Tensor) -> DStepScores:
+    """D's loss on real rows ``(B, T)`` and a fresh relaxed generated batch; returns it, the mean
+    σ(D) of real and generated rows (over every representation) and σ(D(x_r) − D(x_f)) of the pairs."""
     cfg: RelGANConfig = task.model.configs["relgan"]
     _, disc = parts(task)
     with torch.no_grad():
@@ -70,7 +75,9 @@ def relgan_d_loss(task: DiscreteGANTask, real: Tensor) -> tuple[Tensor, Tensor, 
 
         eps = interpolation_weights(rows, device=onehot.device)
         loss = loss + cfg.gp_weight * gradient_penalty(critic, onehot, fake, eps).gp
-    return loss, torch.sigmoid(d_real).mean(), torch.sigmoid(d_fake).mean()
+    return DStepScores(
+        loss, torch.sigmoid(d_real).mean(), torch.sigmoid(d_fake).mean(), real_above_fake(d_real, d_fake)
+    )
 
 
 def relgan_generator_step(task: DiscreteGANTask) -> Mapping[str, Tensor | float]:

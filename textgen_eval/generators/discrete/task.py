@@ -7,9 +7,11 @@ data-free REINFORCE update of G, then ``d_steps`` D updates). LeakGAN variants p
 (MLE on frozen D features) → ``adversarial``. A stage with no update is left out.
 
 Logged: ``mle`` updates ``loss``; D updates ``loss``, ``d_real`` and ``d_fake`` (mean probability
-of real / generated batches); G updates ``loss``, ``reward`` (mean per-token reward),
-``baseline``, ``sample_len``. Validation: ``valid_loss`` (G's NLL per token on the validation
-text) and D's mean probability of validation sentences and of a fixed-seed generated batch.
+of real / generated batches) and, for the relaxed models with paired rows (RelGAN, GSGAN),
+``d_real_above_fake`` (mean σ(D(x_r) − D(x_f)), what the relativistic loss trains); G updates
+``loss``, ``reward`` (mean per-token reward), ``baseline``, ``sample_len``. Validation:
+``valid_loss`` (G's NLL per token on the validation text) and D's mean probability of validation
+sentences and of a fixed-seed generated batch.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from textgen_eval.generators.discrete.nets import (
     LMDiscriminator,
     RecurrentDiscriminator,
 )
+from textgen_eval.generators.discrete.relax import DStepScores
 from textgen_eval.generators.discrete.relgan import relgan_d_loss, relgan_d_score
 from textgen_eval.generators.discrete.rewards import (
     SequenceScorer,
@@ -172,8 +175,8 @@ CREDIT: dict[str, Callable[[DiscreteGANTask, Tensor], Tensor]] = {
     "rankgan": rankgan_credit,
     "leakgan": manager_rewards,
 }
-#: D's loss of the relaxed models by discriminator kind: (task, real rows) → loss, D(real), D(fake)
-RELAXED_D_LOSS: dict[str, Callable[[DiscreteGANTask, Tensor], tuple[Tensor, Tensor, Tensor]]] = {
+#: D's step of the relaxed models by discriminator kind: (task, real rows) → loss and its scores
+RELAXED_D_LOSS: dict[str, Callable[[DiscreteGANTask, Tensor], DStepScores]] = {
     "relaxed": relgan_d_loss,
     "soft-sequence": gsgan_d_loss,
     "features": textgan_d_loss,
@@ -396,8 +399,11 @@ class DiscreteGANTask(BaseTask):
             real = torch.from_numpy(batch[:, 1:]).to(self.device)  # drop BOS
             relaxed = RELAXED_D_LOSS.get(D_KIND[self.model.credit])
             if relaxed is not None:  # RelGAN, GSGAN: D reads relaxed generated rows
-                loss, d_real, d_fake = relaxed(self, real)
-                return {"loss": loss, "d_real": d_real.detach(), "d_fake": d_fake.detach()}
+                step = relaxed(self, real)
+                logged = {"loss": step.loss, "d_real": step.d_real.detach(), "d_fake": step.d_fake.detach()}
+                if step.real_above_fake is not None:  # the pairs' margin: what RSGAN trains
+                    logged["d_real_above_fake"] = step.real_above_fake.detach()
+                return logged
             with torch.no_grad():
                 fake = self._sample(real.shape[0]).tokens
             loss, d_real, d_fake = discriminator_loss(self, real, fake)

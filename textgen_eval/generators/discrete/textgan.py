@@ -25,7 +25,7 @@ from torch.nn import functional as F
 from textgen_eval.data.vocab import BOS_ID, EOS_ID, PAD_ID
 from textgen_eval.generators.discrete.config import CNNConfig, GANGeneratorConfig, TextGANConfig
 from textgen_eval.generators.discrete.nets import Highway
-from textgen_eval.generators.discrete.relax import gaussian_mmd2, median_sigmas2, pad_finished
+from textgen_eval.generators.discrete.relax import DStepScores, gaussian_mmd2, median_sigmas2, pad_finished
 from textgen_eval.generators.discrete.relnets import one_hot_rows
 from textgen_eval.generators.lstm_lm.model import ban, sequence_cross_entropy
 from textgen_eval.generators.text.frozen import frozen
@@ -143,8 +143,9 @@ def _parts(task: DiscreteGANTask) -> tuple[TextGANNet, FeatureDiscriminator, Tex
     return gen, disc, task.model.configs["textgan"]
 
 
-def textgan_d_loss(task: DiscreteGANTask, real: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """BCE(real, 1) + BCE(generated, 0) + λ_r·mean‖z − ẑ‖² − λ_m·MMD²; returns it, D(real), D(fake)."""
+def textgan_d_loss(task: DiscreteGANTask, real: Tensor) -> DStepScores:
+    """BCE(real, 1) + BCE(generated, 0) + λ_r·mean‖z − ẑ‖² − λ_m·MMD²; returns it, D(real), D(fake)
+    (an absolute classifier: no pairing, so no ``real_above_fake``)."""
     gen, disc, cfg = _parts(task)
     z = torch.randn(real.shape[0], cfg.z_dim, device=real.device)
     with torch.no_grad():
@@ -157,7 +158,7 @@ def textgan_d_loss(task: DiscreteGANTask, real: Tensor) -> tuple[Tensor, Tensor,
     ) + F.binary_cross_entropy_with_logits(l_fake, torch.zeros_like(l_fake))
     recon = (disc.recon(f_fake) - z).pow(2).sum(dim=1).mean()
     loss = gan + cfg.recon_weight * recon - cfg.mmd_weight * mmd2(cfg, f_real, f_fake)
-    return loss, torch.sigmoid(l_real).mean(), torch.sigmoid(l_fake).mean()
+    return DStepScores(loss, torch.sigmoid(l_real).mean(), torch.sigmoid(l_fake).mean(), None)
 
 
 def textgan_generator_step(task: DiscreteGANTask) -> Mapping[str, Tensor | float]:
