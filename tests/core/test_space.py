@@ -166,16 +166,20 @@ def test_the_shipped_model_spaces_build_every_drawn_configuration(model: str) ->
 
 
 @pytest.mark.parametrize(
-    "model", ["maligan", "dpgan", "rankgan", "leakgan", "cot", "jsdgan", "relgan", "gsgan"]
+    "model", ["maligan", "dpgan", "rankgan", "leakgan", "cot", "jsdgan", "relgan", "gsgan", "textgan"]
 )
 def test_the_peer_model_spaces_build_every_drawn_configuration(model: str) -> None:
-    """The CPU default and, where one ships, the peer-scale space (examples/spaces/*-peers.toml)."""
+    """The CPU default and the peer-scale space (examples/spaces/MODEL-peers.toml, one per peer
+    model, issues 30 and 31), each stating the peers' settings it keeps and changes."""
     from tests.conftest import ROOT
     from textgen_eval.pipelines.train import resolve_config
     from textgen_eval.pipelines.tune import build_spec
 
     peers = ROOT / "examples" / "spaces" / f"{model}-peers.toml"
-    for space_path in (None, peers) if peers.is_file() else (None,):
+    assert peers.is_file(), f"{model} ships no peer-scale space"
+    header = peers.read_text(encoding="utf-8").split("replace = true")[0]
+    assert "PEERS.md" in header and "Kept" in header and "hang" in header  # sources; Changed/changing
+    for space_path in (None, peers):
         spec = build_spec(
             model, "seqgan-oracle", name="v", budget=40, retrain=2, objective="fd", metrics=None,
             space_path=space_path, overrides={}, trial_options={}, seed=0, trial_timeout=None,

@@ -5,7 +5,8 @@ for models with a per-step discriminator (Semeniuta 2019 §5.6.2) — but gives 
 this project's proposal (GENERATORS.md §7). The G learning rate reaches 1e-6, small enough that
 adversarial training does next to nothing (the thesis' search favoured such values, §5.7). The
 SeqGAN spaces start from a cached pretrained LM when the tuning spec fixes ``gan.init_from``;
-GPU-scale spaces: ``examples/spaces/{seqgan,leakgan}-thesis.toml``, ``examples/spaces/maligan-peers.toml``.
+GPU-scale spaces: ``examples/spaces/{seqgan,leakgan}-thesis.toml``; the peer models' oracle-job spaces:
+``examples/spaces/MODEL-peers.toml``.
 """
 
 from __future__ import annotations
