@@ -15,7 +15,14 @@ Finding 10 (pretraining is necessary) is not a comparison of Table 5.4's rows; i
 ``benchmarks/discrete_gan_reproductions.py``. Its second half — the search prefers low generator
 learning rates — is read here from each model's best configuration.
 
-Usage: ``python benchmarks/compare_findings.py OUT [--markdown FILE]``.
+With ``--peers`` it checks instead the finding issues 30 and 31 ask of the peers' rows (PEERS.md;
+beyond the thesis): does any of them beat the LM on FD, and on NLL-test — the trained model's
+exact per-token NLL of the bundle's held-out test split (``model-nll``; ``nll-test`` on an oracle
+bundle), which a text-bundle comparison's trials do not record, so it is scored here for every
+retrained run by ``tge evaluate RUN_DIR -m model-nll`` (kept beside the run as ``model-nll.json``).
+Every row is compared with the LM row of the same comparison, Welch's t-test over the seeds.
+
+Usage: ``python benchmarks/compare_findings.py OUT [--markdown FILE] [--peers]``.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import argparse
 import json
 import math
 import statistics
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -284,6 +292,67 @@ FINDINGS = (
 )
 
 
+def model_nll(out: Path, model: str) -> list[float]:
+    """The test split's NLL (nats/token) of each retrained run of ``model`` in comparison ``out``,
+    scored once by ``tge evaluate RUN_DIR -m model-nll`` and kept as ``RUN_DIR/model-nll.json``."""
+    found = []
+    for trial in sorted((out / "runs" / model / "trials").glob("retrain-*")):
+        cache = trial / "model-nll.json"
+        if not cache.is_file():
+            cmd = [sys.executable, "-m", "textgen_eval", "evaluate", str(trial), "-m", "model-nll"]
+            cmd += ["--format", "json", "-o", str(cache), "--no-progress", "--threads", "1"]
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        scores = json.loads(cache.read_text(encoding="utf-8"))["metrics"]
+        found += [float(s["value"]) for s in scores if s["name"] == "model-nll"]
+    return found
+
+
+def against_lm(ours: Sequence[float], lm: Sequence[float]) -> tuple[str, str]:
+    """One cell — the row's mean ± std and where it stands against the LM's seeds — and the
+    standing: ``beats`` (lower, Welch p < 0.05), ``below`` (lower, within seed noise), ``above``
+    or ``worse`` (higher, p < 0.05)."""
+    m, lm_mean = statistics.fmean(ours), statistics.fmean(lm)
+    sd = statistics.stdev(ours) if len(ours) > 1 else float("nan")
+    p = welch_p(list(ours), list(lm))
+    significant = p is not None and p < ALPHA
+    standing = ("beats" if significant else "below") if m < lm_mean else ("worse" if significant else "above")
+    words = {
+        "beats": "**beats the LM**",
+        "below": "below the LM, within seed noise",
+        "above": "above the LM, within seed noise",
+        "worse": "worse than the LM",
+    }
+    return f"{fmt(m)} ± {fmt(sd, 2)} — {words[standing]} (p {fmt(p, 2)})", standing
+
+
+def render_peers(out: Path, runs: Runs) -> str:
+    """Every row but the LM's against the LM on FD and on the test split's NLL."""
+    lm_fd, lm_nll = values(runs, LM, "fd"), model_nll(out, LM)
+    lines = [
+        f"LM: FD {fmt(statistics.fmean(lm_fd))} ± {fmt(statistics.stdev(lm_fd), 2)}, NLL-test "
+        f"{fmt(statistics.fmean(lm_nll))} ± {fmt(statistics.stdev(lm_nll), 2)} nats/token "
+        f"({len(lm_fd)} seeds)",
+        "",
+        "| model | FD ↓ vs the LM | NLL-test ↓ (nats/token) vs the LM | beats the LM on both |",
+        "|---|---|---|---|",
+    ]
+    for model in runs:
+        if model == LM:
+            continue
+        (fd_cell, fd_standing), (nll_cell, nll_standing) = (
+            against_lm(values(runs, model, "fd"), lm_fd),
+            against_lm(model_nll(out, model), lm_nll),
+        )
+        if fd_standing == nll_standing == "beats":
+            both = "yes"
+        elif {fd_standing, nll_standing} <= {"beats", "below"}:
+            both = "lower on both, not significant on both"
+        else:
+            both = "no"
+        lines.append(f"| {model} | {fd_cell} | {nll_cell} | {both} |")
+    return "\n".join(lines) + "\n"
+
+
 def render(runs: Runs) -> str:
     lines = ["| § 11 | finding | measured | verdict |", "|---|---|---|---|"]
     for number, claim, check in FINDINGS:
@@ -296,8 +365,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="a finished `tge compare` directory")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
+    parser.add_argument(
+        "--peers", action="store_true", help="every row against the LM on FD and NLL-test (issues 30, 31)"
+    )
     args = parser.parse_args()
-    text = render(load(args.out))
+    runs = load(args.out)
+    text = render_peers(args.out, runs) if args.peers else render(runs)
     print(text, end="")
     if args.markdown:
         args.markdown.write_text(text, encoding="utf-8")

@@ -139,3 +139,27 @@ def test_reads_a_compare_report(findings: Any, tmp_path: Path) -> None:
     assert set(loaded) == set(MODELS)
     table = findings.render(loaded)
     assert table.count("| reproduced |") == len(findings.FINDINGS)
+
+
+def test_the_peers_rows_against_the_lm_on_fd_and_the_test_nll(findings: Any, tmp_path: Path) -> None:
+    """``--peers``: each row's standing against the LM on FD (from the report) and on the test
+    split's NLL (from each retrained run's ``model-nll.json``, as ``tge evaluate`` writes it)."""
+    fds = {"lstm-lm": 2.25, "maligan": 2.10, "dpgan": 2.252, "rankgan": 2.60}
+    nlls = {"lstm-lm": 5.00, "maligan": 4.80, "dpgan": 4.99, "rankgan": 4.80}
+    runs = {m: run(m, {"fd": fd}, noise=0.01) for m, fd in fds.items()}
+    for model, nll in nlls.items():
+        for seed, shift in enumerate((-0.01, 0.0, 0.01)):
+            trial = tmp_path / "runs" / model / "trials" / f"retrain-{seed:04d}"
+            trial.mkdir(parents=True)
+            payload = {"metrics": [{"name": "model-nll", "value": nll + shift}]}
+            (trial / "model-nll.json").write_text(json.dumps(payload), encoding="utf-8")
+    text = findings.render_peers(tmp_path, runs)
+    rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    assert "lstm-lm" not in rows and text.startswith("LM: FD 2.25 ± 0.01, NLL-test 5 ± 0.01")
+    assert rows["maligan"].count("**beats the LM**") == 2 and rows["maligan"].endswith("| yes |")
+    assert "above the LM, within seed noise" in rows["dpgan"]  # FD
+    assert "below the LM, within seed noise" in rows["dpgan"]  # NLL-test
+    assert rows["dpgan"].endswith("| no |")
+    assert "worse than the LM" in rows["rankgan"] and rows["rankgan"].endswith("| no |")
+    _, standing = findings.against_lm([4.9, 4.95, 5.0], [4.9, 4.95, 5.0])
+    assert standing == "above"  # equal means are not below
