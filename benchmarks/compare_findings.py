@@ -316,10 +316,11 @@ def against_lm(ours: Sequence[float], lm: Sequence[float]) -> tuple[str, str]:
     p = welch_p(list(ours), list(lm))
     significant = p is not None and p < ALPHA
     standing = ("beats" if significant else "below") if m < lm_mean else ("worse" if significant else "above")
+    noise = "within seed noise" if p is not None else "not tested: fewer than 3 seeds"
     words = {
         "beats": "**beats the LM**",
-        "below": "below the LM, within seed noise",
-        "above": "above the LM, within seed noise",
+        "below": f"below the LM, {noise}",
+        "above": f"above the LM, {noise}",
         "worse": "worse than the LM",
     }
     return f"{fmt(m)} ± {fmt(sd, 2)} — {words[standing]} (p {fmt(p, 2)})", standing
@@ -346,7 +347,7 @@ def render_peers(out: Path, runs: Runs) -> str:
         if fd_standing == nll_standing == "beats":
             both = "yes"
         elif {fd_standing, nll_standing} <= {"beats", "below"}:
-            both = "lower on both, not significant on both"
+            both = "lower on both, not significant on both"  # or untested
         else:
             both = "no"
         lines.append(f"| {model} | {fd_cell} | {nll_cell} | {both} |")

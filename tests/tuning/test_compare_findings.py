@@ -163,3 +163,5 @@ def test_the_peers_rows_against_the_lm_on_fd_and_the_test_nll(findings: Any, tmp
     assert "worse than the LM" in rows["rankgan"] and rows["rankgan"].endswith("| no |")
     _, standing = findings.against_lm([4.9, 4.95, 5.0], [4.9, 4.95, 5.0])
     assert standing == "above"  # equal means are not below
+    cell, standing = findings.against_lm([4.0, 4.1], [5.0, 5.1])  # two seeds: Welch's test not run
+    assert standing == "below" and "not tested: fewer than 3 seeds" in cell
