@@ -24,7 +24,6 @@ from textgen_eval.generators.discrete.relax import (
     gumbel,
     gumbel_relax,
     pad_finished,
-    real_above_fake,
 )
 from textgen_eval.generators.discrete.relgan import current_beta
 from textgen_eval.generators.discrete.relnets import one_hot_rows
@@ -87,9 +86,7 @@ def gsgan_d_loss(task: DiscreteGANTask, real: Tensor) -> DStepScores:
     d_real = soft_sequence_logits(disc, one_hot_rows(real, vocab, real.shape[1]), real)
     d_fake = soft_sequence_logits(disc, soft, hard)
     loss, _ = GAN_LOSSES[cfg.loss](d_real, d_fake)
-    return DStepScores(
-        loss, torch.sigmoid(d_real).mean(), torch.sigmoid(d_fake).mean(), real_above_fake(d_real, d_fake)
-    )
+    return DStepScores.paired(loss, d_real, d_fake)
 
 
 def gsgan_generator_step(task: DiscreteGANTask) -> Mapping[str, Tensor | float]:

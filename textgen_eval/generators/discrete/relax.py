@@ -122,6 +122,13 @@ class DStepScores(NamedTuple):
     d_fake: Tensor
     real_above_fake: Tensor | None
 
+    @classmethod
+    def paired(cls, loss: Tensor, d_real: Tensor, d_fake: Tensor) -> DStepScores:
+        """The scores of a D step on element-wise paired real and generated logits."""
+        return cls(
+            loss, torch.sigmoid(d_real).mean(), torch.sigmoid(d_fake).mean(), real_above_fake(d_real, d_fake)
+        )
+
 
 def real_above_fake(d_real: Tensor, d_fake: Tensor) -> Tensor:
     """Mean σ(D(x_r) − D(x_f)) over element-wise paired rows: the relativistic discriminator's

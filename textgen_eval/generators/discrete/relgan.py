@@ -19,7 +19,6 @@ from textgen_eval.generators.discrete.relax import (
     GAN_LOSSES,
     DStepScores,
     inverse_temperature,
-    real_above_fake,
 )
 from textgen_eval.generators.discrete.relnets import (
     MultiRepDiscriminator,
@@ -75,9 +74,7 @@ def relgan_d_loss(task: DiscreteGANTask, real: Tensor) -> DStepScores:
 
         eps = interpolation_weights(rows, device=onehot.device)
         loss = loss + cfg.gp_weight * gradient_penalty(critic, onehot, fake, eps).gp
-    return DStepScores(
-        loss, torch.sigmoid(d_real).mean(), torch.sigmoid(d_fake).mean(), real_above_fake(d_real, d_fake)
-    )
+    return DStepScores.paired(loss, d_real, d_fake)
 
 
 def relgan_generator_step(task: DiscreteGANTask) -> Mapping[str, Tensor | float]:
