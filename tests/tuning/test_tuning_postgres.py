@@ -77,7 +77,12 @@ def test_two_workers_on_two_machines_share_one_postgres_study(
     assert len({json.dumps(t.params, sort_keys=True) for t in search}) == 6
     assert len({t.user_attrs[queue.WORKER]["pid"] for t in search}) == 2, "both workers took trials"
     retrain = optuna.load_study(study_name=f"{name}:retrain", storage=storage).get_trials()
-    assert len(retrain) == 2 and all(t.state == TrialState.COMPLETE for t in retrain)
+    # Both processes can reach the retraining phase at once and both queue it; the second copy of
+    # a slot is marked a duplicate when claimed and never runs (queue.py). CI hit that race once.
+    ran = [t for t in retrain if t.user_attrs.get(queue.STATUS) != queue.DUPLICATE]
+    assert sorted(t.user_attrs[queue.SLOT] for t in ran) == [0, 1]
+    assert all(t.state == TrialState.COMPLETE for t in ran)
+    assert all("tge:run_dir" not in t.user_attrs for t in retrain if t not in ran), "a duplicate ran"
     assert "postgresql://" in json.loads((tmp_path / "machine1" / "tune.json").read_text())["storage"]
 
     report = run_subprocess("report", str(tmp_path / "machine1"), "--format", "json")
