@@ -1,7 +1,9 @@
-"""The peers' policy-gradient GANs on SeqGAN's oracle: MaliGAN, DPGAN, RankGAN, Guo et al.'s LeakGAN.
+"""The peers' GANs on SeqGAN's oracle: MaliGAN, DPGAN, RankGAN, Guo et al.'s LeakGAN (issue 30);
+RelGAN, GSGAN and TextGAN (issue 31).
 
     python benchmarks/peer_oracle_reproduction.py --out runs/peers-oracle --mle runs/oracle \
         [--models maligan dpgan rankgan leakgan] [--seeds 0 1 2] [--jobs 2]
+    python benchmarks/peer_oracle_reproduction.py --out runs/peers-oracle --models relgan gsgan textgan
     python benchmarks/peer_oracle_reproduction.py --out runs/peers-oracle --table   # the table only
 
 PEERS.md §2.3 gives the budgets behind the peers' oracle runs; on 2 CPU cores none of them fits a
@@ -12,8 +14,13 @@ by ``python benchmarks/oracle_reproduction.py --out DIR --stage mle`` when absen
 pretrain 80 (TextGAN-PyTorch's MaliGAN, Texygen's RankGAN) or 120 epochs (TextGAN-PyTorch's
 DPGAN) with the same rate. Guo et al.'s LeakGAN has its own Manager/Worker generator, so it
 pretrains itself, with the synthetic script's sizes (32/32, goal 16, c = 4, its 1,720-map CNN).
+RelGAN (its oracle script's relational memory and discriminator), GSGAN and TextGAN pretrain
+themselves too (``SELF_PRETRAINING``): ``gan.pretrain_epochs`` is a cap, early-stopped on the
+held-out NLL with the best epoch restored, so their adversarial phases start from a generator
+that has not overfitted the 9,984 training sentences as the 120-epoch schedule has.
 
-NLL-oracle of 9,984 fresh samples at temperature 1 is logged every ``PROBE`` generator updates;
+NLL-oracle of 9,984 fresh samples at temperature 1 is logged every ``PROBES[model]`` generator
+updates (default ``PROBE``);
 LeakGAN's published log evaluates at ×1.5 logits, so its run's final generator is also scored at
 temperature 1/1.5 by ``tge evaluate RUN_DIR -m nll-oracle --temperature 0.6667`` (``--table``
 reads both). Every run is an ordinary ``tge train`` run directory (resumable: rerun the command).
@@ -34,6 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from oracle_reproduction import mean_std, train
 
 PROBE = 10
+#: Probe intervals of the models whose runs have more updates (RelGAN's script logs every 20).
+PROBES = {"relgan": 20, "gsgan": 25, "textgan": 25}
+#: Models that pretrain their own generator (no ``--mle`` initialisation).
+SELF_PRETRAINING = frozenset({"leakgan", "relgan", "gsgan", "textgan"})
 METRICS = ("nll-oracle", "nll-test", "nll-train")
 LEAKGAN_TEMPERATURE = 1 / 1.5
 
@@ -108,6 +119,76 @@ BUDGETS: dict[str, tuple[list[str], str]] = {
         "G epochs (1/8) after 150 D batches (~1 epoch), 20 adversarial steps (1/4.5 of the log) "
         "with 4 rollouts, 5 D batches and 1 MLE batch each",
     ),
+    "relgan": (
+        [
+            "model.core=rmc",
+            "model.mem_slots=1",
+            "model.num_heads=2",
+            "model.head_size=256",
+            "discriminator.emb_dim=64",
+            "discriminator.num_rep=64",
+            "discriminator.num_filters=300,300,300,300",
+            "relgan.loss=rsgan",
+            "relgan.beta_max=1",
+            "relgan.schedule=exp",
+            "relgan.beta_horizon=5000",
+            "train.mle_lr=0.01",
+            "train.g_lr=1e-4",
+            "train.d_lr=1e-4",
+            "train.g_grad_clip=5.0",
+            "gan.pretrain_epochs=8",
+            "gan.adversarial_steps=80",
+            "gan.d_steps=5",
+        ],
+        "RelGAN's oracle script: 150 MLE epochs (Adam 1e-2), 3,000 iterations of 1 G + 5 D steps "
+        "(Adam 1e-4), β_max = 1 (the paper's table, RG#22); ours: at most 8 MLE epochs, early-stopped "
+        "(1/19 or less), 80 iterations (1/37) of 1 G + 5 D steps, its sizes and rates",
+    ),
+    "gsgan": (
+        [
+            "discriminator.emb_dim=32",
+            "discriminator.hidden_size=32",
+            "gsgan.loss=standard",
+            "gsgan.beta_max=10",
+            "gsgan.schedule=exp",
+            "gsgan.beta_horizon=1000",
+            "train.mle_lr=0.01",
+            "train.g_lr=0.01",
+            "train.d_lr=1e-4",
+            "train.g_grad_clip=5.0",
+            "gan.pretrain_epochs=80",
+            "gan.pretrain_d_steps=240",
+            "gan.adversarial_steps=250",
+            "gan.d_steps=3",
+        ],
+        "Texygen: no MLE pretraining, 80 × 3 D batches, 100 epochs × 10 = 1,000 G updates (Adam "
+        "0.01) with 15 × 3 D batches per epoch; ours: at most 80 MLE epochs, early-stopped, 240 D "
+        "batches, 250 G updates (1/4, Adam 0.01) with 3 D batches each, τ = 1/β annealed from 1 "
+        "toward 1/10 over 1,000 updates (the paper's form, not Texygen's noise on the hidden state)",
+    ),
+    "textgan": (
+        [
+            "textgan.z_dim=32",
+            "textgan.soft_argmax_scale=1000",
+            "textgan.recon_weight=0.01",
+            "textgan.mmd_weight=0.001",
+            "textgan.bandwidth=fixed",
+            "discriminator.emb_dim=64",
+            "discriminator.filter_sizes=2,3",
+            "discriminator.num_filters=100,200",
+            "train.mle_lr=0.01",
+            "train.g_lr=1e-3",
+            "train.d_lr=1e-4",
+            "train.g_grad_clip=5.0",
+            "gan.pretrain_epochs=80",
+            "gan.pretrain_d_steps=240",
+            "gan.adversarial_steps=250",
+            "gan.d_steps=1",
+        ],
+        "Texygen: 80 MLE epochs, 80 × 3 D batches, 100 epochs × 100 = 10,000 G updates with 15 × 3 "
+        "D batches per epoch, greedy decoding; ours: at most 80 MLE epochs, early-stopped, 240 D "
+        "batches, 250 G updates (1/40, Adam 1e-3) with 1 D batch each, sampled decoding",
+    ),
 }
 
 #: LeakGAN's synthetic-data README (PEERS.md §2.1), evaluated at ×1.5 logits.
@@ -115,8 +196,10 @@ LEAKGAN_PUBLISHED = {"pretrain end": 8.35, "adversarial 0": 8.24, "adversarial 9
 
 
 def settings(model: str, seed: int, mle: Path) -> list[str]:
-    ours = list(SMALL_G) + BUDGETS[model][0] + [f"runner.probe_every={PROBE}", "gan.eval_every=100000"]
-    if model != "leakgan":
+    size = ["model.emb_dim=32", "model.max_len=20", "train.batch_size=64"] if model == "relgan" else SMALL_G
+    probe = PROBES.get(model, PROBE)
+    ours = list(size) + BUDGETS[model][0] + [f"runner.probe_every={probe}", "gan.eval_every=100000"]
+    if model not in SELF_PRETRAINING:
         ours += [f"gan.init_from={mle / f'mle-s{seed}' / 'model'}", "gan.pretrain_epochs=0"]
     return ours
 
@@ -243,7 +326,7 @@ def main() -> int:
         print(summary(args.out, args.models, args.seeds))
         return 0
     threads = 1 if args.jobs > 1 else os.cpu_count() or 1
-    needs_mle = [m for m in args.models if m != "leakgan"]
+    needs_mle = [m for m in args.models if m not in SELF_PRETRAINING]
     if needs_mle:
         if args.mle is None:
             parser.error("--mle DIR is required for " + ", ".join(needs_mle))
