@@ -22,7 +22,8 @@ that has not overfitted the 9,984 training sentences as the 120-epoch schedule h
 NLL-oracle of 9,984 fresh samples at temperature 1 is logged every ``PROBES[model]`` generator
 updates (default ``PROBE``);
 LeakGAN's published log evaluates at ×1.5 logits, so its run's final generator is also scored at
-temperature 1/1.5 by ``tge evaluate RUN_DIR -m nll-oracle --temperature 0.6667`` (``--table``
+temperature 1/1.5 by ``tge evaluate RUN_DIR -m nll-oracle --temperature 0.6667``, and Texygen's
+TextGAN decodes greedily, so TextGAN's is also scored at temperature 0 (``--table``
 reads both). Every run is an ordinary ``tge train`` run directory (resumable: rerun the command).
 """
 
@@ -47,6 +48,8 @@ PROBES = {"relgan": 20, "gsgan": 25, "textgan": 25}
 SELF_PRETRAINING = frozenset({"leakgan", "relgan", "gsgan", "textgan"})
 METRICS = ("nll-oracle", "nll-test", "nll-train")
 LEAKGAN_TEMPERATURE = 1 / 1.5
+#: The peers' own evaluations beside temperature 1 (PEERS.md §2.1, §3.3).
+EXTRA_TEMPERATURES = {"leakgan": (LEAKGAN_TEMPERATURE,), "mle": (LEAKGAN_TEMPERATURE,), "textgan": (0.0,)}
 
 SMALL_G = ["model.emb_dim=32", "model.hidden_size=32", "model.max_len=20", "train.batch_size=64"]
 
@@ -251,8 +254,9 @@ def finals(out: Path, model: str, seeds: list[int], temperature: float) -> list[
 
 
 def temperatures(model: str) -> tuple[float, ...]:
-    """Temperatures a model's final generator is scored at: LeakGAN's log's ×1.5 too."""
-    return (1.0, LEAKGAN_TEMPERATURE) if model in ("leakgan", "mle") else (1.0,)
+    """Temperatures a model's final generator is scored at: 1, and the peer's own evaluation where
+    it differs (LeakGAN's log's ×1.5 logits; Texygen's TextGAN decodes greedily: 0)."""
+    return (1.0, *EXTRA_TEMPERATURES.get(model, ()))
 
 
 def final_rows(out: Path, model: str, label: str, point: str, seeds: list[int]) -> list[str]:

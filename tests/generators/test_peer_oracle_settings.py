@@ -56,3 +56,10 @@ def test_relgan_runs_at_the_papers_oracle_setting(bench: Any, tmp_path: Path) ->
     )  # fmt: skip
     assert cfg["model"].emb_dim == 32 and cfg["discriminator"].num_filters == (300, 300, 300, 300)
     assert (cfg["train"].g_lr, cfg["train"].d_lr, cfg["gan"].d_steps) == (1e-4, 1e-4, 5)
+
+
+def test_the_peers_own_evaluations_are_scored_beside_temperature_1(bench: Any) -> None:
+    """LeakGAN's log samples from ×1.5 logits; Texygen's TextGAN decodes greedily (PEERS.md §3.3)."""
+    assert bench.temperatures("leakgan") == (1.0, 1 / 1.5)
+    assert bench.temperatures("textgan") == (1.0, 0.0)
+    assert bench.temperatures("relgan") == bench.temperatures("gsgan") == (1.0,)
