@@ -4,25 +4,18 @@ renamed or mistyped key fails here and not an hour into a reproduction."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import load_benchmark
 from textgen_eval.pipelines.train import resolve_config
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def bench() -> Any:
-    path = ROOT / "benchmarks" / "peer_oracle_reproduction.py"
-    spec = importlib.util.spec_from_file_location("peer_oracle_reproduction", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("peer_oracle_reproduction")
 
 
 def configs(bench: Any, model: str, mle: Path) -> dict[str, Any]:

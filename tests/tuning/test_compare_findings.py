@@ -3,26 +3,19 @@ comparison in docs/reproductions.md) on constructed Table 5.4 reports with known
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import load_benchmark
 from textgen_eval.pipelines.compare_presets import TABLE_5_4
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def findings() -> Any:
-    path = ROOT / "benchmarks" / "compare_findings.py"
-    spec = importlib.util.spec_from_file_location("compare_findings", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("compare_findings")
 
 
 MODELS = TABLE_5_4
