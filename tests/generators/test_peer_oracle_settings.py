@@ -33,6 +33,7 @@ def test_every_models_reproduction_settings_are_a_valid_config(
     cfg = configs(bench, model, tmp_path)
     assert cfg["model"].max_len == 20 and cfg["train"].batch_size == 64  # the oracle's length, SeqGAN's batch
     assert cfg["runner"].probe_every == bench.PROBES.get(model, bench.PROBE)
+    assert cfg["runner"].probe_samples == bench.PROBE_SAMPLES.get(model, 9984)
     if model in bench.SELF_PRETRAINING:
         assert cfg["gan"].init_from is None and cfg["gan"].pretrain_epochs > 0
     else:  # the 120-epoch MLE generator of the same seed, and no pretraining of its own
