@@ -326,6 +326,7 @@ def main() -> int:
     parser.add_argument("--models", nargs="+", choices=sorted(BUDGETS), default=list(BUDGETS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each when > 1)")
+    parser.add_argument("--threads", type=int, help="threads per run (default: 1 with --jobs > 1, else all)")
     parser.add_argument("--table", action="store_true", help="print the table of finished runs and exit")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -334,7 +335,7 @@ def main() -> int:
         print()
         print(summary(args.out, args.models, args.seeds))
         return 0
-    threads = 1 if args.jobs > 1 else os.cpu_count() or 1
+    threads = args.threads or (1 if args.jobs > 1 else os.cpu_count() or 1)
     needs_mle = [m for m in args.models if m not in SELF_PRETRAINING]
     if needs_mle:
         if args.mle is None:
