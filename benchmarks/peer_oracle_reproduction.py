@@ -55,6 +55,8 @@ LEAKGAN_TEMPERATURE = 1 / 1.5
 EXTRA_TEMPERATURES = {"leakgan": (LEAKGAN_TEMPERATURE,), "mle": (LEAKGAN_TEMPERATURE,), "textgan": (0.0,)}
 
 SMALL_G = ["model.emb_dim=32", "model.hidden_size=32", "model.max_len=20", "train.batch_size=64"]
+#: Generator sizes other than the peers' 32/32 LSTM: RelGAN's relational memory (its ``BUDGETS`` row).
+SIZES = {"relgan": ["model.emb_dim=32", "model.max_len=20", "train.batch_size=64"]}
 
 #: Per model: our settings (besides the MLE initialisation) and the peers' budget beside ours.
 BUDGETS: dict[str, tuple[list[str], str]] = {
@@ -202,7 +204,7 @@ LEAKGAN_PUBLISHED = {"pretrain end": 8.35, "adversarial 0": 8.24, "adversarial 9
 
 
 def settings(model: str, seed: int, mle: Path) -> list[str]:
-    size = ["model.emb_dim=32", "model.max_len=20", "train.batch_size=64"] if model == "relgan" else SMALL_G
+    size = SIZES.get(model, SMALL_G)
     probe = PROBES.get(model, PROBE)
     ours = list(size) + BUDGETS[model][0] + [f"runner.probe_every={probe}", "gan.eval_every=100000"]
     if model in PROBE_SAMPLES:
@@ -232,14 +234,16 @@ def oracle_points(run: Path) -> dict[tuple[str, int], float]:
 
 
 def evaluate(run: Path, temperature: float, threads: int, dest: Path | None = None) -> dict[str, float]:
-    """`tge evaluate RUN_DIR` at one temperature: nll-oracle (9,984 samples), nll-test, nll-train,
-    kept in ``dest`` (default: the run directory) as ``final-t{temperature}.json``."""
+    """`tge evaluate RUN_DIR` at one temperature: nll-oracle (9,984 samples), and at temperature 1
+    nll-test and nll-train too (the likelihoods do not depend on the sampling temperature), kept in
+    ``dest`` (default: the run directory) as ``final-t{temperature}.json``."""
     dest = dest or run
     dest.mkdir(parents=True, exist_ok=True)
     cache = dest / f"final-t{temperature:.4f}.json"
     if cache.is_file():
         return dict(json.loads(cache.read_text(encoding="utf-8")))
-    cmd = [sys.executable, "-m", "textgen_eval", "evaluate", str(run), "-m", "nll-oracle,nll-test,nll-train"]
+    metrics = METRICS if temperature == 1.0 else METRICS[:1]
+    cmd = [sys.executable, "-m", "textgen_eval", "evaluate", str(run), "-m", ",".join(metrics)]
     cmd += ["--samples", "9984", "--temperature", f"{temperature:.6f}", "--format", "json"]
     cmd += ["-o", str(cache.with_suffix(".raw")), "--threads", str(threads), "--no-progress"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
